@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kernel state that is not per device: command line, CPU flags, isolated CPUs, IOMMU."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import parse_cpulist
+
+# CPU flags that decide what a DPDK host can do
+RELEVANT_CPU_FLAGS = ("pdpe1gb", "pse", "sse4_2", "avx2", "avx512f", "vmx", "svm", "hypervisor")
+
+
+def split_cmdline(text):
+    """Split a kernel command line into words the way the kernel does (double quotes group)."""
+    words, current, quoted, started = [], [], False, False
+    for char in (text or "").strip():
+        if char == '"':
+            quoted = not quoted
+            current.append(char)
+            started = True
+        elif char.isspace() and not quoted:
+            if started:
+                words.append("".join(current))
+                current, started = [], False
+        else:
+            current.append(char)
+            started = True
+    if started:
+        words.append("".join(current))
+    return words
+
+
+def parse_cmdline(text):
+    """Kernel parameters in order as [{'key', 'value'}]; value None for flags.
+
+    Words after a bare '--' go to init, not to the kernel, and are left out.
+    """
+    params = []
+    for word in split_cmdline(text):
+        if word == "--":
+            break
+        key, sep, value = word.partition("=")
+        params.append({"key": key, "value": value if sep else None})
+    return params
+
+
+def read_cpu(fs):
+    """Vendor, relevant flags and the kernel's CPU lists."""
+    vendor, flags = None, set()
+    for line in (fs.read("/proc/cpuinfo") or "").splitlines():
+        name, _sep, value = line.partition(":")
+        name = name.strip()
+        if name == "vendor_id" and vendor is None:
+            vendor = value.strip()
+        elif name == "flags" and not flags:
+            flags = set(value.split())
+    return {
+        "vendor": vendor,
+        "flags": sorted(flag for flag in RELEVANT_CPU_FLAGS if flag in flags),
+        "online": parse_cpulist(fs.read("/sys/devices/system/cpu/online", "")),
+        "isolated": parse_cpulist(fs.read("/sys/devices/system/cpu/isolated", "")),
+        "nohz_full": parse_cpulist(fs.read("/sys/devices/system/cpu/nohz_full", "").replace("(null)", "")),
+    }
+
+
+def read_iommu(fs, cmdline_params):
+    """IOMMU state: enabled when the kernel created IOMMU groups."""
+    groups = [g for g in fs.listdir("/sys/kernel/iommu_groups") if g.isdigit()]
+    args = dict((p["key"], p["value"]) for p in cmdline_params
+                if p["key"] in ("intel_iommu", "amd_iommu", "iommu"))
+    noiommu = fs.read("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode")
+    return {
+        "enabled": bool(groups),
+        "groups": len(groups),
+        "units": fs.listdir("/sys/class/iommu"),
+        "cmdline": args,
+        "vfio_noiommu": noiommu in ("Y", "1"),
+        "vfio_loaded": fs.isdir("/sys/module/vfio_pci") or fs.isdir("/sys/bus/pci/drivers/vfio-pci"),
+    }
+
+
+def kvm_available(fs):
+    return fs.exists("/dev/kvm")

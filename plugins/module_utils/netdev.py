@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Network interfaces: state, addresses, the default route and management traffic.
+
+A NIC carries management traffic when one of its netdevs, or a device stacked
+on it (bridge, bond, VLAN), holds the default route or the address Ansible is
+connected through. Those NICs are never bound away from their kernel driver
+without force.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import NET_ROOT
+
+
+def read_link(fs, name):
+    base = "%s/%s" % (NET_ROOT, name)
+    return {
+        "operstate": fs.read(base + "/operstate"),
+        "carrier": fs.read_int(base + "/carrier"),
+        "mac": fs.read(base + "/address"),
+        "mtu": fs.read_int(base + "/mtu"),
+    }
+
+
+def default_route_interfaces(fs):
+    """Interfaces that hold an IPv4 or IPv6 default route (from /proc/net)."""
+    names = set()
+    for line in (fs.read("/proc/net/route") or "").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[1] == "00000000" and fields[7] == "00000000":
+            names.add(fields[0])
+    for line in (fs.read("/proc/net/ipv6_route") or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 10 and fields[0] == "0" * 32 and fields[1] == "00" and fields[9] != "lo":
+            names.add(fields[9])
+    return names
+
+
+def parse_ip_addresses(text):
+    """'ip -j address show' output -> {ifname: [addresses]}."""
+    result = {}
+    try:
+        entries = json.loads(text or "[]")
+    except ValueError:
+        return result
+    for entry in entries:
+        name = entry.get("ifname")
+        if name:
+            result[name] = [info.get("local") for info in entry.get("addr_info", []) if info.get("local")]
+    return result
+
+
+def read_addresses(runner):
+    """{ifname: [addresses]} through iproute2; {} when the host has no `ip`."""
+    if not runner.has("ip"):
+        return {}
+    rc, out, _err = runner.run("ip", ["-j", "address", "show"], check=False)
+    return parse_ip_addresses(out) if rc == 0 else {}
+
+
+def connection_address():
+    """The local address of the SSH connection Ansible came in on, if any."""
+    fields = os.environ.get("SSH_CONNECTION", "").split()
+    return fields[2] if len(fields) == 4 else None
+
+
+def lower_devices(fs, name):
+    """Devices `name` is stacked on (bridge ports, bond slaves, a VLAN's parent)."""
+    return [entry[len("lower_"):] for entry in fs.listdir("%s/%s" % (NET_ROOT, name))
+            if entry.startswith("lower_")] + [
+        port for port in fs.listdir("%s/%s/brif" % (NET_ROOT, name))]
+
+
+def management_interfaces(fs, addresses, conn_address):
+    """{ifname: reason} for every interface that carries management traffic."""
+    reasons = {}
+    for name in default_route_interfaces(fs):
+        reasons.setdefault(name, "default route")
+    if conn_address:
+        for name, addrs in addresses.items():
+            if conn_address in addrs:
+                reasons.setdefault(name, "ansible connection address %s" % conn_address)
+    pending = list(reasons)
+    while pending:
+        upper = pending.pop()
+        for lower in lower_devices(fs, upper):
+            if lower not in reasons:
+                reasons[lower] = "%s (via %s)" % (reasons[upper], upper)
+                pending.append(lower)
+    return reasons

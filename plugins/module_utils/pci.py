@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PCI devices from /sys/bus/pci/devices: ids, driver, NUMA node, IOMMU group, netdevs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+PCI_ROOT = "/sys/bus/pci/devices"
+NET_ROOT = "/sys/class/net"
+FULL_ADDRESS = re.compile(r"^([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7])$")
+SHORT_ADDRESS = re.compile(r"^([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7])$")
+NETWORK_CLASS = 0x02  # PCI base class "network controller"
+BRIDGE_CLASS = 0x06
+
+
+def normalize_address(text):
+    """'03:00.0' or '0000:03:00.0' -> '0000:03:00.0' (lower case); None when malformed."""
+    text = (text or "").strip()
+    match = FULL_ADDRESS.match(text)
+    if match:
+        return ("%s:%s:%s.%s" % match.groups()).lower()
+    match = SHORT_ADDRESS.match(text)
+    if match:
+        return ("0000:%s:%s.%s" % match.groups()).lower()
+    return None
+
+
+def looks_like_address(text):
+    """True for strings shaped like a PCI address, well formed or not (e.g. '03:00.9')."""
+    return bool(re.match(r"^([0-9a-fA-F]+:)?[0-9a-fA-F]+:[0-9a-fA-F]+\.[0-9a-fA-F]+$", text or ""))
+
+
+def _hex_id(value):
+    """'0x8086' -> '8086'."""
+    if value is None:
+        return None
+    return value.lower().replace("0x", "").zfill(4)
+
+
+def netdevs_by_address(fs):
+    """{pci address: [netdev names]}, following /sys/class/net/*/device up to its PCI device.
+
+    virtio NICs hang their netdev under a virtio child (0000:00:03.0/virtio0/net/eth0),
+    so the device link is walked upwards until a PCI address appears.
+    """
+    result = {}
+    for name in fs.listdir(NET_ROOT):
+        real = fs.realpath("%s/%s/device" % (NET_ROOT, name))
+        while real and real != "/":
+            base = real.rsplit("/", 1)[-1]
+            if FULL_ADDRESS.match(base) and fs.exists("%s/%s" % (PCI_ROOT, base)):
+                result.setdefault(base, []).append(name)
+                break
+            real = real.rsplit("/", 1)[0] or "/"
+    return result
+
+
+def read_device(fs, address, netdevs=None):
+    base = "%s/%s" % (PCI_ROOT, address)
+    pci_class = fs.read_int(base + "/class", 0, base=16)
+    numa_node = fs.read_int(base + "/numa_node")
+    group = fs.link_name(base + "/iommu_group")
+    return {
+        "address": address,
+        "vendor": _hex_id(fs.read(base + "/vendor")),
+        "device": _hex_id(fs.read(base + "/device")),
+        "vendor_device": "%s:%s" % (_hex_id(fs.read(base + "/vendor")), _hex_id(fs.read(base + "/device"))),
+        "class": "%06x" % pci_class,
+        "is_network": (pci_class >> 16) == NETWORK_CLASS,
+        "is_bridge": (pci_class >> 16) == BRIDGE_CLASS,
+        "driver": fs.link_name(base + "/driver"),
+        "driver_override": _none_if_null(fs.read(base + "/driver_override")),
+        "numa_node": numa_node if numa_node is not None and numa_node >= 0 else None,
+        "iommu_group": int(group) if group is not None and group.isdigit() else None,
+        "netdevs": sorted(netdevs or []),
+        "sriov_totalvfs": fs.read_int(base + "/sriov_totalvfs"),
+        "sriov_numvfs": fs.read_int(base + "/sriov_numvfs"),
+        "physfn": fs.link_name(base + "/physfn"),
+    }
+
+
+def _none_if_null(value):
+    return None if value in (None, "", "(null)") else value
+
+
+def read_devices(fs):
+    """Every PCI device, sorted by address."""
+    netdevs = netdevs_by_address(fs)
+    return [read_device(fs, address, netdevs.get(address)) for address in fs.listdir(PCI_ROOT)
+            if FULL_ADDRESS.match(address)]
+
+
+def iommu_group_members(fs, group):
+    return fs.listdir("/sys/kernel/iommu_groups/%d/devices" % group)

@@ -1,0 +1,182 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: host_facts
+short_description: Report what a host offers for DPDK virtualization
+version_added: "0.1.0"
+description:
+  - Reads NUMA nodes, hugepage pools per size and node, PCI network devices, IOMMU state, the kernel
+    command line, relevant CPU flags, isolated CPUs and Open vSwitch/DPDK state.
+  - Read only. Works on hosts without NUMA sysfs, without an IOMMU and without Open vSwitch.
+  - Facts are lists of objects with stable keys so that later tasks select from them with
+    C(community.general.json_query) or the C(json_query)-free C(selectattr) filters.
+  - Results are returned as C(ansible_facts.nfv_dpdk).
+author:
+  - nfv.dpdk contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.facts
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads.
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: posix
+options:
+  connection_address:
+    description:
+      - Local address through which the controller reaches this host. NICs holding it are marked
+        C(management).
+      - Defaults to the server address of the C(SSH_CONNECTION) the module runs under.
+    type: str
+  ovs_db:
+    description:
+      - OVSDB remote to read, for example C(unix:/run/openvswitch/db.sock).
+      - Defaults to the one C(ovs-vsctl) uses.
+    type: str
+notes:
+  - Hugepage C(total), C(free) and C(surplus) are the kernel's own counters from
+    C(/sys/kernel/mm/hugepages) and C(/sys/devices/system/node/node*/hugepages).
+  - A NIC is C(management) when one of its interfaces, or a bridge, bond or VLAN stacked on it,
+    holds a default route or the connection address.
+seealso:
+  - module: nfv.dpdk.hugepage_pool
+  - module: nfv.dpdk.pci_driver
+"""
+
+EXAMPLES = r"""
+- name: Gather DPDK host facts
+  nfv.dpdk.host_facts:
+
+# Common selections (jmespath, e.g. with community.general.json_query, or the same with
+# selectattr/rejectattr):
+#   NICs on NUMA node 0 that carry no management traffic:
+#     nfv_dpdk.nics[?numa_node==`0` && !management].address
+#   Intel NICs (vendor 8086) not yet bound to vfio-pci:
+#     nfv_dpdk.nics[?vendor=='8086' && driver!='vfio-pci'].address
+#   Free 1G pages on node 1:
+#     nfv_dpdk.hugepages.pools[?size=='1G' && node==`1`].free | [0]
+#   System-wide 2M pool:
+#     nfv_dpdk.hugepages.pools[?size=='2M' && node==null] | [0]
+#   CPUs of node 0:  nfv_dpdk.numa.nodes[?id==`0`].cpus | [0]
+#   Names of netdev (DPDK) bridges:  nfv_dpdk.ovs.bridges[?datapath_type=='netdev'].name
+
+- name: NICs on node 0 that do not carry management traffic
+  ansible.builtin.set_fact:
+    dpdk_candidates: >-
+      {{ ansible_facts.nfv_dpdk.nics
+         | selectattr('numa_node', 'equalto', 0)
+         | rejectattr('management')
+         | map(attribute='address') | list }}
+
+- name: Fail early when the host cannot do 1G pages
+  ansible.builtin.assert:
+    that: "'pdpe1gb' in ansible_facts.nfv_dpdk.cpu.flags"
+    fail_msg: This CPU has no 1G page support (pdpe1gb)
+
+- name: Read a private OVS instance
+  nfv.dpdk.host_facts:
+    ovs_db: unix:/tmp/ovs/db.sock
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts under the key C(nfv_dpdk).
+  returned: always
+  type: complex
+  contains:
+    nfv_dpdk:
+      description: What the host offers.
+      type: dict
+      returned: always
+      contains:
+        numa:
+          description: C(available) is false on hosts without NUMA sysfs; C(nodes) lists
+            C(id), C(cpus), C(cpulist), C(memory_total_kb), C(memory_free_kb).
+          type: dict
+          sample: {"available": true, "nodes": [{"id": 0, "cpus": [0, 1], "cpulist": "0-1",
+                   "memory_total_kb": 4810528, "memory_free_kb": 3527476}]}
+        hugepages:
+          description: Supported C(sizes), the C(default_size), C(pools) (one per size system wide with
+            C(node=null), then one per size and node) with C(total), C(free), C(surplus), and hugetlbfs
+            C(mounts).
+          type: dict
+          sample: {"sizes": ["2M", "1G"], "default_size": "2M",
+                   "pools": [{"size": "2M", "size_kb": 2048, "node": null, "total": 0, "free": 0,
+                              "surplus": 0, "reserved": 0, "overcommit": 0}],
+                   "mounts": [{"path": "/dev/hugepages", "size": "2M", "size_kb": 2048, "options": "rw,relatime,pagesize=2M"}]}
+        nics:
+          description: PCI network devices with C(address), C(vendor), C(device), C(vendor_device),
+            C(class), C(driver), C(driver_override), C(numa_node) (null without NUMA), C(iommu_group)
+            (null without IOMMU), C(netdevs), C(interface), C(operstate), C(link), C(mac),
+            C(addresses), C(default_route), C(connection), C(management), C(management_reason),
+            and SR-IOV counters.
+          type: list
+          elements: dict
+        management_interfaces:
+          description: Interfaces that carry the default route or the connection address, with the
+            devices they are stacked on.
+          type: list
+          elements: str
+        iommu:
+          description: C(enabled) (IOMMU groups exist), C(groups), C(units), IOMMU C(cmdline) arguments,
+            C(vfio_noiommu), C(vfio_loaded).
+          type: dict
+        kernel:
+          description: C(cmdline) as in /proc/cmdline, C(params) as an ordered list of C(key)/C(value),
+            and the C(release).
+          type: dict
+        cpu:
+          description: C(vendor), the DPDK-relevant C(flags) present (pdpe1gb, sse4_2, ...), C(online),
+            C(isolated) and C(nohz_full) CPU lists.
+          type: dict
+        kvm:
+          description: C(device) is true when /dev/kvm exists (it may still be unusable).
+          type: dict
+        ovs:
+          description: C(installed), C(running), C(version), and when running C(dpdk_initialized),
+            C(dpdk_version), C(other_config) and C(bridges) (C(name), C(datapath_type), C(ports)).
+          type: dict
+          sample: {"installed": false, "running": false}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.facts import gather
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.netdev import connection_address
+from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            connection_address=dict(type="str"),
+            ovs_db=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    address = module.params["connection_address"] or connection_address()
+    try:
+        facts = gather(HostFS(), Runner(module), connection_address=address,
+                       ovs_db=module.params["ovs_db"])
+    except NfvError as exc:
+        module.fail_json(msg=exc.msg, **exc.details)
+    module.exit_json(changed=False, ansible_facts={"nfv_dpdk": facts})
+
+
+if __name__ == "__main__":
+    main()
