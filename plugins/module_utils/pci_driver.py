@@ -1,0 +1,684 @@
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Binding PCI devices to a driver: resolution, safety checks, planning, bind/rollback, persistence.
+
+Order of one run:
+  parse `devices` (addresses or interface names) -> resolve them against sysfs and the
+  interface-name memory -> management guard -> IOMMU on -> IOMMU group viability -> driver
+  available -> plan (module load, bindings, persistence) -> apply (bind every device, verify
+  each by reading the driver link back, roll every device of the run back on any failure)
+  -> persist -> remember interface names.
+
+Every sysfs read and write goes through HostFS, every command through the Runner, so the
+same code runs against a fixture tree in unit tests.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import tempfile
+
+from ansible_collections.nfv.dpdk.plugins.module_utils import kernel, netdev, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
+
+KERNEL = "kernel"  # the `driver` value that hands a device back to its default kernel driver
+VFIO = "vfio-pci"
+# drivers that hand a device to user space: a device on one of them is not "on its kernel driver"
+USERSPACE_DRIVERS = ("vfio-pci", "uio_pci_generic", "igb_uio", "pci-stub")
+# drivers the kernel's vfio accepts beside vfio-pci for the other devices of a group
+GROUP_SAFE_DRIVERS = ("vfio-pci", "pci-stub")
+
+DRIVERS_ROOT = "/sys/bus/pci/drivers"
+PROBE = "/sys/bus/pci/drivers_probe"
+NOIOMMU_PARAM = "/sys/module/vfio/parameters/enable_unsafe_noiommu_mode"
+STATE_FILE = "/var/lib/nfv-dpdk/pci-driver.json"
+CONF_FILE = "/etc/nfv-dpdk/pci-driver-overrides.conf"
+BIND_SCRIPT = "/usr/local/sbin/nfv-dpdk-pci-bind"
+UNIT_NAME = "nfv-dpdk-pci-bind.service"
+UNIT_FILE = "/etc/systemd/system/" + UNIT_NAME
+UNIT_WANTS_LINK = "/etc/systemd/system/sysinit.target.wants/" + UNIT_NAME
+
+DRIVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+IFNAME = re.compile(r"^[^/\s:]{1,15}$")
+
+CONF_HEADER = ("# Managed by nfv.dpdk.pci_driver. Applied at boot by %s before networking and\n"
+               "# Open vSwitch start. One device per line: PCI-ADDRESS DRIVER\n" % UNIT_NAME)
+
+BIND_SCRIPT_TEXT = r"""#!/bin/sh
+# Managed by nfv.dpdk.pci_driver: binds the PCI devices listed in the overrides file to their
+# drivers (driver_override, unbind, drivers_probe), run at boot by nfv-dpdk-pci-bind.service.
+# Usage: nfv-dpdk-pci-bind [OVERRIDES-FILE]    (NFV_DPDK_SYSFS relocates /sys, for tests)
+set -u
+conf=${1:-/etc/nfv-dpdk/pci-driver-overrides.conf}
+sys=${NFV_DPDK_SYSFS:-/sys}
+rc=0
+[ -r "$conf" ] || exit 0
+while read -r addr driver _rest; do
+    case "$addr" in ''|'#'*) continue ;; esac
+    dev="$sys/bus/pci/devices/$addr"
+    if [ ! -e "$dev" ]; then
+        echo "nfv-dpdk-pci-bind: $addr: no such PCI device" >&2
+        rc=1
+        continue
+    fi
+    if [ ! -d "$sys/bus/pci/drivers/$driver" ]; then
+        modprobe "$driver" || echo "nfv-dpdk-pci-bind: $addr: cannot load driver $driver" >&2
+    fi
+    current=""
+    if [ -e "$dev/driver" ]; then
+        current=$(basename "$(readlink "$dev/driver")")
+    fi
+    echo "$driver" > "$dev/driver_override"
+    if [ "$current" = "$driver" ]; then
+        continue
+    fi
+    if [ -n "$current" ]; then
+        echo "$addr" > "$sys/bus/pci/drivers/$current/unbind"
+    fi
+    echo "$addr" > "$sys/bus/pci/drivers_probe"
+    now=""
+    if [ -e "$dev/driver" ]; then
+        now=$(basename "$(readlink "$dev/driver")")
+    fi
+    if [ "$now" = "$driver" ]; then
+        echo "nfv-dpdk-pci-bind: $addr: ${current:-no driver} -> $driver"
+    else
+        echo "nfv-dpdk-pci-bind: $addr: binding to $driver failed (now: ${now:-no driver})" >&2
+        rc=1
+    fi
+done < "$conf"
+exit $rc
+"""
+
+UNIT_TEXT = """# Managed by nfv.dpdk.pci_driver
+[Unit]
+Description=Bind PCI devices to the drivers set by nfv.dpdk.pci_driver
+DefaultDependencies=no
+After=systemd-modules-load.service local-fs.target
+Wants=network-pre.target
+Before=network-pre.target openvswitch-switch.service ovs-vswitchd.service sysinit.target shutdown.target
+Conflicts=shutdown.target
+ConditionPathExists={conf}
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart={script} {conf}
+
+[Install]
+WantedBy=sysinit.target
+""".format(conf=CONF_FILE, script=BIND_SCRIPT)
+
+
+# -- input -----------------------------------------------------------------------------------
+def parse_device_spec(text):
+    """One `devices` entry -> ('address', '0000:03:00.0') or ('interface', 'ens3f1').
+
+    Raises NfvError for an address that is malformed and for strings that are neither.
+    """
+    text = (str(text) if text is not None else "").strip()
+    address = pci.normalize_address(text)
+    if address:
+        return ("address", address)
+    if ":" in text or pci.looks_like_address(text):
+        raise NfvError("malformed PCI address %r: expected DDDD:BB:DD.F or BB:DD.F in hex, "
+                       "for example 0000:03:00.0 or 03:00.0" % text, device=text)
+    if not IFNAME.match(text) or text in (".", ".."):
+        raise NfvError("%r is neither a PCI address (0000:03:00.0, 03:00.0) nor a network "
+                       "interface name" % text, device=text)
+    return ("interface", text)
+
+
+def validate_driver(name):
+    if name == KERNEL:
+        return
+    if not name or not DRIVER_NAME.match(name):
+        raise NfvError("malformed driver name %r" % name, driver=name)
+
+
+# -- interface-name memory ---------------------------------------------------------------------
+def read_state(fs):
+    """{'devices': {address: {'interface', 'original_driver'}}} from the state file (empty if none)."""
+    text = fs.read(STATE_FILE)
+    if not text:
+        return {"devices": {}}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {"devices": {}}
+    if not isinstance(data, dict) or not isinstance(data.get("devices"), dict):
+        return {"devices": {}}
+    return data
+
+
+def updated_state(state, devices):
+    """The state with interface names and original kernel drivers of `devices` remembered."""
+    memory = dict((addr, dict(entry)) for addr, entry in state.get("devices", {}).items())
+    for device in devices:
+        entry = memory.setdefault(device["address"], {})
+        if device.get("interface"):
+            entry["interface"] = device["interface"]
+        driver = device.get("driver")
+        if driver and driver not in USERSPACE_DRIVERS:
+            entry["original_driver"] = driver
+    return {"devices": memory}
+
+
+def write_file_atomic(fs, path, text, mode=0o644):
+    """Write `text` to host path `path` (under fs.root) through a temp file and os.replace."""
+    target = fs.path(path)
+    directory = os.path.dirname(target)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    fd, tmp = tempfile.mkstemp(prefix=".nfv-dpdk-", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except (IOError, OSError) as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise NfvError("writing %s failed: %s" % (path, exc), path=path)
+
+
+# -- resolution ----------------------------------------------------------------------------------
+def resolve_devices(fs, specs, state):
+    """Entries of `devices` -> [{'address', 'interface', 'requested'}] in order, duplicates merged.
+
+    An interface name is looked up in /sys/class/net first, then in the memory of earlier runs
+    (a NIC bound to vfio-pci has no interface any more). All unknown entries are reported at once.
+    """
+    by_address = pci.netdevs_by_address(fs)
+    by_name = dict((name, addr) for addr, names in by_address.items() for name in names)
+    remembered = dict((entry.get("interface"), addr) for addr, entry in state.get("devices", {}).items()
+                      if entry.get("interface"))
+    resolved, unknown, seen = [], [], set()
+    for spec in specs:
+        kind, value = parse_device_spec(spec)
+        if kind == "address":
+            if not fs.exists("%s/%s" % (pci.PCI_ROOT, value)):
+                unknown.append("no PCI device at %s" % value)
+                continue
+            address = value
+        else:
+            address = by_name.get(value) or remembered.get(value)
+            if address is None:
+                if fs.exists("%s/%s" % (pci.NET_ROOT, value)):
+                    unknown.append("interface %s is not a PCI device" % value)
+                else:
+                    unknown.append("no interface %s (a NIC already bound to a user-space driver has no "
+                                   "interface: name it by PCI address)" % value)
+                continue
+            if not fs.exists("%s/%s" % (pci.PCI_ROOT, address)):
+                unknown.append("interface %s was remembered at %s, which no longer exists" % (value, address))
+                continue
+        if address in seen:
+            continue
+        seen.add(address)
+        names = by_address.get(address) or []
+        interface = names[0] if names else state.get("devices", {}).get(address, {}).get("interface")
+        resolved.append({"address": address, "interface": interface, "requested": str(spec)})
+    if unknown:
+        raise NfvError("unknown devices: " + "; ".join(unknown), unknown=unknown)
+    return resolved
+
+
+def block_devices(fs, address):
+    """Block devices (disks) that live under the PCI device."""
+    base = fs.realpath("%s/%s" % (pci.PCI_ROOT, address))
+    if not base:
+        return []
+    names = []
+    for name in fs.listdir("/sys/class/block"):
+        real = fs.realpath("/sys/class/block/%s" % name)
+        if real and real.startswith(base + "/"):
+            names.append(name)
+    return names
+
+
+# -- safety checks ---------------------------------------------------------------------------------
+def guard_reasons(fs, device, management, addresses):
+    """Why binding `device` away from its kernel driver may cut the host off (empty: safe)."""
+    reasons = []
+    for name in device.get("netdevs") or []:
+        if name in management:
+            reasons.append("%s carries management traffic: %s" % (name, management[name]))
+            continue
+        link = netdev.read_link(fs, name)
+        addrs = addresses.get(name) or []
+        if link.get("operstate") == "up" and addrs:
+            reasons.append("%s is up with addresses %s" % (name, ", ".join(addrs)))
+    for name in block_devices(fs, device["address"]):
+        reasons.append("it holds block device %s" % name)
+    return reasons
+
+
+def iommu_kernel_args(cpu_vendor):
+    if cpu_vendor == "AuthenticAMD" or cpu_vendor == "HygonGenuine":
+        return ["amd_iommu=on", "iommu=pt"]
+    return ["intel_iommu=on", "iommu=pt"]
+
+
+def iommu_enabled(fs):
+    return any(g.isdigit() for g in fs.listdir("/sys/kernel/iommu_groups"))
+
+
+def iommu_error(fs):
+    params = kernel.parse_cmdline(fs.read("/proc/cmdline", ""))
+    vendor = kernel.read_cpu(fs)["vendor"]
+    args = iommu_kernel_args(vendor)
+    present = [p["key"] + ("=" + p["value"] if p["value"] is not None else "") for p in params
+               if p["key"] in ("intel_iommu", "amd_iommu", "iommu")]
+    msg = ("the IOMMU is off (no IOMMU groups in /sys/kernel/iommu_groups): vfio-pci needs it. "
+           "Add the kernel arguments %s (CPU vendor %s), for example with nfv.dpdk.kernel_cmdline "
+           "or the nfv.dpdk.vfio role, and reboot" % (" ".join(args), vendor or "unknown"))
+    if present:
+        msg += ("; the command line already has %s, so the IOMMU is missing or disabled in the "
+                "firmware (VT-d / AMD-Vi) or, in a VM, the VM has no virtual IOMMU" % " ".join(present))
+    msg += ". Without an IOMMU only vfio's unsafe no-IOMMU mode works (option vfio_noiommu)."
+    return NfvError(msg, kernel_args=args, cpu_vendor=vendor)
+
+
+def group_blockers(fs, devices, targets):
+    """{group: [(address, driver)]} of group members that make the groups of `devices` not viable.
+
+    A group is viable for vfio when every other member is a PCI bridge, has no driver, or is on
+    vfio-pci / pci-stub, or is itself part of this run (`targets`: addresses going to vfio-pci).
+    """
+    blockers = {}
+    for device in devices:
+        group = device.get("iommu_group")
+        if group is None:
+            continue
+        for member in pci.iommu_group_members(fs, group):
+            if member == device["address"] or member in targets:
+                continue
+            info = pci.read_device(fs, member)
+            if info["is_bridge"] or info["driver"] is None or info["driver"] in GROUP_SAFE_DRIVERS:
+                continue
+            entry = (member, info["driver"])
+            if entry not in blockers.setdefault(group, []):
+                blockers[group].append(entry)
+    return blockers
+
+
+def viability_error(devices, blockers):
+    parts = []
+    for group in sorted(blockers):
+        ours = [d["address"] for d in devices if d.get("iommu_group") == group]
+        others = ", ".join("%s (%s)" % (addr, drv) for addr, drv in blockers[group])
+        parts.append("IOMMU group %d of %s is not viable: it also holds %s" % (group, ", ".join(ours), others))
+    return NfvError("; ".join(parts) + ". Every device of a group must be on vfio-pci or have no driver "
+                    "(bridges aside): add those devices to `devices` as well, or unbind them first",
+                    groups=dict((str(g), [{"address": a, "driver": d} for a, d in m]) for g, m in blockers.items()))
+
+
+# -- persistence -------------------------------------------------------------------------------------
+def parse_overrides(text):
+    """Lines 'ADDR DRIVER' (comments and blanks skipped) -> {address: driver}."""
+    result = {}
+    for line in (text or "").splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2:
+            result[fields[0]] = fields[1]
+    return result
+
+
+def format_overrides(entries):
+    return CONF_HEADER + "".join("%s %s\n" % (addr, entries[addr]) for addr in sorted(entries))
+
+
+def parse_driverctl_list(text):
+    """`driverctl list-overrides` output ('0000:03:00.0 vfio-pci' per line) -> {address: driver}."""
+    result = {}
+    for line in (text or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and pci.FULL_ADDRESS.match(fields[0]):
+            result[fields[0]] = fields[1]
+    return result
+
+
+# -- the module -----------------------------------------------------------------------------------
+class PciDriver(PlannedModule):
+    diff_header = "PCI driver bindings"
+
+    def validate(self):
+        validate_driver(self.params["driver"])
+        if not self.params["devices"]:
+            raise NfvError("devices is empty: name at least one PCI address or interface")
+        for spec in self.params["devices"]:
+            parse_device_spec(spec)
+
+    # -- read
+    def read(self):
+        fs = self.fs
+        state = read_state(fs)
+        targets = resolve_devices(fs, self.params["devices"], state)
+        netdevs = pci.netdevs_by_address(fs)
+        devices = []
+        for target in targets:
+            info = pci.read_device(fs, target["address"], netdevs.get(target["address"]))
+            info["interface"] = target["interface"]
+            info["requested"] = target["requested"]
+            devices.append(info)
+        driver = self.params["driver"]
+        current = {
+            "state": state,
+            "devices": devices,
+            "driver_loaded": driver == KERNEL or fs.isdir("%s/%s" % (DRIVERS_ROOT, driver)),
+            "iommu": iommu_enabled(fs),
+            "noiommu": fs.read(NOIOMMU_PARAM) in ("Y", "1"),
+        }
+        if self.params["persistent"]:
+            current["persistence"] = "driverctl" if self.runner.has("driverctl") else "unit"
+            if current["persistence"] == "driverctl":
+                rc, out, _err = self.runner.run("driverctl", ["list-overrides"], check=False)
+                current["overrides"] = parse_driverctl_list(_text(out)) if rc == 0 else {}
+            else:
+                current["overrides"] = parse_overrides(fs.read(CONF_FILE, ""))
+                current["files"] = {
+                    CONF_FILE: _raw(fs, CONF_FILE),
+                    BIND_SCRIPT: _raw(fs, BIND_SCRIPT),
+                    UNIT_FILE: _raw(fs, UNIT_FILE),
+                }
+                current["unit_enabled"] = os.path.lexists(fs.path(UNIT_WANTS_LINK))
+        else:
+            current["persistence"] = "none"
+        return current
+
+    # -- checks
+    def needs_change(self, device):
+        driver = self.params["driver"]
+        if driver == KERNEL:
+            return (device["driver_override"] is not None or device["driver"] is None
+                    or device["driver"] in USERSPACE_DRIVERS)
+        return device["driver"] != driver
+
+    def check(self, current, moving):
+        """Refuse before anything changes: guard, IOMMU, viability, driver availability."""
+        driver = self.params["driver"]
+        if driver != KERNEL and not self.params["force"]:
+            addresses = netdev.read_addresses(self.runner)
+            management = netdev.management_interfaces(self.fs, addresses, netdev.connection_address())
+            refused = []
+            for device in moving:
+                reasons = guard_reasons(self.fs, device, management, addresses)
+                if reasons:
+                    refused.append("%s: %s" % (device["address"], "; ".join(reasons)))
+            if refused:
+                raise NfvError("refusing to take these devices from the host (force=true overrides): "
+                               + " | ".join(refused), refused=refused)
+        if driver == VFIO and moving:
+            if not current["iommu"]:
+                if not self.params["vfio_noiommu"]:
+                    raise iommu_error(self.fs)
+            else:
+                missing = [d["address"] for d in moving if d["iommu_group"] is None]
+                if missing:
+                    raise NfvError("no IOMMU group for %s: the IOMMU does not cover these devices"
+                                   % ", ".join(missing), devices=missing)
+                targets = set(d["address"] for d in current["devices"])
+                blockers = group_blockers(self.fs, current["devices"], targets)
+                if blockers:
+                    raise viability_error(current["devices"], blockers)
+        if driver != KERNEL and not current["driver_loaded"] and moving:
+            if not self.runner.has("modprobe"):
+                raise NfvError("driver %s is not loaded (no %s/%s) and the host has no modprobe"
+                               % (driver, DRIVERS_ROOT, driver), driver=driver)
+            rc, _out, err = self.runner.run("modprobe", ["--dry-run", "--quiet", driver], check=False)
+            if rc != 0:
+                raise NfvError("unknown driver %s: it is not loaded (no %s/%s) and modprobe finds no module "
+                               "of that name for kernel %s%s" % (driver, DRIVERS_ROOT, driver,
+                                                                  self.fs.read("/proc/sys/kernel/osrelease", "?"),
+                                                                  (": " + _text(err).strip()) if _text(err).strip() else ""),
+                               driver=driver)
+
+    def predicted_driver(self, device, state):
+        driver = self.params["driver"]
+        if driver != KERNEL:
+            return driver
+        if device["driver"] and device["driver"] not in USERSPACE_DRIVERS:
+            return device["driver"]
+        remembered = state.get("devices", {}).get(device["address"], {}).get("original_driver")
+        return remembered or "(kernel default)"
+
+    # -- plan
+    def plan(self, current):
+        driver = self.params["driver"]
+        moving = [d for d in current["devices"] if self.needs_change(d)]
+        self.check(current, moving)
+        plan = Plan()
+        if moving and driver != KERNEL and not current["driver_loaded"]:
+            plan.add("module " + driver, "not loaded", "loaded", action="load", driver=driver)
+        if moving and driver == VFIO and not current["iommu"] and not current["noiommu"]:
+            plan.add("vfio no-IOMMU mode", "off", "on", action="noiommu")
+        for device in moving:
+            before = device["driver"] or "(none)"
+            if device["driver_override"]:
+                before += " (override %s)" % device["driver_override"]
+            plan.add(device["address"], before, self.predicted_driver(device, current["state"]),
+                     action="bind", device=device)
+        self.plan_persistence(plan, current)
+        return plan
+
+    def plan_persistence(self, plan, current):
+        kind = current["persistence"]
+        if kind == "none":
+            return
+        driver = self.params["driver"]
+        overrides = current["overrides"]
+        wanted = dict(overrides)
+        for device in current["devices"]:
+            if driver == KERNEL:
+                wanted.pop(device["address"], None)
+            else:
+                wanted[device["address"]] = driver
+        if kind == "driverctl":
+            for device in current["devices"]:
+                addr = device["address"]
+                if overrides.get(addr) != wanted.get(addr):
+                    plan.add("driverctl override " + addr, overrides.get(addr), wanted.get(addr),
+                             action="driverctl", address=addr)
+            return
+        files = current["files"]
+        if not wanted and files[CONF_FILE] is None:
+            return  # nothing to persist and never was: no boot unit either
+        if wanted != overrides or files[CONF_FILE] is None:
+            plan.add(CONF_FILE, files[CONF_FILE], format_overrides(wanted), action="file", path=CONF_FILE,
+                     mode=0o644)
+        if files[BIND_SCRIPT] != BIND_SCRIPT_TEXT:
+            plan.add(BIND_SCRIPT, files[BIND_SCRIPT], BIND_SCRIPT_TEXT, action="file", path=BIND_SCRIPT, mode=0o755)
+        if files[UNIT_FILE] != UNIT_TEXT:
+            plan.add(UNIT_FILE, files[UNIT_FILE], UNIT_TEXT, action="file", path=UNIT_FILE, mode=0o644)
+        if not current["unit_enabled"]:
+            plan.add(UNIT_NAME, "disabled", "enabled (sysinit.target)", action="enable")
+
+    # -- apply
+    def apply(self, plan, current):
+        for change in plan.by_action("load"):
+            self.runner.run("modprobe", [change.data["driver"]])
+            if not self.fs.isdir("%s/%s" % (DRIVERS_ROOT, change.data["driver"])):
+                raise NfvError("modprobe %s succeeded but %s/%s did not appear"
+                               % (change.data["driver"], DRIVERS_ROOT, change.data["driver"]))
+        for change in plan.by_action("noiommu"):
+            self.fs.write(NOIOMMU_PARAM, "Y")
+        bindings = [(c.data["device"], self.params["driver"]) for c in plan.by_action("bind")]
+        touched = []
+        try:
+            for device, driver in bindings:
+                touched.append(device)
+                bind_device(self.fs, device["address"], driver, device["driver"])
+            self.persist(plan)
+        except NfvError as exc:
+            report = rollback(self.fs, touched)
+            details = dict(exc.details)
+            details["rollback"] = report
+            raise NfvError("%s; rolled back every device of this run: %s"
+                           % (exc.msg, "; ".join(report) or "nothing was bound yet"), **details)
+
+    def persist(self, plan):
+        """Apply the persistence changes; on failure undo the ones already made, then re-raise."""
+        done = []
+        try:
+            for change in plan.by_action("driverctl"):
+                self.set_driverctl(change.data["address"], change.after)
+                done.append(change)
+            unit_changed = False
+            for change in plan.by_action("file"):
+                write_file_atomic(self.fs, change.data["path"], change.after, change.data["mode"])
+                done.append(change)
+                unit_changed = unit_changed or change.data["path"] == UNIT_FILE
+            for change in plan.by_action("enable"):
+                link = self.fs.path(UNIT_WANTS_LINK)
+                if not os.path.isdir(os.path.dirname(link)):
+                    os.makedirs(os.path.dirname(link), 0o755)
+                if os.path.lexists(link):
+                    os.unlink(link)
+                os.symlink(UNIT_FILE, link)
+                done.append(change)
+            if unit_changed and self.fs.isdir("/run/systemd/system") and self.runner.has("systemctl"):
+                self.runner.run("systemctl", ["daemon-reload"])
+        except (NfvError, IOError, OSError) as exc:
+            undone = self.undo_persistence(done)
+            msg = exc.msg if isinstance(exc, NfvError) else str(exc)
+            raise NfvError("making the bindings persistent failed: %s (persistence changes undone: %s)"
+                           % (msg, ", ".join(undone) or "none had been made"))
+
+    def set_driverctl(self, address, driver):
+        if driver is None:
+            self.runner.run("driverctl", ["unset-override", address])
+        else:
+            self.runner.run("driverctl", ["set-override", address, driver])
+
+    def undo_persistence(self, done):
+        undone = []
+        for change in reversed(done):
+            try:
+                if change.action == "driverctl":
+                    self.set_driverctl(change.data["address"], change.before)
+                elif change.action == "file":
+                    if change.before is None:
+                        os.unlink(self.fs.path(change.data["path"]))
+                    else:
+                        write_file_atomic(self.fs, change.data["path"], change.before, change.data["mode"])
+                elif change.action == "enable":
+                    os.unlink(self.fs.path(UNIT_WANTS_LINK))
+                undone.append(change.key)
+            except (NfvError, IOError, OSError):
+                pass
+        return undone
+
+    def remember(self, current):
+        state = updated_state(current["state"], current["devices"])
+        if state != current["state"]:
+            write_file_atomic(self.fs, STATE_FILE, json.dumps(state, indent=2, sort_keys=True) + "\n", 0o644)
+            current["state"] = state
+
+    # -- report
+    def report(self, current, plan):
+        if not self.check_mode:
+            self.remember(current)
+        bound = dict((c.key, c.after) for c in plan.by_action("bind"))
+        netdevs = pci.netdevs_by_address(self.fs) if not self.check_mode else {}
+        devices = []
+        for device in current["devices"]:
+            addr = device["address"]
+            if self.check_mode:
+                after = bound.get(addr, device["driver"])
+            else:
+                after = pci.read_device(self.fs, addr)["driver"]
+            names = netdevs.get(addr) or []
+            devices.append({
+                "address": addr,
+                "requested": device["requested"],
+                "interface": device["interface"] or (names[0] if names else None),
+                "driver_before": device["driver"],
+                "driver_after": after,
+                "changed": addr in bound,
+                "iommu_group": device["iommu_group"],
+                "numa_node": device["numa_node"],
+                "vendor_device": device["vendor_device"],
+            })
+        persistence = {"driverctl": "driverctl", "unit": UNIT_NAME}.get(current["persistence"], "none")
+        return {"devices": devices, "persistence": persistence}
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value or ""
+
+
+def _raw(fs, path):
+    """Exact content of a file (not stripped), None when missing."""
+    try:
+        with open(fs.path(path), "r") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+# -- binding -------------------------------------------------------------------------------------------
+def current_driver(fs, address):
+    return fs.link_name("%s/%s/driver" % (pci.PCI_ROOT, address))
+
+
+def bind_device(fs, address, driver, original):
+    """driver_override, unbind, drivers_probe, then read the driver link back.
+
+    `driver` KERNEL clears driver_override so the kernel's own match decides.
+    """
+    base = "%s/%s" % (pci.PCI_ROOT, address)
+    fs.write(base + "/driver_override", "\n" if driver == KERNEL else driver)
+    now = current_driver(fs, address)
+    if driver == KERNEL:
+        keep = now is not None and now not in USERSPACE_DRIVERS
+    else:
+        keep = now == driver
+    if not keep:
+        if now:
+            fs.write("%s/%s/unbind" % (DRIVERS_ROOT, now), address)
+        fs.write(PROBE, address)
+    after = current_driver(fs, address)
+    if driver == KERNEL:
+        if after is None or after in USERSPACE_DRIVERS:
+            raise NfvError("handing %s back to its kernel driver failed: after probing it is on %s"
+                           % (address, after or "no driver"), address=address)
+    elif after != driver:
+        raise NfvError("binding %s to %s failed: after probing it is on %s (was %s)"
+                       % (address, driver, after or "no driver", original or "no driver"), address=address)
+    return after
+
+
+def rollback(fs, devices):
+    """Put every device back on its original driver and override; one line per device."""
+    report = []
+    for device in reversed(devices):
+        address, original = device["address"], device["driver"]
+        base = "%s/%s" % (pci.PCI_ROOT, address)
+        try:
+            fs.write(base + "/driver_override", device["driver_override"] or "\n")
+            now = current_driver(fs, address)
+            if now != original:
+                if now:
+                    fs.write("%s/%s/unbind" % (DRIVERS_ROOT, now), address)
+                if original:
+                    fs.write(PROBE, address)
+                    if current_driver(fs, address) != original:
+                        fs.write("%s/%s/bind" % (DRIVERS_ROOT, original), address)
+            now = current_driver(fs, address)
+            if now == original:
+                report.append("%s back on %s" % (address, original or "no driver"))
+            else:
+                report.append("%s NOT restored: on %s instead of %s" % (address, now or "no driver",
+                                                                       original or "no driver"))
+        except NfvError as exc:
+            report.append("%s NOT restored: %s" % (address, exc.msg))
+    return report

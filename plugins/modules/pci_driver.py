@@ -1,0 +1,199 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pci_driver
+short_description: Bind PCI devices to a driver (vfio-pci first of all) safely and persistently
+version_added: "0.1.0"
+description:
+  - Binds PCI devices, named by PCI address or network interface, to a driver through
+    C(driver_override), unbind and C(drivers_probe), and verifies each binding by reading the
+    device's driver link back.
+  - Before anything changes it checks that the devices exist, that no device carries management
+    traffic (unless O(force)), that the IOMMU is on and every IOMMU group involved is viable (for
+    C(vfio-pci)), and that the driver exists (its kernel module is loaded with C(modprobe) when
+    needed).
+  - When one binding fails, every device of the run is put back on its original driver and the
+    error says what happened to each.
+  - The interface name of each device is remembered in C(/var/lib/nfv-dpdk/pci-driver.json), so a
+    later run that names the device by its interface still finds it after the interface vanished
+    (a NIC on vfio-pci has no interface).
+  - With O(persistent=true) the binding survives a reboot, through C(driverctl) when the host has
+    it, otherwise through C(/etc/nfv-dpdk/pci-driver-overrides.conf) applied at boot by the
+    C(nfv-dpdk-pci-bind.service) oneshot unit, ordered before C(network-pre.target) and Open vSwitch.
+author:
+  - nfv.dpdk contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Runs every check and returns the plan; changes nothing. C(modprobe --dry-run) checks
+      a driver that is not loaded yet.
+  diff_mode:
+    support: full
+    details: The diff shows each device's driver before and after and the persistence files.
+  platform:
+    platforms: posix
+    details: Linux with sysfs.
+options:
+  devices:
+    description:
+      - PCI devices to bind. Each entry is a PCI address, full (C(0000:03:00.0)) or short
+        (C(03:00.0)), or a network interface name (C(ens3f1)).
+      - An interface name is resolved through C(/sys/class/net), then through the names remembered
+        by earlier runs.
+    type: list
+    elements: str
+    required: true
+  driver:
+    description:
+      - Driver to bind the devices to, for example C(vfio-pci) or C(uio_pci_generic).
+      - V(kernel) hands the devices back to their default kernel driver, which the kernel picks
+        when C(driver_override) is cleared and the device is probed again.
+    type: str
+    default: vfio-pci
+  persistent:
+    description:
+      - Keep the binding across reboots (C(driverctl set-override), or the module's own
+        overrides file and boot unit when C(driverctl) is not installed).
+      - With V(false) only the running kernel is changed and existing persistence is left alone.
+      - With O(driver=kernel) the devices' persistent overrides are removed.
+    type: bool
+    default: true
+  force:
+    description:
+      - Bind devices even when they carry the default route, the address Ansible is connected
+        through, an interface that is up with addresses, or a disk. This can cut the host off.
+    type: bool
+    default: false
+  vfio_noiommu:
+    description:
+      - On a host without an IOMMU, use vfio's unsafe no-IOMMU mode
+        (C(enable_unsafe_noiommu_mode)) instead of failing. The device can then DMA anywhere in
+        memory; only for hosts where that is understood and accepted.
+      - Sets the runtime parameter only; make it persistent with
+        C(options vfio enable_unsafe_noiommu_mode=1) in C(/etc/modprobe.d) (the nfv.dpdk.vfio
+        role does).
+    type: bool
+    default: false
+notes:
+  - Never point this module at the NIC or disk controller the host itself depends on; the guard
+    catches the default route, the connection address, interfaces up with addresses and disks,
+    not every possible dependency.
+  - Handing a device that a running QEMU guest or DPDK process holds back to the kernel blocks in
+    the kernel until the process releases the device.
+  - C(driverctl set-override) re-binds the device itself when the persistent override is first
+    written; the module has bound it to the same driver just before.
+seealso:
+  - module: nfv.dpdk.host_facts
+  - module: nfv.dpdk.kernel_cmdline
+"""
+
+EXAMPLES = r"""
+- name: Bind two NICs to vfio-pci, persistently
+  nfv.dpdk.pci_driver:
+    devices:
+      - "0000:03:00.0"
+      - ens3f1
+    driver: vfio-pci
+
+- name: Bind the NICs selected from host facts (NUMA node 0, no management traffic)
+  nfv.dpdk.pci_driver:
+    devices: >-
+      {{ ansible_facts.nfv_dpdk.nics
+         | selectattr('numa_node', 'equalto', 0)
+         | rejectattr('management')
+         | map(attribute='address') | list }}
+
+- name: Hand a NIC back to its kernel driver and drop its persistent override
+  nfv.dpdk.pci_driver:
+    devices: ["03:00.1"]
+    driver: kernel
+
+- name: Runtime only, for a test
+  nfv.dpdk.pci_driver:
+    devices: ["0000:81:00.0"]
+    persistent: false
+"""
+
+RETURN = r"""
+devices:
+  description: One entry per device of the run.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    address:
+      description: Full PCI address.
+      type: str
+      sample: "0000:03:00.1"
+    requested:
+      description: The O(devices) entry that named it.
+      type: str
+      sample: ens3f1
+    interface:
+      description: Network interface name it has or had (remembered), null for other devices.
+      type: str
+      sample: ens3f1
+    driver_before:
+      description: Driver before the run, null when none.
+      type: str
+      sample: i40e
+    driver_after:
+      description: Driver after the run, read back from sysfs (in check mode, the planned one;
+        C((kernel default)) when handing back to a kernel driver that is not known yet).
+      type: str
+      sample: vfio-pci
+    changed:
+      description: Whether this device's binding changed.
+      type: bool
+    iommu_group:
+      description: IOMMU group number, null without an IOMMU.
+      type: int
+      sample: 21
+    numa_node:
+      description: NUMA node of the device, null on hosts without NUMA.
+      type: int
+      sample: 0
+    vendor_device:
+      description: PCI vendor and device id.
+      type: str
+      sample: "8086:1572"
+persistence:
+  description: How bindings persist, V(driverctl), V(nfv-dpdk-pci-bind.service) or V(none).
+  returned: always
+  type: str
+  sample: driverctl
+changes:
+  description: The plan, one entry per change (C(key), C(action), C(before), C(after)).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import PciDriver
+from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
+
+ARGUMENT_SPEC = {
+    "devices": {"type": "list", "elements": "str", "required": True},
+    "driver": {"type": "str", "default": "vfio-pci"},
+    "persistent": {"type": "bool", "default": True},
+    "force": {"type": "bool", "default": False},
+    "vfio_noiommu": {"type": "bool", "default": False},
+}
+
+
+def main():
+    run_module(PciDriver, ARGUMENT_SPEC)
+
+
+if __name__ == "__main__":
+    main()
