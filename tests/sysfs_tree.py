@@ -178,3 +178,45 @@ def two_node_host(root):
         tree.mkdir("/sys/kernel/iommu_groups/%d/devices" % group)
     tree.mkdir("/sys/class/iommu/dmar0")
     return tree
+
+
+# -- helpers added for pci_driver tests (append-only) ------------------------------------------
+def unbind_driver(tree, address):
+    """Take a fixture device off its driver (both links), as the kernel's unbind does."""
+    dev = "/sys/devices/pci0000:00/%s" % address
+    link = tree.p(dev + "/driver")
+    if os.path.lexists(link):
+        driver = os.path.basename(os.readlink(link))
+        os.unlink(link)
+        back = tree.p("/sys/bus/pci/drivers/%s/%s" % (driver, address))
+        if os.path.lexists(back):
+            os.unlink(back)
+
+
+def rebind_driver(tree, address, driver, drop_netdevs=True):
+    """Move a fixture device to `driver`; its netdevs vanish as when a NIC goes to vfio-pci."""
+    unbind_driver(tree, address)
+    tree.bind(address, driver)
+    if drop_netdevs:
+        net = tree.p("/sys/devices/pci0000:00/%s/net" % address)
+        if os.path.isdir(net):
+            for name in os.listdir(net):
+                remove_netdev(tree, name)
+
+
+def remove_netdev(tree, name):
+    """Remove /sys/class/net/NAME and the device's net/NAME directory."""
+    import shutil
+    link = tree.p("/sys/class/net/%s" % name)
+    if os.path.lexists(link):
+        real = os.path.realpath(link)
+        os.unlink(link)
+        if os.path.isdir(real):
+            shutil.rmtree(real)
+
+
+def block_device(tree, name, parent):
+    """A disk under a PCI device (virtio: parent is the device's virtioN child), linked from /sys/class/block."""
+    base = parent + "/block/" + name
+    tree.write(base + "/size", "41943040")
+    tree.symlink("/sys/class/block/%s" % name, base)
