@@ -1,0 +1,536 @@
+"""pci_driver: parsing, resolution, guard, IOMMU and group viability, planning, persistence,
+the interface-name memory and the apply/rollback path, on fixture trees in the kernel's layout.
+
+Commands go through a scripted runner that answers the exact argv the module is expected to
+run (as in community.general's runner tests); sysfs is a fixture tree read and written through
+HostFS. A fixture tree is not a kernel: writing driver_override/unbind/drivers_probe there binds
+nothing, so a bind on a fixture is verified by read-back, fails, and rolls back. Real binding is
+proven in the lab VM scenario.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
+from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+
+import sysfs_tree
+
+IP_JSON = json.dumps([
+    {"ifname": "br-mgmt", "addr_info": [{"local": "192.0.2.10"}]},
+    {"ifname": "ens3f1", "addr_info": []},
+    {"ifname": "ens82f0", "addr_info": []},
+    {"ifname": "ens82f1", "addr_info": []},
+    {"ifname": "ens81f0", "addr_info": [{"local": "198.51.100.7"}]},
+])
+
+
+class ScriptedRunner:
+    """Answers the commands a test expects; anything else fails the test."""
+
+    def __init__(self, commands=None, binaries=("ip", "modprobe")):
+        self.commands = dict(commands or {})
+        self.commands.setdefault(("ip", ("-j", "address", "show")), (0, IP_JSON, ""))
+        self.binaries = set(binaries)
+        self.calls = []
+
+    def has(self, name):
+        return name in self.binaries
+
+    def run(self, name, args, check=True, data=None, env=None):
+        key = (name, tuple(str(a) for a in args))
+        self.calls.append(key)
+        if name not in self.binaries or key not in self.commands:
+            raise AssertionError("unexpected command %r" % (key,))
+        rc, out, err = self.commands[key]
+        if check and rc != 0:
+            raise NfvError("command %s failed rc=%d: %s" % (" ".join(key[1]), rc, err))
+        return rc, out, err
+
+
+class FakeModule:
+    def __init__(self, params, check_mode=False):
+        self.params = params
+        self.check_mode = check_mode
+        self._diff = True
+
+
+def params(devices, **kwargs):
+    result = {"devices": devices, "driver": "vfio-pci", "persistent": True, "force": False, "vfio_noiommu": False}
+    result.update(kwargs)
+    return result
+
+
+def handler(root, devices, check_mode=False, runner=None, **kwargs):
+    return pd.PciDriver(FakeModule(params(devices, **kwargs), check_mode), fs=HostFS(str(root)),
+                        runner=runner or ScriptedRunner())
+
+
+def run(root, devices, check_mode=False, runner=None, **kwargs):
+    return handler(root, devices, check_mode, runner, **kwargs).run()
+
+
+@pytest.fixture
+def host(tmp_path):
+    tree = sysfs_tree.two_node_host(tmp_path)
+    tree.fs = HostFS(str(tmp_path))
+    return tree
+
+
+def link(tree, address):
+    return os.readlink(tree.p("/sys/devices/pci0000:00/%s/driver" % address))
+
+
+# -- device specs ------------------------------------------------------------------------------
+@pytest.mark.parametrize("text,expected", [
+    ("0000:03:00.0", ("address", "0000:03:00.0")),
+    ("03:00.1", ("address", "0000:03:00.1")),
+    ("0000:82:00.1", ("address", "0000:82:00.1")),
+    ("ens3f1", ("interface", "ens3f1")),
+    ("br-mgmt", ("interface", "br-mgmt")),
+])
+def test_parse_device_spec(text, expected):
+    assert pd.parse_device_spec(text) == expected
+
+
+@pytest.mark.parametrize("text", ["03:00", "03:00.8", "0000:03:20.0", "3:0.0", "eth0:1", "a/b", "",
+                                  "averyveryverylongname"])
+def test_parse_device_spec_rejects(text):
+    with pytest.raises(NfvError) as err:
+        pd.parse_device_spec(text)
+    assert repr(text) in err.value.msg
+
+
+def test_malformed_address_fails_naming_the_forms(host):
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["03:00.0", "03:00"])
+    assert "malformed PCI address '03:00'" in err.value.msg
+    assert "0000:03:00.0 or 03:00.0" in err.value.msg
+
+
+@pytest.mark.parametrize("driver", ["", "vfio pci", "../x", "-x"])
+def test_malformed_driver_name(host, driver):
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["03:00.1"], driver=driver)
+    assert "malformed driver name" in err.value.msg
+
+
+# -- resolution -----------------------------------------------------------------------------------
+def test_resolve_by_address_and_interface_merges_duplicates(host):
+    found = pd.resolve_devices(host.fs, ["ens3f1", "03:00.1", "0000:81:00.0", "ens82f1"], {"devices": {}})
+    assert [d["address"] for d in found] == ["0000:03:00.1", "0000:81:00.0", "0000:82:00.1"]
+    assert [d["interface"] for d in found] == ["ens3f1", "ens81f0", "ens82f1"]
+    assert found[0]["requested"] == "ens3f1"
+
+
+def test_resolve_reports_every_unknown_device_at_once(host):
+    with pytest.raises(NfvError) as err:
+        pd.resolve_devices(host.fs, ["0000:03:00.7", "ens9", "bond0", "03:00.0"], {"devices": {}})
+    msg = err.value.msg
+    assert "no PCI device at 0000:03:00.7" in msg
+    assert "no interface ens9" in msg and "name it by PCI address" in msg
+    assert "interface bond0 is not a PCI device" in msg
+    assert err.value.details["unknown"] and len(err.value.details["unknown"]) == 3
+
+
+def test_resolve_uses_remembered_interface(host):
+    sysfs_tree.rebind_driver(host, "0000:03:00.1", "vfio-pci")
+    state = {"devices": {"0000:03:00.1": {"interface": "ens3f1", "original_driver": "i40e"}}}
+    found = pd.resolve_devices(host.fs, ["ens3f1"], state)
+    assert found == [{"address": "0000:03:00.1", "interface": "ens3f1", "requested": "ens3f1"}]
+    with pytest.raises(NfvError):
+        pd.resolve_devices(host.fs, ["ens3f1"], {"devices": {}})
+
+
+def test_unknown_address_fails_and_changes_nothing(host):
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["0000:03:00.1", "0000:05:00.0"])
+    assert "no PCI device at 0000:05:00.0" in err.value.msg
+    assert link(host, "0000:03:00.1").endswith("/i40e")
+    assert not host.fs.exists(pd.STATE_FILE)
+
+
+# -- management guard ---------------------------------------------------------------------------------
+def test_guard_refuses_bond_member_under_default_route_bridge(host):
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["eno1"])
+    msg = err.value.msg
+    assert "refusing" in msg and "0000:01:00.0" in msg
+    assert "eno1 carries management traffic: default route (via " in msg
+    assert "force=true" in msg
+
+
+def test_guard_refuses_interface_up_with_addresses(host):
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["ens81f0"])
+    assert "ens81f0 is up with addresses 198.51.100.7" in err.value.msg
+
+
+def test_guard_refuses_connection_address(host, monkeypatch):
+    monkeypatch.setenv("SSH_CONNECTION", "192.0.2.1 50000 198.51.100.7 22")
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["ens81f0"])
+    assert "ansible connection address 198.51.100.7" in err.value.msg
+
+
+def test_guard_refuses_disk_controller(host):
+    sysfs_tree.block_device(host, "nvme0n1", "/sys/devices/pci0000:00/0000:03:00.1/nvme/nvme0")
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["03:00.1"])
+    assert "holds block device nvme0n1" in err.value.msg
+
+
+def test_guard_lists_every_refused_device(host):
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["eno1", "eno2", "ens3f1"])
+    assert "0000:01:00.0" in err.value.msg and "0000:01:00.1" in err.value.msg
+    assert len(err.value.details["refused"]) == 2
+
+
+def test_force_passes_the_guard(host):
+    result = run(host.root, ["ens81f0"], check_mode=True, force=True, persistent=False)
+    assert result["changed"]
+    assert [c["key"] for c in result["changes"]] == ["0000:81:00.0"]
+
+
+def test_guard_does_not_apply_to_devices_already_bound(host):
+    # 03:00.0 is on vfio-pci already: nothing moves, nothing is guarded
+    result = run(host.root, ["03:00.0"], check_mode=True, persistent=False)
+    assert not result["changed"]
+
+
+# -- IOMMU -----------------------------------------------------------------------------------------
+def test_no_iommu_fails_with_amd_args(tmp_path):
+    tree = sysfs_tree.one_node_host(tmp_path)
+    tree.pci("0000:00:04.0", "0x8086", "0x100e", driver="e1000", netdev="ens4")
+    with pytest.raises(NfvError) as err:
+        run(tmp_path, ["00:04.0"], check_mode=True)
+    msg = err.value.msg
+    assert "the IOMMU is off" in msg
+    assert "amd_iommu=on iommu=pt" in msg and "AuthenticAMD" in msg
+    assert err.value.details["kernel_args"] == ["amd_iommu=on", "iommu=pt"]
+
+
+def test_no_iommu_intel_with_args_already_present(tmp_path):
+    tree = sysfs_tree.SysfsTree(tmp_path)
+    tree.cpu("0-1", vendor="GenuineIntel")
+    tree.cmdline("root=/dev/vda1 intel_iommu=on iommu=pt")
+    tree.pci("0000:00:04.0", "0x8086", "0x100e", driver="e1000", netdev="ens4")
+    tree.bind("0000:00:04.0", "e1000")
+    tree.mkdir("/sys/bus/pci/drivers/vfio-pci")
+    with pytest.raises(NfvError) as err:
+        run(tmp_path, ["00:04.0"], check_mode=True)
+    msg = err.value.msg
+    assert "intel_iommu=on iommu=pt" in msg
+    assert "already has intel_iommu=on iommu=pt" in msg and "firmware" in msg
+
+
+def test_noiommu_opt_in_plans_the_mode(tmp_path):
+    tree = sysfs_tree.SysfsTree(tmp_path)
+    tree.cpu("0-1", vendor="GenuineIntel")
+    tree.pci("0000:00:04.0", "0x8086", "0x100e", driver="e1000", netdev="ens4")
+    tree.mkdir("/sys/bus/pci/drivers/vfio-pci")
+    tree.write(pd.NOIOMMU_PARAM, "N")
+    result = run(tmp_path, ["00:04.0"], check_mode=True, vfio_noiommu=True, persistent=False)
+    assert [(c["key"], c["action"]) for c in result["changes"]] == [
+        ("vfio no-IOMMU mode", "noiommu"), ("0000:00:04.0", "bind")]
+    assert HostFS(str(tmp_path)).read(pd.NOIOMMU_PARAM) == "N"
+
+
+def test_kernel_target_needs_no_iommu(tmp_path):
+    tree = sysfs_tree.SysfsTree(tmp_path)
+    tree.cpu("0-1")
+    tree.pci("0000:00:04.0", "0x8086", "0x100e", driver="vfio-pci")
+    result = run(tmp_path, ["00:04.0"], check_mode=True, driver="kernel", persistent=False)
+    assert result["changed"]
+    assert result["devices"][0]["driver_after"] == "(kernel default)"
+
+
+# -- group viability -------------------------------------------------------------------------------
+def test_split_group_not_viable_lists_members(host):
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["ens82f0"], check_mode=True)
+    msg = err.value.msg
+    assert "IOMMU group 41 of 0000:82:00.0 is not viable" in msg
+    assert "0000:82:00.1 (igb)" in msg
+    assert err.value.details["groups"] == {"41": [{"address": "0000:82:00.1", "driver": "igb"}]}
+
+
+def test_whole_group_together_is_viable(host):
+    result = run(host.root, ["ens82f0", "ens82f1"], check_mode=True, persistent=False)
+    assert [c["key"] for c in result["changes"]] == ["0000:82:00.0", "0000:82:00.1"]
+    assert all(d["iommu_group"] == 41 for d in result["devices"])
+
+
+def test_group_member_on_vfio_or_no_driver_or_bridge_is_viable(host):
+    host.pci("0000:82:00.2", "0x8086", "0x10c9", driver="vfio-pci", numa_node=1, iommu_group=41)
+    host.pci("0000:82:00.3", "0x8086", "0x10c9", numa_node=1, iommu_group=41)
+    host.pci("0000:80:01.0", "0x8086", "0x2030", pci_class="0x060400", driver="pcieport", iommu_group=41)
+    fs = host.fs
+    devices = [pd.pci.read_device(fs, "0000:82:00.0"), pd.pci.read_device(fs, "0000:82:00.1")]
+    assert pd.group_blockers(fs, devices, {"0000:82:00.0", "0000:82:00.1"}) == {}
+    assert pd.group_blockers(fs, devices[:1], {"0000:82:00.0"}) == {41: [("0000:82:00.1", "igb")]}
+
+
+def test_device_without_group_on_iommu_host(host):
+    host.pci("0000:84:00.0", "0x8086", "0x10c9", driver="igb", numa_node=1)
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["84:00.0"], check_mode=True)
+    assert "no IOMMU group for 0000:84:00.0" in err.value.msg
+
+
+# -- driver availability ------------------------------------------------------------------------------
+def test_driver_not_loaded_is_planned_as_module_load(host):
+    runner = ScriptedRunner({("modprobe", ("--dry-run", "--quiet", "uio_pci_generic")): (0, "", "")})
+    result = run(host.root, ["ens3f1"], check_mode=True, runner=runner, driver="uio_pci_generic", persistent=False)
+    assert [(c["key"], c["action"]) for c in result["changes"]] == [
+        ("module uio_pci_generic", "load"), ("0000:03:00.1", "bind")]
+    assert ("modprobe", ("uio_pci_generic",)) not in runner.calls  # check mode: dry run only
+
+
+def test_unknown_driver_fails(host):
+    runner = ScriptedRunner({("modprobe", ("--dry-run", "--quiet", "nosuchdrv")): (1, "", "")})
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["ens3f1"], runner=runner, driver="nosuchdrv")
+    assert "unknown driver nosuchdrv" in err.value.msg
+    assert link(host, "0000:03:00.1").endswith("/i40e")
+    assert host.fs.read("/sys/bus/pci/devices/0000:03:00.1/driver_override") == "(null)"
+
+
+def test_unknown_driver_without_modprobe(host):
+    runner = ScriptedRunner(binaries=("ip",))
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["ens3f1"], runner=runner, driver="nosuchdrv")
+    assert "no modprobe" in err.value.msg
+
+
+# -- planning and idempotence -----------------------------------------------------------------------------
+def test_plan_bind_and_own_persistence(host):
+    result = run(host.root, ["ens3f1", "03:00.0"], check_mode=True)
+    assert result["changed"]
+    keys = [(c["key"], c["action"]) for c in result["changes"]]
+    assert keys == [("0000:03:00.1", "bind"), (pd.CONF_FILE, "file"), (pd.BIND_SCRIPT, "file"),
+                    (pd.UNIT_FILE, "file"), (pd.UNIT_NAME, "enable")]
+    bind = result["changes"][0]
+    assert (bind["before"], bind["after"]) == ("i40e", "vfio-pci")
+    conf = result["changes"][1]["after"]
+    assert "0000:03:00.0 vfio-pci\n0000:03:00.1 vfio-pci\n" in conf
+    assert result["diff"]["before"]["0000:03:00.1"] == "i40e"
+    assert result["diff"]["after"]["0000:03:00.1"] == "vfio-pci"
+    assert result["persistence"] == "nfv-dpdk-pci-bind.service"
+    by_addr = dict((d["address"], d) for d in result["devices"])
+    assert by_addr["0000:03:00.1"] == {
+        "address": "0000:03:00.1", "requested": "ens3f1", "interface": "ens3f1", "driver_before": "i40e",
+        "driver_after": "vfio-pci", "changed": True, "iommu_group": 21, "numa_node": 0,
+        "vendor_device": "8086:1572"}
+    assert by_addr["0000:03:00.0"]["changed"] is False
+    # check mode wrote nothing
+    for path in (pd.CONF_FILE, pd.BIND_SCRIPT, pd.UNIT_FILE, pd.STATE_FILE):
+        assert not host.fs.exists(path)
+    assert host.fs.read("/sys/bus/pci/devices/0000:03:00.1/driver_override") == "(null)"
+
+
+def test_already_bound_not_persistent_is_unchanged(host):
+    result = run(host.root, ["0000:03:00.0"], persistent=False)
+    header = "PCI driver bindings"
+    assert result == {"changed": False, "changes": [],
+                      "diff": {"before": {}, "after": {}, "before_header": header, "after_header": header},
+                      "devices": [{"address": "0000:03:00.0", "requested": "0000:03:00.0", "interface": None,
+                                   "driver_before": "vfio-pci", "driver_after": "vfio-pci", "changed": False,
+                                   "iommu_group": 20, "numa_node": 0, "vendor_device": "8086:1572"}],
+                      "persistence": "none"}
+
+
+def test_persistence_apply_then_second_run_unchanged(host):
+    first = run(host.root, ["0000:03:00.0"])
+    assert first["changed"]
+    assert [c["action"] for c in first["changes"]] == ["file", "file", "file", "enable"]
+    conf = host.fs.read(pd.CONF_FILE)
+    assert conf.splitlines()[-1] == "0000:03:00.0 vfio-pci"
+    assert os.stat(host.fs.path(pd.BIND_SCRIPT)).st_mode & 0o777 == 0o755
+    unit = open(host.fs.path(pd.UNIT_FILE)).read()
+    assert "Before=network-pre.target openvswitch-switch.service ovs-vswitchd.service" in unit
+    assert "ExecStart=%s %s" % (pd.BIND_SCRIPT, pd.CONF_FILE) in unit
+    assert "WantedBy=sysinit.target" in unit
+    assert os.readlink(host.fs.path(pd.UNIT_WANTS_LINK)) == pd.UNIT_FILE
+    assert link(host, "0000:03:00.0").endswith("/vfio-pci")
+    second = run(host.root, ["0000:03:00.0"])
+    assert not second["changed"] and second["changes"] == []
+    # no temp files left behind
+    assert [n for n in os.listdir(os.path.dirname(host.fs.path(pd.CONF_FILE))) if n.startswith(".")] == []
+
+
+def test_kernel_removes_persistent_entry(host):
+    host.write(pd.CONF_FILE, pd.format_overrides({"0000:03:00.0": "vfio-pci", "0000:81:00.0": "vfio-pci"}))
+    result = run(host.root, ["0000:03:00.0"], check_mode=True, driver="kernel")
+    conf_change = [c for c in result["changes"] if c["key"] == pd.CONF_FILE][0]
+    assert pd.parse_overrides(conf_change["after"]) == {"0000:81:00.0": "vfio-pci"}
+    bind = [c for c in result["changes"] if c["action"] == "bind"][0]
+    assert (bind["before"], bind["after"]) == ("vfio-pci", "(kernel default)")
+
+
+def test_kernel_prediction_uses_remembered_driver(host):
+    host.write(pd.STATE_FILE, json.dumps({"devices": {"0000:03:00.0": {"original_driver": "i40e"}}}))
+    result = run(host.root, ["0000:03:00.0"], check_mode=True, driver="kernel", persistent=False)
+    assert result["devices"][0]["driver_after"] == "i40e"
+
+
+def test_kernel_on_kernel_driver_is_unchanged(host):
+    result = run(host.root, ["ens3f1", "eno1"], check_mode=True, driver="kernel")
+    assert not result["changed"]  # and the guard does not apply to handing back
+
+
+def test_kernel_clears_stale_override(host):
+    host.write("/sys/devices/pci0000:00/0000:03:00.1/driver_override", "i40e")
+    result = run(host.root, ["ens3f1"], check_mode=True, driver="kernel", persistent=False)
+    assert result["changes"] == [{"key": "0000:03:00.1", "action": "bind", "before": "i40e (override i40e)",
+                                  "after": "i40e"}]
+
+
+def test_driverctl_persistence(host):
+    runner = ScriptedRunner({("driverctl", ("list-overrides",)): (0, "0000:03:00.0 vfio-pci\n", "")},
+                            binaries=("ip", "modprobe", "driverctl"))
+    result = run(host.root, ["0000:03:00.0", "ens81f0"], check_mode=True, runner=runner, force=True)
+    assert result["persistence"] == "driverctl"
+    assert [(c["key"], c["before"], c["after"]) for c in result["changes"] if c["action"] == "driverctl"] == [
+        ("driverctl override 0000:81:00.0", None, "vfio-pci")]
+    result = run(host.root, ["0000:03:00.0"], check_mode=True, runner=runner)
+    assert not result["changed"]
+    applied = run(host.root, ["0000:03:00.0"], runner=ScriptedRunner(
+        {("driverctl", ("list-overrides",)): (1, "", "driverctl: no overrides"),
+         ("driverctl", ("set-override", "0000:03:00.0", "vfio-pci")): (0, "", "")},
+        binaries=("ip", "driverctl")))
+    assert applied["changes"][0]["action"] == "driverctl"
+
+
+def test_driverctl_unset_for_kernel(host):
+    runner = ScriptedRunner({("driverctl", ("list-overrides",)): (0, "0000:03:00.0 vfio-pci\n", "")},
+                            binaries=("ip", "driverctl"))
+    result = run(host.root, ["0000:03:00.0"], check_mode=True, runner=runner, driver="kernel")
+    assert [(c["action"], c["before"], c["after"]) for c in result["changes"]] == [
+        ("bind", "vfio-pci", "(kernel default)"), ("driverctl", "vfio-pci", None)]
+
+
+# -- interface-name memory ---------------------------------------------------------------------------------
+def test_interface_memory_keeps_later_runs_idempotent(host):
+    # first run: the NIC still has its name; it is remembered (no change needed: already on mlx5_core)
+    first = run(host.root, ["ens81f0"], driver="mlx5_core", persistent=False)
+    assert not first["changed"]
+    state = json.loads(host.fs.read(pd.STATE_FILE))
+    assert state["devices"]["0000:81:00.0"] == {"interface": "ens81f0", "original_driver": "mlx5_core"}
+    # the NIC goes to vfio-pci (as the lab VM does for real): the name vanishes
+    sysfs_tree.rebind_driver(host, "0000:81:00.0", "vfio-pci")
+    assert not host.fs.exists("/sys/class/net/ens81f0")
+    second = run(host.root, ["ens81f0"], persistent=False)
+    assert not second["changed"]
+    assert second["devices"][0]["address"] == "0000:81:00.0"
+    assert second["devices"][0]["interface"] == "ens81f0"
+    # handing it back predicts the remembered kernel driver
+    back = run(host.root, ["ens81f0"], check_mode=True, driver="kernel", persistent=False)
+    assert back["devices"][0]["driver_after"] == "mlx5_core"
+
+
+def test_state_file_is_not_written_in_check_mode(host):
+    run(host.root, ["ens81f0"], check_mode=True, driver="mlx5_core", persistent=False)
+    assert not host.fs.exists(pd.STATE_FILE)
+
+
+def test_updated_state_keeps_kernel_driver_not_vfio():
+    state = {"devices": {"0000:03:00.1": {"interface": "ens3f1", "original_driver": "i40e"}}}
+    new = pd.updated_state(state, [{"address": "0000:03:00.1", "interface": "ens3f1", "driver": "vfio-pci"}])
+    assert new == state
+    assert pd.read_state(HostFS("/nonexistent-root")) == {"devices": {}}
+
+
+def test_corrupt_state_file_is_ignored(host):
+    host.write(pd.STATE_FILE, "{not json")
+    assert pd.read_state(host.fs) == {"devices": {}}
+
+
+# -- apply on a fixture tree: nothing binds, so the read-back fails and every device rolls back ----------------
+def test_apply_writes_sysfs_then_rolls_back_when_readback_fails(host):
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["ens82f0", "ens82f1"])
+    msg = err.value.msg
+    assert "binding 0000:82:00.0 to vfio-pci failed: after probing it is on igb" in msg
+    assert "rolled back every device of this run: 0000:82:00.0 back on igb" in msg
+    assert err.value.details["rollback"] == ["0000:82:00.0 back on igb"]
+    fs = host.fs
+    # the bind sequence reached the kernel files: unbind from igb, drivers_probe
+    assert fs.read("/sys/bus/pci/drivers/igb/unbind") == "0000:82:00.0"
+    assert fs.read(pd.PROBE) == "0000:82:00.0"
+    # rollback cleared driver_override again (the kernel reads an empty write as "no override")
+    assert pd.pci.read_device(fs, "0000:82:00.0")["driver_override"] is None
+    # second device untouched, nothing persisted, nothing remembered
+    assert fs.read("/sys/bus/pci/devices/0000:82:00.1/driver_override") == "(null)"
+    assert not fs.exists(pd.CONF_FILE) and not fs.exists(pd.STATE_FILE)
+
+
+def test_rollback_restores_original_override_and_reports_failure(host):
+    device = pd.pci.read_device(host.fs, "0000:03:00.1")
+    device["driver_override"] = "i40e"
+    host.write("/sys/devices/pci0000:00/0000:03:00.1/driver_override", "vfio-pci")
+    sysfs_tree.rebind_driver(host, "0000:03:00.1", "vfio-pci")  # as if the bind had worked
+    report = pd.rollback(host.fs, [device])
+    assert host.fs.read("/sys/bus/pci/devices/0000:03:00.1/driver_override") == "i40e"
+    assert host.fs.read("/sys/bus/pci/drivers/vfio-pci/unbind") == "0000:03:00.1"
+    assert host.fs.read("/sys/bus/pci/drivers/i40e/bind") == "0000:03:00.1"
+    # a fixture does not rebind: the report says so instead of claiming success
+    assert report == ["0000:03:00.1 NOT restored: on vfio-pci instead of i40e"]
+
+
+def test_persistence_failure_is_undone(host):
+    # a directory where the unit file must go makes the write fail after the overrides file was written
+    os.makedirs(host.fs.path(pd.UNIT_FILE))
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["0000:03:00.0"])
+    assert "making the bindings persistent failed" in err.value.msg
+    assert pd.CONF_FILE in err.value.msg and pd.BIND_SCRIPT in err.value.msg
+    assert not host.fs.exists(pd.CONF_FILE) and not host.fs.exists(pd.BIND_SCRIPT)
+
+
+# -- the boot script, run by sh against a fixture tree -------------------------------------------------------
+def test_bind_script_writes_override_unbind_probe(host, tmp_path_factory):
+    work = tmp_path_factory.mktemp("script")
+    script = work / "nfv-dpdk-pci-bind"
+    script.write_text(pd.BIND_SCRIPT_TEXT)
+    conf = work / "overrides.conf"
+    conf.write_text(pd.format_overrides({"0000:03:00.0": "vfio-pci", "0000:03:00.1": "vfio-pci",
+                                         "0000:07:00.0": "vfio-pci"}))
+    proc = subprocess.run(["sh", str(script), str(conf)], env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "/usr/bin:/bin"},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    fs = host.fs
+    assert proc.returncode == 1
+    assert "0000:07:00.0: no such PCI device" in proc.stderr
+    assert "0000:03:00.1: binding to vfio-pci failed (now: i40e)" in proc.stderr
+    assert fs.read("/sys/bus/pci/devices/0000:03:00.1/driver_override") == "vfio-pci"
+    assert fs.read("/sys/bus/pci/drivers/i40e/unbind") == "0000:03:00.1"
+    assert fs.read(pd.PROBE) == "0000:03:00.1"
+    # the device already on vfio-pci gets its override (for later probes) but is not unbound
+    assert fs.read("/sys/bus/pci/devices/0000:03:00.0/driver_override") == "vfio-pci"
+    assert not fs.exists("/sys/bus/pci/drivers/vfio-pci/unbind")
+
+
+def test_bind_script_without_conf_is_a_noop(tmp_path):
+    script = tmp_path / "s"
+    script.write_text(pd.BIND_SCRIPT_TEXT)
+    proc = subprocess.run(["sh", str(script), str(tmp_path / "missing.conf")], check=False)
+    assert proc.returncode == 0
+
+
+def test_overrides_format_roundtrip():
+    text = pd.format_overrides({"0000:81:00.0": "vfio-pci", "0000:03:00.0": "uio_pci_generic"})
+    assert text.startswith("# Managed by nfv.dpdk.pci_driver")
+    assert text.splitlines()[-2:] == ["0000:03:00.0 uio_pci_generic", "0000:81:00.0 vfio-pci"]
+    assert pd.parse_overrides(text + "  # comment\n0000:05:00.0 vfio-pci # inline\n") == {
+        "0000:03:00.0": "uio_pci_generic", "0000:81:00.0": "vfio-pci", "0000:05:00.0": "vfio-pci"}
+    assert pd.parse_driverctl_list("0000:03:00.0 vfio-pci\nnoise\n") == {"0000:03:00.0": "vfio-pci"}
+
+
+def test_iommu_kernel_args_by_vendor():
+    assert pd.iommu_kernel_args("GenuineIntel") == ["intel_iommu=on", "iommu=pt"]
+    assert pd.iommu_kernel_args("AuthenticAMD") == ["amd_iommu=on", "iommu=pt"]
