@@ -105,3 +105,74 @@ def _as_list(value):
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+# ---- Added for ovs_config / ovs_bridge (append-only) ----------------------------------------
+
+DEFAULT_RUNDIR = "/run/openvswitch"
+
+
+def list_tables(ovsdb, queries):
+    """Several tables in ONE ovs-vsctl call: queries is [(table, columns or None, records or None)].
+
+    Returns one list of row dicts per query, in order (a snapshot from one transaction).
+    """
+    args = ["--format=json", "--data=json"]
+    for table, columns, records in queries:
+        args.append("--")
+        if columns:
+            args.append("--columns=" + ",".join(columns))
+        args.append("list")
+        args.append(table)
+        args.extend(records or [])
+    out = ovsdb.vsctl(args)[1]
+    if isinstance(out, bytes):
+        out = out.decode("utf-8")
+    docs = [line for line in out.splitlines() if line.strip()]
+    if len(docs) != len(queries):
+        raise NfvError("unexpected ovs-vsctl output: %d JSON documents for %d tables" % (len(docs), len(queries)))
+    return [parse_table(doc) for doc in docs]
+
+
+def rundir_of(db):
+    """The OVS run directory that holds the pidfiles of the instance behind `db`, or None.
+
+    The system instance (db None) uses OVS_RUNDIR or /run/openvswitch; a `unix:` remote uses
+    the directory of its socket (OVS keeps db.sock and the pidfiles side by side). TCP/SSL
+    remotes are on another host: None.
+    """
+    import os
+    if not db:
+        return os.environ.get("OVS_RUNDIR") or DEFAULT_RUNDIR
+    if db.startswith("unix:"):
+        return os.path.dirname(db[len("unix:"):]) or None
+    return None
+
+
+def daemon_pid(rundir, daemon):
+    """(pid, alive) of an OVS daemon from its pidfile in `rundir`; (None, False) without one."""
+    import os
+    if not rundir:
+        return None, False
+    try:
+        with open(os.path.join(rundir, daemon + ".pid")) as handle:
+            pid = int(handle.read().strip())
+    except (IOError, OSError, ValueError):
+        return None, False
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            state = handle.read().rsplit(") ", 1)[1][:1]
+    except (IOError, OSError, IndexError):
+        return pid, False
+    return pid, state not in ("Z", "X")
+
+
+def vsctl_error(exc, db):
+    """An operator-facing message for a failed ovs-vsctl call (unreachable database first)."""
+    text = (getattr(exc, "stderr", None) or "")
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    text = text.strip() or str(exc)
+    if "database connection failed" in text or "Connection refused" in text:
+        return "ovsdb-server is not reachable at %s (is it running?): %s" % (db or "the default socket", text)
+    return text

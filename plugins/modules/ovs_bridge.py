@@ -1,0 +1,236 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: ovs_bridge
+short_description: One Open vSwitch bridge and its ports, in one OVSDB transaction
+version_added: "0.1.0"
+description:
+  - Declares one bridge (datapath type, fail mode, other_config, external_ids) and its single-interface ports
+    (interface type, options, MTU, VLAN tag/trunks, queue settings, other_config, external_ids).
+  - Reads the current state as JSON, computes the plan, and applies the whole plan in ONE ovs-vsctl
+    transaction (argument list, no shell). ovs-vsctl then waits until ovs-vswitchd has applied the new
+    configuration, and the module reads the C(error) and C(ofport) of every interface it created or changed.
+  - Existing ports converge to what is asked, interface options included (a changed
+    C(vhost-server-path) is changed in OVS).
+  - When OVS rejects an interface (for example a C(dpdk) port whose C(dpdk-devargs) DPDK cannot attach), the
+    task fails with OVS's own error text. Ports this run created that OVS rejected are deleted again in a
+    second transaction, so the database holds no half-made port; ports that existed before and were
+    changed into a rejected configuration are left as configured. RV(rejected) says which happened to each.
+author:
+  - nfv.dpdk contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads and plans only; the database is not touched.
+  diff_mode:
+    support: full
+    details: Before and after of every changed bridge setting and port.
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - Bridge name, at most 15 bytes.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates or converges the bridge; V(absent) deletes it with all its ports.
+    type: str
+    choices: [present, absent]
+    default: present
+  db:
+    description:
+      - OVSDB remote of the instance to manage, for example C(unix:/run/openvswitch/db.sock).
+      - Defaults to the one C(ovs-vsctl) uses (the system instance).
+      - For a C(unix:) remote, ovs-vswitchd's pidfile is looked up beside the socket; when it shows no live
+        process the task fails before changing anything.
+    type: str
+  datapath_type:
+    description:
+      - V(netdev) for OVS-DPDK (userspace datapath), V(system) for the kernel datapath.
+      - Not given - left as it is (OVS's default, V(system), on creation).
+    type: str
+    choices: [system, netdev]
+  fail_mode:
+    description:
+      - OpenFlow fail mode. Not given - left as it is.
+    type: str
+    choices: [secure, standalone]
+  other_config:
+    description:
+      - Bridge C(other_config) keys to set; V(null) removes a key; keys not listed are left alone.
+    type: dict
+    default: {}
+  external_ids:
+    description:
+      - Bridge C(external_ids) keys to set; V(null) removes a key; keys not listed are left alone.
+    type: dict
+    default: {}
+  ports:
+    description:
+      - The ports of the bridge, each with exactly one interface of the same name.
+      - For a listed port, C(type), C(options), C(mtu_request), C(tag) and C(trunks) are exact (what is not
+        given is cleared), while C(other_config) and C(external_ids) are merged (listed keys are set, V(null)
+        removes a key), because other tools keep their own keys there.
+      - Ports that are not listed are left alone unless O(purge_ports) is true.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Port and interface name, at most 15 bytes.
+        type: str
+        required: true
+      type:
+        description:
+          - Interface type. V(system) is an existing kernel netdev.
+        type: str
+        default: system
+        choices: [system, internal, dpdk, dpdkvhostuser, dpdkvhostuserclient, patch, vxlan, geneve, gre,
+                  erspan, ip6erspan, ip6gre, stt, lisp, bareudp, gtpu, srv6, tap, afxdp, afxdp-nonpmd]
+      options:
+        description:
+          - Interface C(options), for example C(dpdk-devargs) for V(dpdk), C(vhost-server-path) for
+            V(dpdkvhostuserclient) (required, at most 107 bytes), C(peer) for V(patch), C(remote_ip) and
+            C(key) for tunnels. Values are stored as strings (booleans as C(true)/C(false)).
+        type: dict
+        default: {}
+      mtu_request:
+        description: Requested MTU of the interface; not given - OVS's default.
+        type: int
+      tag:
+        description: Access VLAN (0-4095); not given - no tag.
+        type: int
+      trunks:
+        description: Trunk VLANs; empty - all VLANs.
+        type: list
+        elements: int
+        default: []
+      n_rxq:
+        description: Number of receive queues (C(options:n_rxq)) of a V(dpdk) port.
+        type: int
+      n_rxq_desc:
+        description: Receive queue size (C(options:n_rxq_desc)) of a V(dpdk) port.
+        type: int
+      n_txq_desc:
+        description: Transmit queue size (C(options:n_txq_desc)) of a V(dpdk) port.
+        type: int
+      pmd_rxq_affinity:
+        description: Pins receive queues to PMD cores (interface C(other_config:pmd-rxq-affinity)), e.g. C(0:3,1:7).
+        type: str
+      other_config:
+        description: Interface C(other_config) keys (merged); V(null) removes a key.
+        type: dict
+        default: {}
+      external_ids:
+        description: Interface C(external_ids) keys (merged); V(null) removes a key.
+        type: dict
+        default: {}
+  purge_ports:
+    description:
+      - Delete ports of this bridge that are not listed in O(ports) (never the bridge's own internal port).
+    type: bool
+    default: false
+  timeout:
+    description:
+      - Seconds ovs-vsctl waits for the database and for ovs-vswitchd to apply the transaction.
+    type: int
+    default: 60
+notes:
+  - Validated before anything is sent - bridge and port names (at most 15 bytes, no C(/)), duplicate port names,
+    duplicate vhost-user socket paths, socket paths longer than 107 bytes, a V(dpdkvhostuserclient) port without
+    C(vhost-server-path), a V(dpdk) port without C(dpdk-devargs), VLAN ranges, a port that already exists on
+    another bridge.
+  - ovsdb-server unreachable or ovs-vswitchd not running - the task fails with a clear message and changes nothing.
+  - Bonds (ports with several interfaces) are not managed.
+seealso:
+  - module: nfv.dpdk.ovs_config
+  - module: nfv.dpdk.host_facts
+"""
+
+EXAMPLES = r"""
+- name: A netdev bridge with a physical DPDK port and two vhost-user client ports
+  nfv.dpdk.ovs_bridge:
+    name: br-phy
+    datapath_type: netdev
+    ports:
+      - name: dpdk0
+        type: dpdk
+        options: {dpdk-devargs: "0000:03:00.0"}
+        n_rxq: 2
+        mtu_request: 9000
+      - name: vhu-vm1
+        type: dpdkvhostuserclient
+        options: {vhost-server-path: /run/vhost/vm1.sock}
+        tag: 10
+      - name: vhu-vm2
+        type: dpdkvhostuserclient
+        options: {vhost-server-path: /run/vhost/vm2.sock}
+        trunks: [10, 20]
+    purge_ports: true
+
+- name: A private OVS instance
+  nfv.dpdk.ovs_bridge:
+    db: unix:/tmp/ovs/db.sock
+    name: br-test
+    datapath_type: netdev
+
+- name: Remove a bridge
+  nfv.dpdk.ovs_bridge:
+    name: br-old
+    state: absent
+"""
+
+RETURN = r"""
+bridge:
+  description: The bridge name.
+  returned: success
+  type: str
+ports:
+  description: Names of the bridge's ports after the run (the prediction in check mode), the bridge's own
+    internal port included.
+  returned: success
+  type: list
+  elements: str
+interfaces:
+  description: For every listed port - C(name), C(type), C(ofport) and C(error) as OVS reports them after the run.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"name": "vhu-vm1", "type": "dpdkvhostuserclient", "ofport": 2, "error": null}]
+changes:
+  description: The plan - C(key) (C(bridge), C(bridge.<column>) or C(ports.<name>)), C(action)
+    (create_bridge, delete_bridge, bridge_column, bridge_map, create_port, update_port, delete_port),
+    C(before), C(after).
+  returned: always
+  type: list
+  elements: dict
+rejected:
+  description: On failure because OVS rejected interfaces - C(name), C(error), C(ofport), and C(outcome)
+    (C(removed again) for ports this run created, C(left as configured) for ports that existed).
+  returned: failure
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs_bridge import ARGUMENT_SPEC, OvsBridge
+from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
+
+
+def main():
+    run_module(OvsBridge, ARGUMENT_SPEC)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: ovs_config
+short_description: Open vSwitch DPDK settings in the Open_vSwitch table
+version_added: "0.1.0"
+description:
+  - Manages the C(other_config) keys of the Open_vSwitch table that configure OVS-DPDK
+    (C(dpdk-init), C(dpdk-socket-mem), C(dpdk-socket-limit), C(dpdk-lcore-mask), C(pmd-cpu-mask),
+    C(per-port-memory), C(dpdk-extra), C(vhost-iommu-support), C(vhost-postcopy-support), ...) plus any
+    other key given in O(other_config).
+  - Only the keys a task names are managed; other keys are left alone. A key set to V(null) in
+    O(other_config) is removed.
+  - All changes go to the database in one ovs-vsctl transaction, built as an argument list (no shell), so
+    values containing C(=), spaces or quotes are stored as given.
+  - Reports RV(restart_required) when a key that ovs-vswitchd reads only at start changes while DPDK is
+    already initialized; restarting the daemon is left to the caller (the C(nfv.dpdk.ovs_dpdk) role does it
+    in a handler).
+author:
+  - nfv.dpdk contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Computes the same plan and changes nothing.
+  diff_mode:
+    support: full
+    details: Before and after values of the changed keys.
+  platform:
+    platforms: posix
+options:
+  db:
+    description:
+      - OVSDB remote of the instance to manage, for example C(unix:/run/openvswitch/db.sock).
+      - Defaults to the one C(ovs-vsctl) uses (the system instance).
+      - For a C(unix:) remote the pidfile C(ovs-vswitchd.pid) is looked up beside the socket to tell whether
+        ovs-vswitchd runs.
+    type: str
+  dpdk_init:
+    description:
+      - C(other_config:dpdk-init). V(true), V(false) or V(try).
+    type: raw
+  socket_mem:
+    description:
+      - Hugepage memory in MB that DPDK preallocates, one value per NUMA node in node order
+        (C([1024, 0]) becomes C(dpdk-socket-mem=1024,0)).
+    type: list
+    elements: int
+  socket_limit:
+    description:
+      - Upper limit of hugepage memory in MB per NUMA node (C(dpdk-socket-limit)).
+    type: list
+    elements: int
+  lcore_mask:
+    description:
+      - Hexadecimal CPU mask of the DPDK lcore (non-PMD) threads (C(dpdk-lcore-mask)), for example C(0x1).
+    type: str
+  pmd_cpu_mask:
+    description:
+      - Hexadecimal CPU mask of the PMD threads (C(pmd-cpu-mask)), for example C(0x6). Takes effect at runtime.
+    type: str
+  per_port_memory:
+    description:
+      - C(per-port-memory). V(true) gives every port its own mempool; V(false) shares mempools by MTU and
+        NUMA node.
+    type: bool
+  extra_args:
+    description:
+      - Extra EAL arguments, one per entry, joined with spaces into C(dpdk-extra), for example
+        C(["--huge-dir=/mnt/huge", "--file-prefix=ovs"]). Entries cannot contain whitespace because OVS
+        splits C(dpdk-extra) on it.
+    type: list
+    elements: str
+  hugepage_dir:
+    description:
+      - C(dpdk-hugepage-dir), the hugetlbfs mount DPDK uses.
+    type: path
+  vhost_sock_dir:
+    description:
+      - C(vhost-sock-dir), where server-mode (C(dpdkvhostuser)) sockets are created.
+    type: path
+  vhost_iommu_support:
+    description:
+      - C(vhost-iommu-support) for vhost-user client ports.
+    type: bool
+  vhost_postcopy_support:
+    description:
+      - C(vhost-postcopy-support) for vhost-user client ports.
+    type: bool
+  other_config:
+    description:
+      - Any other C(other_config) keys. Booleans become C(true)/C(false). V(null) removes the key.
+      - A key also set by a dedicated option must agree with it.
+    type: dict
+  timeout:
+    description:
+      - Seconds ovs-vsctl waits for the database and for ovs-vswitchd to apply the change.
+    type: int
+    default: 30
+notes:
+  - Keys treated as start-only once DPDK is initialized (from ovs-vswitchd.conf.db(5)) - C(dpdk-init),
+    C(dpdk-lcore-mask), C(dpdk-alloc-mem), C(dpdk-socket-mem), C(dpdk-socket-limit), C(dpdk-hugepage-dir),
+    C(dpdk-extra), C(vhost-sock-dir), C(vhost-iommu-support), C(vhost-postcopy-support), C(per-port-memory),
+    C(hw-offload), C(n-offload-threads), C(userspace-tso-enable), C(offload-rebalance).
+  - Fails with a clear message when ovsdb-server cannot be reached. When ovs-vswitchd is not running the
+    database is still updated (it reads the settings when it starts) and RV(vswitchd_running) is false.
+seealso:
+  - module: nfv.dpdk.ovs_bridge
+  - module: nfv.dpdk.host_facts
+"""
+
+EXAMPLES = r"""
+- name: Configure OVS-DPDK on a two-node host
+  nfv.dpdk.ovs_config:
+    dpdk_init: true
+    socket_mem: [1024, 0]
+    lcore_mask: "0x1"
+    pmd_cpu_mask: "0x6"
+    per_port_memory: true
+    extra_args: ["--huge-dir=/dev/hugepages-1G", "--file-prefix=ovs"]
+  register: ovs_dpdk_config
+
+- name: Restart ovs-vswitchd when a start-only key changed
+  ansible.builtin.service:
+    name: ovs-vswitchd
+    state: restarted
+  when: ovs_dpdk_config.restart_required
+
+- name: Other keys, and removing one
+  nfv.dpdk.ovs_config:
+    other_config:
+      pmd-auto-lb: true
+      tx-flush-interval: 50
+      dpdk-alloc-mem: null
+"""
+
+RETURN = r"""
+other_config:
+  description: The Open_vSwitch other_config after the run (the prediction in check mode).
+  returned: success
+  type: dict
+  sample: {"dpdk-init": "true", "dpdk-socket-mem": "1024,0", "pmd-cpu-mask": "0x6"}
+changes:
+  description: The plan - one entry per key with C(key), C(action) (set or remove), C(before), C(after).
+  returned: always
+  type: list
+  elements: dict
+restart_required:
+  description: True when a start-only key changed while DPDK was initialized; ovs-vswitchd must be restarted
+    for it to take effect.
+  returned: success
+  type: bool
+restart_keys:
+  description: The start-only keys that changed.
+  returned: success
+  type: list
+  elements: str
+dpdk_initialized:
+  description: C(dpdk_initialized) of the Open_vSwitch row before the run.
+  returned: success
+  type: bool
+vswitchd_running:
+  description: Whether ovs-vswitchd runs (from its pidfile), null when it cannot be told (TCP/SSL remote).
+  returned: success
+  type: bool
+"""
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs_config import ARGUMENT_SPEC, OvsConfig
+from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
+
+
+def main():
+    run_module(OvsConfig, ARGUMENT_SPEC)
+
+
+if __name__ == "__main__":
+    main()
