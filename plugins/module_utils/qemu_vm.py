@@ -1,0 +1,1005 @@
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""QEMU guests as systemd units: validation, the command line, the unit, the module logic.
+
+The pieces are pure where they can be, so that unit tests and the component
+tests use the very code the unit runs:
+
+- `guest_spec(params)` validates and normalizes the module options (no host access);
+- `qemu_argv(spec, qemu, accel)` is the exact argv of ExecStart=;
+- `prestart_commands(spec, tools)` are the privileged ExecStartPre=+ steps
+  (hugepage and socket directories, tap devices);
+- `unit_text(...)` renders the unit; `probe_accel(...)` decides KVM or TCG with a
+  real, tiny QEMU run;
+- `QemuVm` is the PlannedModule behind nfv.dpdk.qemu_vm.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import hashlib
+import json
+import os
+import pwd
+import re
+import sys
+import time
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
+    kb_to_label, read_mounts, resolve_size, size_to_kb)
+from ansible_collections.nfv.dpdk.plugins.module_utils.numa import node_ids
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
+from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
+from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
+    Systemd, exec_line, read_file, render_unit, unescape_exec, verify_unit, write_file_atomic)
+
+UNIT_PREFIX = "nfv-qemu-"
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")
+MAC_RE = re.compile(r"^([0-9a-fA-F]{2})([:-][0-9a-fA-F]{2}){5}$")
+IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+BRIDGE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+MEMORY_RE = re.compile(r"^\s*(\d+)\s*([mMgGtT]?)(i?[bB])?\s*$")
+NIC_TYPES = ("vhost-user", "tap", "user", "vfio")
+SUN_PATH_MAX = 107  # bytes of sockaddr_un.sun_path usable for a path (108 with the NUL)
+PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp")
+HUGEPAGE_SUBDIR = "nfv-qemu"
+LOG_DIR = "/var/log/nfv-qemu"
+HELPER_NAME = "nfv-qemu-powerdown"
+MAX_QUEUES = 64
+DEFAULTS = {
+    "user": "nfv-qemu",
+    "group": "nfv-qemu",
+    "unit_dir": "/etc/systemd/system",
+    "run_dir": "/run/nfv-qemu",
+    "helper_dir": "/usr/local/libexec/nfv-dpdk",
+    "machine": "q35",
+    "stop_timeout": 60,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# small parsers
+
+
+def parse_memory_mb(text):
+    """'256M', '4G', '4GiB', '1T', 2048 (MiB, QEMU's unit) -> MiB; ValueError otherwise."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
+    match = MEMORY_RE.match(str(text))
+    if not match:
+        raise ValueError("not a memory size: %r" % (text,))
+    factor = {"": 1, "m": 1, "g": 1024, "t": 1024 * 1024}[match.group(2).lower()]
+    return int(match.group(1)) * factor
+
+
+def format_mb(mb):
+    """MiB -> the shortest exact QEMU size: 4096 -> '4G', 768 -> '768M'."""
+    if mb % 1024 == 0:
+        return "%dG" % (mb // 1024)
+    return "%dM" % mb
+
+
+def normalize_mac(text):
+    """'52-54-00-AB-CD-EF' -> '52:54:00:ab:cd:ef'; None when not a MAC."""
+    text = str(text or "").strip()
+    if not MAC_RE.match(text):
+        return None
+    return text.replace("-", ":").lower()
+
+
+def mac_problem(mac):
+    """Why a (normalized) MAC cannot be a NIC's address, or None."""
+    first = int(mac.split(":")[0], 16)
+    if first & 1:
+        return "is a multicast address (the lowest bit of the first octet is set)"
+    if mac == "00:00:00:00:00:00":
+        return "is all zeros"
+    return None
+
+
+def generate_mac(name, index):
+    """A stable, locally administered MAC for NIC `index` of guest `name`: 52:54:00:xx:xx:xx."""
+    digest = hashlib.sha256(("%s/%d" % (name, index)).encode("utf-8")).digest()
+    return "52:54:00:%02x:%02x:%02x" % (digest[0], digest[1], digest[2])
+
+
+def qemu_opt(value):
+    """A value inside a QEMU -opts string: commas are doubled."""
+    return str(value).replace(",", ",,")
+
+
+def unit_name(name):
+    return "%s%s.service" % (UNIT_PREFIX, name)
+
+
+def _cpus(value):
+    if value is None or value == "" or value == []:
+        return []
+    if isinstance(value, (list, tuple)):
+        return sorted(set(int(v) for v in value))
+    return parse_cpulist(str(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# validation: module params -> spec
+
+
+def guest_spec(params):
+    """Validate and normalize the module options; raise NfvError listing every problem.
+
+    Pure: reads nothing from the host. Host facts (page sizes, nodes, devices,
+    users) are checked by `host_problems`.
+    """
+    p = dict(DEFAULTS)
+    p.update(dict((k, v) for k, v in params.items() if v is not None))
+    problems = []
+    name = p.get("name") or ""
+    if not NAME_RE.match(name):
+        problems.append("name %r is not usable as a unit and file name: use 1-48 letters, digits, '-' or '_', "
+                        "starting with a letter or digit" % (name,))
+    state = p.get("state", "started")
+
+    spec = {
+        "name": name,
+        "state": state,
+        "unit": unit_name(name),
+        "user": p["user"],
+        "group": p["group"],
+        "machine": p["machine"],
+        "stop_timeout": int(p["stop_timeout"]),
+        "unit_dir": p["unit_dir"],
+        "run_dir": p["run_dir"].rstrip("/") or "/",
+        "helper_dir": p["helper_dir"],
+    }
+    for key in ("unit_dir", "run_dir", "helper_dir"):
+        if not os.path.isabs(spec[key]):
+            problems.append("%s must be an absolute path, got %r" % (key, spec[key]))
+    if not spec["run_dir"].startswith("/run/") or ".." in spec["run_dir"].split("/"):
+        problems.append("run_dir must be a directory under /run (systemd creates the guest's runtime "
+                        "directory there), got %r" % (spec["run_dir"],))
+    for key in ("user", "group"):
+        if not re.match(r"^[a-z_][a-z0-9_-]*[$]?$", spec[key] or ""):
+            problems.append("%s %r is not a valid user/group name" % (key, spec[key]))
+    if spec["stop_timeout"] < 1:
+        problems.append("stop_timeout must be at least 1 second")
+
+    spec["run_subdir"] = os.path.join(spec["run_dir"], name)
+    spec["qmp_socket"] = os.path.join(spec["run_subdir"], "qmp.sock")
+    if len(spec["qmp_socket"].encode("utf-8")) > SUN_PATH_MAX:
+        problems.append("QMP socket path %s is %d bytes, over the %d-byte limit of unix sockets; use a shorter "
+                        "run_dir or name" % (spec["qmp_socket"], len(spec["qmp_socket"].encode("utf-8")),
+                                             SUN_PATH_MAX))
+
+    # memory
+    memory = p.get("memory", "1G")
+    try:
+        spec["memory_mb"] = parse_memory_mb(memory)
+        if spec["memory_mb"] < 16:
+            problems.append("memory %s is too small (at least 16M)" % (memory,))
+    except ValueError:
+        spec["memory_mb"] = None
+        problems.append("memory %r is not a size (examples: 512M, 4G)" % (memory,))
+    try:
+        spec["vcpus"] = int(p.get("vcpus", 1))
+        if spec["vcpus"] < 1:
+            raise ValueError
+    except (TypeError, ValueError):
+        problems.append("vcpus must be a positive integer, got %r" % (p.get("vcpus"),))
+        spec["vcpus"] = 1
+
+    hugepages = p.get("hugepages")
+    spec["hugepages"] = None
+    if hugepages:
+        size = hugepages.get("size") or "2M"
+        try:
+            size_kb = size_to_kb(size)
+        except ValueError:
+            size_kb = None
+            problems.append("hugepages.size %r is not a page size (examples: 2M, 1G)" % (size,))
+        if size_kb:
+            label = kb_to_label(size_kb)
+            path = hugepages.get("path") or ("/dev/hugepages" if size_kb == 2048 else "/dev/hugepages" + label)
+            if not os.path.isabs(path):
+                problems.append("hugepages.path must be an absolute path, got %r" % (path,))
+            spec["hugepages"] = {"size": label, "size_kb": size_kb, "path": path.rstrip("/") or "/",
+                                 "mem_dir": os.path.join(path, HUGEPAGE_SUBDIR)}
+            if spec["memory_mb"] and (spec["memory_mb"] * 1024) % size_kb:
+                problems.append("memory %s is not a multiple of the %s page size" % (memory, label))
+
+    numa_node = p.get("numa_node")
+    spec["numa_node"] = None if numa_node is None else int(numa_node)
+    if spec["numa_node"] is not None and spec["numa_node"] < 0:
+        problems.append("numa_node must be >= 0")
+    try:
+        spec["cpu_affinity"] = _cpus(p.get("cpu_affinity"))
+    except (TypeError, ValueError):
+        spec["cpu_affinity"] = []
+        problems.append("cpu_affinity %r is not a CPU list (examples: '2-3', [2, 3])" % (p.get("cpu_affinity"),))
+
+    # boot
+    spec["kernel"] = p.get("kernel")
+    spec["initrd"] = p.get("initrd")
+    spec["append"] = p.get("append")
+    for key in ("kernel", "initrd"):
+        if spec[key] and not os.path.isabs(spec[key]):
+            problems.append("%s must be an absolute path, got %r" % (key, spec[key]))
+    if (spec["initrd"] or spec["append"]) and not spec["kernel"]:
+        problems.append("initrd and append need kernel (direct kernel boot)")
+    spec["disks"] = []
+    for index, disk in enumerate(p.get("disks") or []):
+        path = disk.get("path")
+        fmt = disk.get("format") or "raw"
+        if not path or not os.path.isabs(path):
+            problems.append("disks[%d].path must be an absolute path, got %r" % (index, path))
+        if fmt not in ("raw", "qcow2"):
+            problems.append("disks[%d].format must be raw or qcow2, got %r" % (index, fmt))
+        spec["disks"].append({"path": path, "format": fmt, "readonly": bool(disk.get("readonly", False))})
+    if state in ("started", "present", "stopped") and not spec["kernel"] and not spec["disks"]:
+        problems.append("a guest needs kernel (direct boot) or disks to boot from")
+
+    # NICs
+    spec["nics"] = []
+    seen_macs = {}
+    seen_sockets = {}
+    for index, nic in enumerate(p.get("nics") or []):
+        nic = dict(nic or {})
+        ntype = nic.get("type")
+        where = "nics[%d]" % index
+        out = {"type": ntype, "index": index, "id": "net%d" % index}
+        if ntype not in NIC_TYPES:
+            problems.append("%s.type %r is unknown; use one of: %s" % (where, ntype, ", ".join(NIC_TYPES)))
+            spec["nics"].append(out)
+            continue
+        if ntype != "vfio":
+            mac = nic.get("mac")
+            if mac:
+                norm = normalize_mac(mac)
+                if norm is None:
+                    problems.append("%s.mac %r is not a MAC address (like 52:54:00:12:34:56)" % (where, mac))
+                else:
+                    why = mac_problem(norm)
+                    if why:
+                        problems.append("%s.mac %s %s" % (where, norm, why))
+                out["mac"] = norm
+                out["mac_generated"] = False
+            else:
+                out["mac"] = generate_mac(name, index)
+                out["mac_generated"] = True
+            if out["mac"]:
+                if out["mac"] in seen_macs:
+                    problems.append("%s.mac %s duplicates nics[%d].mac" % (where, out["mac"], seen_macs[out["mac"]]))
+                seen_macs.setdefault(out["mac"], index)
+        if ntype == "vhost-user":
+            sock = nic.get("socket")
+            queues = nic.get("queues") or 1
+            if not sock or not os.path.isabs(sock):
+                problems.append("%s.socket must be an absolute path for the vhost-user socket, got %r" % (where, sock))
+            else:
+                blen = len(sock.encode("utf-8"))
+                if blen > SUN_PATH_MAX:
+                    problems.append("%s.socket %s is %d bytes, over the %d-byte limit of unix socket paths"
+                                    % (where, sock, blen, SUN_PATH_MAX))
+                parent = os.path.dirname(sock)
+                if any(parent == d or parent.startswith(d + "/") for d in PRIVATE_TMP_DIRS):
+                    problems.append("%s.socket %s is under a private /tmp of the service (PrivateTmp); "
+                                    "Open vSwitch could not reach it: use a directory like /run/vhost" % (where, sock))
+                elif parent.count("/") < 2:
+                    problems.append("%s.socket %s must be in a directory of its own (like /run/vhost/), not "
+                                    "directly in %s" % (where, sock, parent))
+                if sock in seen_sockets:
+                    problems.append("%s.socket %s is also used by nics[%d]" % (where, sock, seen_sockets[sock]))
+                seen_sockets.setdefault(sock, index)
+            try:
+                queues = int(queues)
+                if not 1 <= queues <= MAX_QUEUES:
+                    raise ValueError
+            except (TypeError, ValueError):
+                problems.append("%s.queues must be between 1 and %d, got %r" % (where, MAX_QUEUES, queues))
+                queues = 1
+            out.update({"socket": sock, "queues": queues, "chardev": "char%d" % index})
+        elif ntype == "tap":
+            ifname = nic.get("ifname")
+            bridge = nic.get("bridge")
+            if not ifname or not IFNAME_RE.match(ifname):
+                problems.append("%s.ifname %r is not an interface name (1-15 letters, digits, '-', '_', '.')"
+                                % (where, ifname))
+            if bridge and not BRIDGE_RE.match(bridge):
+                problems.append("%s.bridge %r is not a bridge name" % (where, bridge))
+            out.update({"ifname": ifname, "bridge": bridge})
+        elif ntype == "user":
+            forwards = []
+            for findex, fwd in enumerate(nic.get("forwards") or []):
+                proto = fwd.get("protocol") or "tcp"
+                try:
+                    host_port = int(fwd.get("host_port"))
+                    guest_port = int(fwd.get("guest_port"))
+                    if not (0 < host_port < 65536 and 0 < guest_port < 65536):
+                        raise ValueError
+                except (TypeError, ValueError):
+                    problems.append("%s.forwards[%d] needs host_port and guest_port between 1 and 65535"
+                                    % (where, findex))
+                    continue
+                if proto not in ("tcp", "udp"):
+                    problems.append("%s.forwards[%d].protocol must be tcp or udp" % (where, findex))
+                address = fwd.get("host_address") or "127.0.0.1"
+                if not re.match(r"^[0-9.]*$", address):
+                    problems.append("%s.forwards[%d].host_address %r is not an IPv4 address" % (where, findex, address))
+                forwards.append({"protocol": proto, "host_address": address, "host_port": host_port,
+                                 "guest_port": guest_port})
+            out["forwards"] = forwards
+        elif ntype == "vfio":
+            host = normalize_address(nic.get("host"))
+            if host is None:
+                problems.append("%s.host %r is not a PCI address (like 0000:0c:00.3 or 0c:00.3)"
+                                % (where, nic.get("host")))
+            out["host"] = host
+            if nic.get("mac"):
+                problems.append("%s.mac cannot be set for vfio passthrough (the device keeps its own MAC)" % where)
+        spec["nics"].append(out)
+    if problems:
+        raise NfvError("invalid guest definition for %r: %s" % (name, "; ".join(problems)), problems=problems)
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------
+# the command line
+
+
+def memory_backend(spec):
+    """The -object value for guest memory, or None for plain anonymous memory."""
+    size = format_mb(spec["memory_mb"])
+    vhost = any(n["type"] == "vhost-user" for n in spec["nics"])
+    node = spec["numa_node"]
+    if spec["hugepages"]:
+        opts = ["memory-backend-file", "id=mem0", "size=" + size,
+                "mem-path=" + qemu_opt(spec["hugepages"]["mem_dir"]), "share=on", "prealloc=on"]
+    elif vhost:
+        opts = ["memory-backend-memfd", "id=mem0", "size=" + size, "share=on"]
+    elif node is not None:
+        opts = ["memory-backend-ram", "id=mem0", "size=" + size]
+    else:
+        return None
+    if node is not None:
+        opts += ["host-nodes=%d" % node, "policy=bind"]
+    return ",".join(opts)
+
+
+def nic_args(spec, nic):
+    ntype = nic["type"]
+    if ntype == "vhost-user":
+        args = ["-chardev", "socket,id=%s,path=%s,server=on,wait=off" % (nic["chardev"], qemu_opt(nic["socket"]))]
+        netdev = "type=vhost-user,id=%s,chardev=%s,vhostforce=on" % (nic["id"], nic["chardev"])
+        device = "virtio-net-pci,netdev=%s,mac=%s" % (nic["id"], nic["mac"])
+        if nic["queues"] > 1:
+            netdev += ",queues=%d" % nic["queues"]
+            device += ",mq=on,vectors=%d" % (2 * nic["queues"] + 2)
+        return args + ["-netdev", netdev, "-device", device]
+    if ntype == "tap":
+        return ["-netdev", "tap,id=%s,ifname=%s,script=no,downscript=no" % (nic["id"], nic["ifname"]),
+                "-device", "virtio-net-pci,netdev=%s,mac=%s" % (nic["id"], nic["mac"])]
+    if ntype == "user":
+        netdev = "user,id=%s" % nic["id"]
+        for fwd in nic["forwards"]:
+            netdev += ",hostfwd=%s:%s:%d-:%d" % (fwd["protocol"], fwd["host_address"], fwd["host_port"],
+                                                 fwd["guest_port"])
+        return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=%s,mac=%s" % (nic["id"], nic["mac"])]
+    if ntype == "vfio":
+        return ["-device", "vfio-pci,host=%s" % nic["host"]]
+    raise NfvError("unknown NIC type %r" % (ntype,))
+
+
+def serial_log(spec):
+    return os.path.join(LOG_DIR, "%s.log" % spec["name"])
+
+
+def qemu_argv(spec, qemu="/usr/bin/qemu-system-x86_64", accel="tcg", serial=None):
+    """The exact argv of the guest's ExecStart=.
+
+    `serial` overrides the serial log file (component tests outside systemd);
+    everything else is what the unit runs.
+    """
+    argv = [qemu, "-name", "guest=%s,debug-threads=on" % spec["name"],
+            "-machine", spec["machine"],
+            "-accel", accel,
+            "-cpu", "host" if accel == "kvm" else "max",
+            "-smp", str(spec["vcpus"]),
+            "-m", format_mb(spec["memory_mb"])]
+    backend = memory_backend(spec)
+    if backend:
+        argv += ["-object", backend, "-numa", "node,memdev=mem0"]
+    argv += ["-nodefaults", "-no-user-config", "-display", "none",
+             "-serial", "file:%s" % (serial or serial_log(spec)),
+             "-qmp", "unix:%s,server=on,wait=off" % qemu_opt(spec["qmp_socket"])]
+    if spec["kernel"]:
+        argv += ["-kernel", spec["kernel"]]
+        if spec["initrd"]:
+            argv += ["-initrd", spec["initrd"]]
+        if spec["append"]:
+            argv += ["-append", spec["append"]]
+    for index, disk in enumerate(spec["disks"]):
+        drive = "file=%s,format=%s,if=virtio,id=disk%d" % (qemu_opt(disk["path"]), disk["format"], index)
+        if disk["readonly"]:
+            drive += ",readonly=on"
+        argv += ["-drive", drive]
+    for nic in spec["nics"]:
+        argv += nic_args(spec, nic)
+    return argv
+
+
+def socket_dirs(spec):
+    return sorted(set(os.path.dirname(n["socket"]) for n in spec["nics"] if n["type"] == "vhost-user"))
+
+
+def prestart_commands(spec, tools):
+    """Privileged preparation (ExecStartPre=+ in the unit), as argv lists.
+
+    `tools` maps install/ip/ovs-vsctl to absolute paths. Each entry is
+    (argv, ignore_failure).
+    """
+    cmds = []
+    group = spec["group"]
+    if spec["hugepages"]:
+        cmds.append(([tools["install"], "-d", "-o", "root", "-g", group, "-m", "2770",
+                      spec["hugepages"]["mem_dir"]], False))
+    for directory in socket_dirs(spec):
+        cmds.append(([tools["install"], "-d", "-o", "root", "-g", group, "-m", "2770", directory], False))
+    for nic in spec["nics"]:
+        if nic["type"] != "tap":
+            continue
+        cmds.append(([tools["ip"], "tuntap", "add", "dev", nic["ifname"], "mode", "tap", "user", spec["user"],
+                      "group", group], True))
+        cmds.append(([tools["ip"], "link", "set", "dev", nic["ifname"], "up"], False))
+        if nic["bridge"]:
+            cmds.append(([tools["ovs-vsctl"], "--timeout=30", "--may-exist", "add-port", nic["bridge"],
+                          nic["ifname"]], False))
+    return cmds
+
+
+def needed_tools(spec):
+    tools = set()
+    if spec["hugepages"] or socket_dirs(spec):
+        tools.add("install")
+    for nic in spec["nics"]:
+        if nic["type"] == "tap":
+            tools.add("ip")
+            if nic["bridge"]:
+                tools.add("ovs-vsctl")
+    return sorted(tools)
+
+
+def device_allow(spec, accel, vfio_groups):
+    devices = []
+    if accel == "kvm":
+        devices.append("/dev/kvm")
+    if any(n["type"] == "tap" for n in spec["nics"]):
+        devices.append("/dev/net/tun")
+    if vfio_groups:
+        devices.append("/dev/vfio/vfio")
+        devices.extend("/dev/vfio/%s" % g for g in sorted(set(vfio_groups), key=lambda g: int(g)))
+    return devices
+
+
+def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None):
+    """The unit file of one guest."""
+    vfio_groups = vfio_groups or []
+    vhost = bool(socket_dirs(spec))
+    bridged = any(n["type"] == "tap" and n["bridge"] for n in spec["nics"])
+    after = ["network.target"]
+    if vhost or bridged:
+        after += ["ovs-vswitchd.service", "openvswitch-switch.service"]
+    service = [
+        ("Type", "simple"),
+        ("User", spec["user"]),
+        ("Group", spec["group"]),
+        ("UMask", "0007"),
+    ]
+    for argv_pre, ignore in prestart:
+        service.append(("ExecStartPre", exec_line(argv_pre, prefix="-+" if ignore else "+", group_options=False)))
+    service += [
+        ("ExecStart", exec_line(argv)),
+        ("ExecStop", exec_line(helper_argv, group_options=False)),
+        ("TimeoutStopSec", "%ds" % (spec["stop_timeout"] + 15)),
+        ("Restart", "on-failure"),
+        ("RestartSec", "5s"),
+        ("RuntimeDirectory", os.path.relpath(spec["run_subdir"], "/run")),
+        ("RuntimeDirectoryMode", "0750"),
+        ("LogsDirectory", os.path.relpath(LOG_DIR, "/var/log")),
+        ("LogsDirectoryMode", "0750"),
+    ]
+    if spec["cpu_affinity"]:
+        service.append(("CPUAffinity", format_cpulist(spec["cpu_affinity"])))
+    if spec["numa_node"] is not None:
+        service += [("NUMAPolicy", "bind"), ("NUMAMask", str(spec["numa_node"]))]
+    if vfio_groups:
+        service.append(("LimitMEMLOCK", "infinity"))
+    rw = list(socket_dirs(spec))
+    if spec["hugepages"]:
+        rw.append(spec["hugepages"]["mem_dir"])
+    rw += [d["path"] for d in spec["disks"] if not d["readonly"]]
+    service += [
+        ("NoNewPrivileges", "yes"),
+        ("CapabilityBoundingSet", ""),
+        ("AmbientCapabilities", ""),
+        ("ProtectSystem", "strict"),
+    ]
+    for path in rw:
+        service.append(("ReadWritePaths", "-" + path))
+    service += [
+        ("ProtectHome", "read-only"),
+        ("PrivateTmp", "yes"),
+        ("DevicePolicy", "closed"),
+    ]
+    for dev in device_allow(spec, accel, vfio_groups):
+        service.append(("DeviceAllow", "%s rw" % dev))
+    service += [
+        ("ProtectKernelTunables", "yes"),
+        ("ProtectKernelModules", "yes"),
+        ("ProtectKernelLogs", "yes"),
+        ("ProtectControlGroups", "yes"),
+        ("ProtectClock", "yes"),
+        ("ProtectHostname", "yes"),
+        ("RestrictNamespaces", "yes"),
+        ("RestrictRealtime", "yes"),
+        ("RestrictSUIDSGID", "yes"),
+        ("LockPersonality", "yes"),
+        ("SystemCallArchitectures", "native"),
+        ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK"),
+    ]
+    sections = [
+        ("Unit", [("Description", "QEMU guest %s (nfv.dpdk)" % spec["name"]),
+                  ("After", " ".join(after))]),
+        ("Service", service),
+        ("Install", [("WantedBy", "multi-user.target")]),
+    ]
+    header = ("Managed by nfv.dpdk.qemu_vm: local changes are overwritten.\n"
+              "Guest %s, accel %s, QMP %s" % (spec["name"], accel, spec["qmp_socket"]))
+    return render_unit(sections, header=header)
+
+
+def unit_exec_start(text):
+    """The argv of ExecStart= in a unit text (reads continuation lines)."""
+    joined = (text or "").replace("\\\n", " ")
+    for line in joined.splitlines():
+        if line.startswith("ExecStart="):
+            return unescape_exec(line[len("ExecStart="):])
+    return None
+
+
+def macs_in_unit(text):
+    argv = unit_exec_start(text) or []
+    return re.findall(r"mac=([0-9a-f:]{17})", " ".join(argv))
+
+
+# ---------------------------------------------------------------------------------------------
+# the ExecStop helper: system_powerdown over QMP, then wait for QEMU to go away
+
+HELPER_SOURCE = '''\
+# Managed by nfv.dpdk.qemu_vm: ExecStop= helper of QEMU guest units.
+# usage: nfv-qemu-powerdown QMP_SOCKET TIMEOUT_SECONDS
+# Sends system_powerdown over the QMP unix socket and waits until QEMU closes
+# the connection (the guest powered off) or the timeout passes; then systemd
+# stops whatever is left (SIGTERM, on which QEMU exits cleanly).
+import json
+import socket
+import sys
+import time
+
+
+def main(argv):
+    path = argv[1]
+    timeout = float(argv[2]) if len(argv) > 2 else 60.0
+    deadline = time.monotonic() + timeout
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    try:
+        sock.connect(path)
+    except OSError as exc:
+        print("nfv-qemu-powerdown: cannot connect to %s: %s (guest not running)" % (path, exc))
+        return 0
+    stream = sock.makefile("rwb")
+
+    def command(name):
+        stream.write(json.dumps({"execute": name}).encode() + b"\\n")
+        stream.flush()
+        while True:
+            line = stream.readline()
+            if not line:
+                return None
+            reply = json.loads(line.decode())
+            if "return" in reply or "error" in reply:
+                return reply
+
+    try:
+        stream.readline()  # greeting
+        command("qmp_capabilities")
+        reply = command("system_powerdown")
+        print("nfv-qemu-powerdown: system_powerdown sent: %s" % json.dumps(reply))
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                print("nfv-qemu-powerdown: guest still running after %ss" % timeout)
+                return 0
+            sock.settimeout(left)
+            if not stream.readline():
+                print("nfv-qemu-powerdown: QEMU exited")
+                return 0
+    except (OSError, ValueError) as exc:
+        print("nfv-qemu-powerdown: %s" % exc)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
+'''
+
+
+def helper_text(python):
+    return "#!%s\n" % python + HELPER_SOURCE
+
+
+def helper_argv(spec, python):
+    return [python, os.path.join(spec["helper_dir"], HELPER_NAME), spec["qmp_socket"], str(spec["stop_timeout"])]
+
+
+# ---------------------------------------------------------------------------------------------
+# acceleration
+
+
+def probe_argv(qemu):
+    """A tiny real KVM start: CPU reset sets the MSRs (where a broken KVM aborts), then QMP quits."""
+    return [qemu, "-accel", "kvm", "-cpu", "host", "-machine", "pc", "-m", "16", "-nodefaults",
+            "-no-user-config", "-display", "none", "-S", "-qmp", "stdio"]
+
+
+PROBE_INPUT = '{"execute": "qmp_capabilities"}\n{"execute": "quit"}\n'
+
+
+def probe_cache_key(fs, qemu):
+    try:
+        st = os.stat(qemu)
+        ident = "%s:%d:%d" % (qemu, st.st_size, int(st.st_mtime))
+    except OSError:
+        ident = qemu
+    release = fs.read("/proc/sys/kernel/osrelease") or ""
+    return hashlib.sha256(("%s|%s|%s" % (ident, release, fs.exists("/dev/kvm"))).encode()).hexdigest()[:16]
+
+
+def probe_kvm(runner, fs, qemu):
+    """{'usable': bool, 'reason': str} from a real start of QEMU with KVM."""
+    if not fs.exists("/dev/kvm"):
+        return {"usable": False, "reason": "/dev/kvm does not exist"}
+    rc, out, err = runner.run("timeout", ["20"] + probe_argv(qemu), check=False, data=PROBE_INPUT)
+    out = _text(out)
+    err = _text(err)
+    if rc == 0 and '"SHUTDOWN"' in out:
+        return {"usable": True, "reason": "a KVM guest started (probe)"}
+    detail = (err.strip().splitlines() or ["rc=%s" % rc])[0]
+    return {"usable": False, "reason": "QEMU cannot run a KVM guest here: %s" % detail}
+
+
+def choose_accel(requested, probe):
+    if requested in ("kvm", "tcg"):
+        return requested
+    return "kvm" if probe and probe.get("usable") else "tcg"
+
+
+def _text(data):
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return data or ""
+
+
+# ---------------------------------------------------------------------------------------------
+# the module
+
+
+class QemuVm(PlannedModule):
+    """nfv.dpdk.qemu_vm: read -> plan -> diff -> apply -> report."""
+
+    def validate(self):
+        self.spec = guest_spec(self.params)
+        self.systemd = Systemd(self.runner)
+        self.unit_path = os.path.join(self.spec["unit_dir"], self.spec["unit"])
+        self.helper_path = os.path.join(self.spec["helper_dir"], HELPER_NAME)
+        self.warnings = []
+
+    # -- read ----------------------------------------------------------------------------------
+    def read(self):
+        spec = self.spec
+        state = spec["state"]
+        ok, why = self.systemd.available()
+        if state in ("started", "stopped") and not ok:
+            raise NfvError("state=%s needs systemd to manage the unit %s, but %s; use state=present to only "
+                           "install the unit file" % (state, spec["unit"], why), unit=spec["unit"])
+        current = {
+            "unit_text": read_file(self.unit_path),
+            "helper_text": read_file(self.helper_path),
+            "systemd": ok,
+            "systemd_problem": why,
+            "active": None,
+            "enabled": None,
+        }
+        if ok:
+            st = self.systemd.state(spec["unit"])
+            current["active"] = st["active"]
+            current["sub"] = st["sub"]
+            current["enabled"] = st["enabled"]
+        if state == "absent":
+            return current
+        if not os.path.isdir(spec["unit_dir"]):
+            raise NfvError("unit_dir %s does not exist" % spec["unit_dir"])
+        qemu = self.params.get("qemu_binary") or "qemu-system-x86_64"
+        qemu_path = qemu if os.path.isabs(qemu) else self.runner.find(qemu)
+        if not qemu_path or not os.path.exists(qemu_path):
+            raise NfvError("QEMU (%s) is not installed on this host; install qemu-system-x86 (the role "
+                           "nfv.dpdk.qemu_vms does)" % qemu)
+        current["qemu"] = qemu_path
+        current["probe"] = None
+        if self.params.get("accel", "auto") == "auto":
+            current["probe"] = self._probe(qemu_path)
+        current["accel"] = choose_accel(self.params.get("accel", "auto"), current["probe"])
+        tools = {}
+        for tool in needed_tools(spec):
+            path = self.runner.find(tool)
+            if not path:
+                raise NfvError("the guest needs '%s' on the host (for %s)" % (
+                    tool, "tap devices" if tool == "ip" else "OVS bridges" if tool == "ovs-vsctl" else "directories"))
+            tools[tool] = path
+        current["tools"] = tools
+        current["vfio_groups"] = self._vfio_groups()
+        self._host_checks(current)
+        return current
+
+    def _probe(self, qemu_path):
+        cache = os.path.join(self.spec["run_dir"], ".accel-probe.json")
+        key = probe_cache_key(self.fs, qemu_path)
+        try:
+            with open(cache) as handle:
+                cached = json.load(handle)
+            if cached.get("key") == key:
+                cached["result"]["cached"] = True
+                return cached["result"]
+        except (IOError, OSError, ValueError, KeyError):
+            pass
+        result = probe_kvm(self.runner, self.fs, qemu_path)
+        if not self.check_mode:
+            try:
+                if not os.path.isdir(self.spec["run_dir"]):
+                    os.makedirs(self.spec["run_dir"], 0o755)
+                write_file_atomic(self.module, cache, json.dumps({"key": key, "result": result}))
+            except (IOError, OSError):
+                pass  # a cache only
+        result["cached"] = False
+        return result
+
+    def _vfio_groups(self):
+        groups = []
+        for nic in self.spec["nics"]:
+            if nic["type"] != "vfio":
+                continue
+            base = "%s/%s" % (PCI_ROOT, nic["host"])
+            if not self.fs.exists(base):
+                raise NfvError("vfio device %s does not exist on this host" % nic["host"])
+            group = self.fs.link_name(base + "/iommu_group")
+            if group is None:
+                raise NfvError("vfio device %s has no IOMMU group: enable the IOMMU (intel_iommu=on / "
+                               "amd_iommu=on) first" % nic["host"])
+            driver = self.fs.link_name(base + "/driver")
+            if driver != "vfio-pci":
+                msg = "vfio device %s is bound to %s, not vfio-pci (nfv.dpdk.pci_driver binds it)" % (
+                    nic["host"], driver or "no driver")
+                if self.spec["state"] == "started":
+                    raise NfvError(msg)
+                self.warnings.append(msg)
+            groups.append(group)
+        return groups
+
+    def _host_checks(self, current):
+        spec = self.spec
+        problems = []
+        for kind, name, getter in (("user", spec["user"], pwd.getpwnam), ("group", spec["group"], grp.getgrnam)):
+            try:
+                getter(name)
+            except KeyError:
+                problems.append("service %s %s does not exist (the role nfv.dpdk.qemu_vms creates it)" % (kind, name))
+        if spec["hugepages"]:
+            try:
+                resolve_size(self.fs, spec["hugepages"]["size"])
+            except NfvError as exc:
+                problems.append(exc.msg)
+            mounts = [m for m in read_mounts(self.fs) if m["path"] == spec["hugepages"]["path"]]
+            if not mounts:
+                msg = "hugepages.path %s is not a hugetlbfs mount" % spec["hugepages"]["path"]
+                if spec["state"] == "started":
+                    problems.append(msg)
+                else:
+                    self.warnings.append(msg)
+            elif mounts[0]["size_kb"] != spec["hugepages"]["size_kb"]:
+                problems.append("hugepages.path %s holds %s pages, not %s" % (
+                    spec["hugepages"]["path"], mounts[0]["size"], spec["hugepages"]["size"]))
+        if spec["numa_node"] is not None:
+            nodes = node_ids(self.fs)
+            if nodes and spec["numa_node"] not in nodes:
+                problems.append("numa_node %d does not exist; this host has nodes %s" % (
+                    spec["numa_node"], ", ".join(str(n) for n in nodes)))
+        if spec["cpu_affinity"]:
+            online = parse_cpulist(self.fs.read("/sys/devices/system/cpu/online") or "")
+            missing = [c for c in spec["cpu_affinity"] if online and c not in online]
+            if missing:
+                problems.append("cpu_affinity CPUs %s are not online (online: %s)" % (
+                    format_cpulist(missing), format_cpulist(online)))
+        for path in [spec["kernel"], spec["initrd"]] + [d["path"] for d in spec["disks"]]:
+            if path and not os.path.exists(path):
+                msg = "%s does not exist" % path
+                if spec["state"] == "started":
+                    problems.append(msg)
+                else:
+                    self.warnings.append(msg)
+        # MACs of the other guests this module manages
+        mine = set(n["mac"] for n in spec["nics"] if n.get("mac"))
+        for entry in sorted(os.listdir(spec["unit_dir"])):
+            if not entry.startswith(UNIT_PREFIX) or not entry.endswith(".service") or entry == spec["unit"]:
+                continue
+            other = read_file(os.path.join(spec["unit_dir"], entry)) or ""
+            clash = sorted(mine.intersection(macs_in_unit(other)))
+            if clash:
+                problems.append("MAC %s is already used by %s" % (", ".join(clash), entry))
+        if problems:
+            raise NfvError("guest %s cannot be set up on this host: %s" % (spec["name"], "; ".join(problems)),
+                           problems=problems)
+
+    # -- plan ----------------------------------------------------------------------------------
+    def desired(self, current):
+        spec = self.spec
+        python = sys.executable or "/usr/bin/python3"
+        argv = qemu_argv(spec, current["qemu"], current["accel"])
+        prestart = prestart_commands(spec, current["tools"])
+        text = unit_text(spec, argv, prestart, helper_argv(spec, python), current["accel"],
+                         current["vfio_groups"])
+        return argv, text, helper_text(python)
+
+    def plan(self, current):
+        self._plan = self._make_plan(current)
+        return self._plan
+
+    def _make_plan(self, current):
+        spec = self.spec
+        plan = Plan()
+        self.restart_required = False
+        self.argv = None
+        self.verify = None
+        active = current["active"] in ("active", "activating", "reloading")
+        enabled = current["enabled"] in ("enabled", "enabled-runtime")
+        want_enabled = self.params.get("enabled")
+        if spec["state"] == "absent":
+            if active:
+                plan.add("state", "running", "stopped", action="stop")
+            if enabled:
+                plan.add("enabled", True, False, action="disable")
+            if current["unit_text"] is not None:
+                plan.add("unit", current["unit_text"], None, action="delete")
+            return plan
+
+        argv, text, helper = self.desired(current)
+        self.argv = argv
+        self.unit_text = text
+        self.verify = verify_unit(self.runner, spec["unit"], text)
+        if current["helper_text"] != helper:
+            plan.add("helper", current["helper_text"], helper, action="write_helper")
+        unit_change = plan.add_if_differs("unit", current["unit_text"], text, action="write_unit")
+
+        if spec["state"] == "started" and want_enabled is None:
+            want_enabled = True
+        if current["systemd"] and want_enabled is not None and want_enabled != enabled:
+            plan.add("enabled", enabled, want_enabled, action="enable" if want_enabled else "disable")
+        if spec["state"] == "started":
+            if not active:
+                plan.add("state", current["active"], "running", action="start")
+            elif unit_change is not None:
+                if self.params.get("restart_on_change"):
+                    plan.add("state", "running (old definition)", "running", action="restart")
+                else:
+                    self.restart_required = True
+        elif spec["state"] == "stopped" and active:
+            plan.add("state", "running", "stopped", action="stop")
+        elif spec["state"] == "present" and active and unit_change is not None:
+            self.restart_required = True
+        return plan
+
+    # -- apply ---------------------------------------------------------------------------------
+    def apply(self, plan, current):
+        spec = self.spec
+        unit = spec["unit"]
+        actions = dict((c.action, c) for c in plan)
+        if "stop" in actions:
+            self.systemd.stop(unit)
+        if "disable" in actions:
+            self.systemd.disable(unit)
+        if "delete" in actions:
+            os.unlink(self.unit_path)
+            if current["systemd"]:
+                self.systemd.daemon_reload()
+        if "write_helper" in actions:
+            if not os.path.isdir(spec["helper_dir"]):
+                os.makedirs(spec["helper_dir"], 0o755)
+            write_file_atomic(self.module, self.helper_path, actions["write_helper"].after, mode=0o755)
+        if "write_unit" in actions:
+            write_file_atomic(self.module, self.unit_path, actions["write_unit"].after, mode=0o644)
+            if current["systemd"]:
+                self.systemd.daemon_reload()
+        if "enable" in actions:
+            self.systemd.enable(unit)
+        if "start" in actions or "restart" in actions:
+            self.systemd.reset_failed(unit)
+            rc, out, err = (self.systemd.start(unit) if "start" in actions else self.systemd.restart(unit))
+            self._wait_running(rc, err)
+
+    def _wait_running(self, rc, err):
+        unit = self.spec["unit"]
+        settle = int(self.params.get("start_check_seconds") or 0)
+        deadline = time.time() + settle
+        st = self.systemd.state(unit)
+        while rc == 0 and time.time() < deadline and st["active"] == "active":
+            time.sleep(0.5)
+            st = self.systemd.state(unit)
+        if rc != 0 or st["active"] != "active":
+            journal = self.systemd.journal_tail(unit, 40)
+            raise NfvError("guest %s failed to start (unit %s is %s/%s): %s" % (
+                self.spec["name"], unit, st["active"], st["sub"],
+                (journal[-1] if journal else _text(err).strip())),
+                unit=unit, journal=journal, unit_state=st)
+
+    # -- report --------------------------------------------------------------------------------
+    def report(self, current, plan):
+        spec = self.spec
+        result = {
+            "name": spec["name"],
+            "unit": spec["unit"],
+            "unit_path": self.unit_path,
+            "restart_required": bool(getattr(self, "restart_required", False)),
+            "systemd": current["systemd"],
+        }
+        if spec["state"] != "absent":
+            result.update({
+                "argv": self.argv,
+                "accel": current["accel"],
+                "accel_probe": current["probe"],
+                "qmp_socket": spec["qmp_socket"],
+                "serial_log": serial_log(spec),
+                "macs": [n["mac"] for n in spec["nics"] if n.get("mac")],
+                "unit_text": self.unit_text,
+                "verify": self.verify,
+            })
+        if not current["systemd"]:
+            self.warnings.append("unit file only: %s" % current["systemd_problem"])
+        if current["systemd"] and not self.check_mode:
+            st = self.systemd.state(spec["unit"])
+            result["active_state"] = st["active"]
+            result["enabled_state"] = st["enabled"]
+        for warning in self.warnings:
+            self.module.warn(warning)
+        return result
+
+    def run(self):
+        result = PlannedModule.run(self)
+        if self.module._diff:
+            result["diff"] = self._diff()
+        return result
+
+    def _diff(self):
+        """Ansible diffs: the unit (and helper) text as files, state changes as small dicts."""
+        diffs = []
+        for change in self._plan.changes:
+            if change.key in ("unit", "helper"):
+                path = self.unit_path if change.key == "unit" else self.helper_path
+                diffs.append({"before_header": path if change.before is not None else "%s (absent)" % path,
+                              "after_header": path if change.after is not None else "%s (absent)" % path,
+                              "before": change.before or "", "after": change.after or ""})
+            else:
+                diffs.append({"before": {change.key: change.before}, "after": {change.key: change.after}})
+        return diffs

@@ -1,0 +1,426 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: qemu_vm
+short_description: One QEMU guest as a hardened systemd unit (vhost-user, tap, user, vfio NICs)
+version_added: "0.1.0"
+description:
+  - Writes the systemd unit C(nfv-qemu-<name>.service) that runs one QEMU guest, and starts, stops,
+    installs or removes it.
+  - The unit runs the exact QEMU argv (escaped for systemd) as a non-root service user with hardening
+    (C(NoNewPrivileges), C(ProtectSystem=strict), C(PrivateTmp), C(DevicePolicy=closed) with
+    C(DeviceAllow) for only the devices the guest needs, no capabilities), a QMP socket, a graceful stop
+    through QMP C(system_powerdown) with a timeout, and C(Restart=on-failure).
+  - Guest memory on hugepages is a shared C(memory-backend-file) with preallocation; a guest with a
+    vhost-user NIC and no hugepages gets shared memfd memory (vhost-user needs shared memory).
+  - vhost-user NICs make QEMU the socket server (C(server=on,wait=off)); Open vSwitch connects as the
+    client (C(dpdkvhostuserclient) ports, see M(nfv.dpdk.ovs_bridge)).
+  - Every option is validated before anything is written (names, MACs, duplicate MACs also across the
+    other guests in O(unit_dir), unix socket path lengths, memory against the page size, NIC types);
+    the unit is checked with C(systemd-analyze verify) before it is installed when that tool exists.
+  - A changed definition of a running guest is written but the guest is not restarted, the result
+    says C(restart_required=true); O(restart_on_change=true) restarts it.
+  - A guest that fails to start fails the task with the end of its journal.
+author:
+  - nfv.dpdk contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Validates, probes KVM and verifies the unit; writes nothing and changes no unit state.
+  diff_mode:
+    support: full
+    details: The unit file text (and the stop helper) before and after, plus state changes.
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - Guest name; the unit is C(nfv-qemu-<name>.service). 1-48 letters, digits, C(-), C(_).
+    type: str
+    required: true
+  state:
+    description:
+      - V(started) installs the unit, enables it (see O(enabled)) and starts the guest.
+      - V(stopped) installs the unit and stops the guest.
+      - V(present) installs the unit only; it works without a running systemd (the file is written,
+        C(daemon-reload) is skipped with a warning).
+      - V(absent) stops and disables the guest and removes the unit.
+      - V(started) and V(stopped) fail on a host that does not run systemd.
+    type: str
+    choices: [started, stopped, present, absent]
+    default: started
+  memory:
+    description:
+      - Guest memory, like V(512M) or V(4G) (a bare number is MiB).
+      - With O(hugepages) it must be a multiple of the page size.
+    type: str
+    default: 1G
+  vcpus:
+    description: Number of virtual CPUs.
+    type: int
+    default: 1
+  hugepages:
+    description:
+      - Back guest memory with hugepages (shared, preallocated C(memory-backend-file)).
+      - The unit creates C(<path>/nfv-qemu), group-writable by O(group), where QEMU creates the file.
+    type: dict
+    suboptions:
+      size:
+        description: Page size, V(2M) or V(1G).
+        type: str
+        default: 2M
+      path:
+        description:
+          - The hugetlbfs mount of that page size.
+          - Defaults to C(/dev/hugepages) for 2M pages and C(/dev/hugepages1G) for 1G pages.
+        type: path
+  numa_node:
+    description:
+      - Host NUMA node to bind guest memory to (C(host-nodes=,policy=bind) on the memory backend and
+        C(NUMAPolicy=bind) in the unit).
+    type: int
+  cpu_affinity:
+    description:
+      - Host CPUs for all QEMU threads (C(CPUAffinity=)), as a cpulist string like V(2-3) or a list of
+        integers.
+    type: raw
+  kernel:
+    description: Kernel image for direct boot.
+    type: path
+  initrd:
+    description: Initial ramdisk for direct boot (needs O(kernel)).
+    type: path
+  append:
+    description: Kernel command line for direct boot (needs O(kernel)).
+    type: str
+  disks:
+    description: Disk images, attached as virtio block devices in this order.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Image file.
+        type: path
+        required: true
+      format:
+        description: Image format.
+        type: str
+        choices: [raw, qcow2]
+        default: raw
+      readonly:
+        description: Attach read-only.
+        type: bool
+        default: false
+  nics:
+    description: Network interfaces, all virtio-net-pci except vfio passthrough, in this order.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      type:
+        description:
+          - V(vhost-user) connects to Open vSwitch through a unix socket that QEMU serves.
+          - V(tap) uses a tap device (created by the unit when missing, owned by O(user)), optionally
+            added to an Open vSwitch O(nics[].bridge).
+          - V(user) is QEMU user networking with port forwards (management access).
+          - V(vfio) passes a host PCI device bound to vfio-pci through.
+        type: str
+        required: true
+        choices: [vhost-user, tap, user, vfio]
+      mac:
+        description:
+          - MAC address. When not given, a stable locally administered C(52:54:00:xx:xx:xx) address is
+            derived from the guest name and the NIC's position.
+        type: str
+      socket:
+        description:
+          - vhost-user socket path (at most 107 bytes; not under C(/tmp), which is private to the unit).
+          - The unit makes its directory group-writable by O(group).
+        type: path
+      queues:
+        description: vhost-user queue pairs; more than 1 enables multiqueue (C(mq=on,vectors=2N+2)).
+        type: int
+        default: 1
+      ifname:
+        description: tap device name.
+        type: str
+      bridge:
+        description: Open vSwitch bridge the tap device joins (C(ovs-vsctl --may-exist add-port)).
+        type: str
+      forwards:
+        description: Port forwards of user networking.
+        type: list
+        elements: dict
+        suboptions:
+          protocol:
+            description: Protocol.
+            type: str
+            choices: [tcp, udp]
+            default: tcp
+          host_address:
+            description: Host address to listen on.
+            type: str
+            default: 127.0.0.1
+          host_port:
+            description: Host port.
+            type: int
+            required: true
+          guest_port:
+            description: Guest port.
+            type: int
+            required: true
+      host:
+        description: PCI address of the vfio-pci device, like V(0000:0c:00.3) or V(0c:00.3).
+        type: str
+  accel:
+    description:
+      - V(auto) uses KVM only when a tiny real KVM start succeeds (a host may have C(/dev/kvm) and still
+        fail, for example with C(failed to set MSR)); otherwise TCG (C(-accel tcg -cpu max)). The probe
+        result is cached in O(run_dir) until QEMU, the kernel or C(/dev/kvm) change.
+    type: str
+    choices: [auto, kvm, tcg]
+    default: auto
+  machine:
+    description: QEMU machine type.
+    type: str
+    default: q35
+  restart_on_change:
+    description: Restart a running guest whose unit changed (otherwise C(restart_required) is returned).
+    type: bool
+    default: false
+  enabled:
+    description:
+      - Start the guest at boot. Defaults to V(true) for O(state=started), otherwise left as it is.
+    type: bool
+  user:
+    description: Service user QEMU runs as (must exist; member of C(kvm) for KVM).
+    type: str
+    default: nfv-qemu
+  group:
+    description: Service group; owns the hugepage and socket directories of the guest.
+    type: str
+    default: nfv-qemu
+  unit_dir:
+    description: Directory of the unit file.
+    type: path
+    default: /etc/systemd/system
+  run_dir:
+    description:
+      - Directory under C(/run) holding C(<name>/qmp.sock) (the unit's C(RuntimeDirectory)) and the
+        KVM probe cache.
+    type: path
+    default: /run/nfv-qemu
+  helper_dir:
+    description: Directory of the C(nfv-qemu-powerdown) stop helper the units run.
+    type: path
+    default: /usr/local/libexec/nfv-dpdk
+  qemu_binary:
+    description: QEMU system emulator, a name looked up in PATH or an absolute path.
+    type: str
+    default: qemu-system-x86_64
+  stop_timeout:
+    description: Seconds the guest gets to power off after C(system_powerdown) before it is terminated.
+    type: int
+    default: 60
+  start_check_seconds:
+    description: Seconds after a start during which the unit must stay active (a guest failing early is
+      reported with its journal).
+    type: int
+    default: 3
+notes:
+  - The serial console goes to C(/var/log/nfv-qemu/<name>.log).
+  - The unit's QMP socket is C(<run_dir>/<name>/qmp.sock).
+  - tap devices are created persistent and are not removed with the guest.
+seealso:
+  - module: nfv.dpdk.ovs_bridge
+  - module: nfv.dpdk.hugepage_pool
+"""
+
+EXAMPLES = r"""
+- name: Guest on 1G hugepages with a vhost-user NIC (OVS dpdkvhostuserclient port on the same socket)
+  nfv.dpdk.qemu_vm:
+    name: vm1
+    memory: 4G
+    vcpus: 2
+    hugepages: {size: 1G}
+    numa_node: 0
+    cpu_affinity: "2-3"
+    disks:
+      - {path: /var/lib/nfv-qemu/vm1.qcow2, format: qcow2}
+    nics:
+      - {type: vhost-user, socket: /run/vhost/vm1.sock, mac: "52:54:00:00:00:01", queues: 2}
+      - {type: user, forwards: [{host_port: 2201, guest_port: 22}]}
+
+- name: Direct kernel boot on 2M pages, tap NIC on an OVS bridge, vfio passthrough
+  nfv.dpdk.qemu_vm:
+    name: vm2
+    memory: 1G
+    hugepages: {size: 2M}
+    kernel: /var/lib/nfv-qemu/vmlinuz
+    initrd: /var/lib/nfv-qemu/initrd.gz
+    append: console=ttyS0
+    nics:
+      - {type: tap, ifname: tap-vm2, bridge: br-mgmt}
+      - {type: vfio, host: "0c:00.3"}
+
+- name: Apply a changed definition by restarting the guest
+  nfv.dpdk.qemu_vm:
+    name: vm1
+    memory: 4G
+    hugepages: {size: 1G}
+    disks: [{path: /var/lib/nfv-qemu/vm1.qcow2, format: qcow2}]
+    restart_on_change: true
+
+- name: Remove a guest
+  nfv.dpdk.qemu_vm:
+    name: vm2
+    state: absent
+"""
+
+RETURN = r"""
+unit:
+  description: Unit name.
+  returned: always
+  type: str
+  sample: nfv-qemu-vm1.service
+unit_path:
+  description: Unit file path.
+  returned: always
+  type: str
+  sample: /etc/systemd/system/nfv-qemu-vm1.service
+unit_text:
+  description: The unit text (as written, or as it would be written in check mode).
+  returned: when state is not absent
+  type: str
+argv:
+  description: The exact argv of the unit's ExecStart=.
+  returned: when state is not absent
+  type: list
+  elements: str
+accel:
+  description: Accelerator in the unit, V(kvm) or V(tcg).
+  returned: when state is not absent
+  type: str
+  sample: tcg
+accel_probe:
+  description: Result of the KVM probe for O(accel=auto) (C(usable), C(reason), C(cached)), else null.
+  returned: when state is not absent
+  type: dict
+  sample: {"usable": false, "reason": "QEMU cannot run a KVM guest here: ... failed to set MSR 0x10a ...",
+           "cached": true}
+macs:
+  description: MAC addresses of the guest's virtio NICs in order (given or generated).
+  returned: when state is not absent
+  type: list
+  elements: str
+qmp_socket:
+  description: QMP socket of the running guest.
+  returned: when state is not absent
+  type: str
+serial_log:
+  description: File receiving the guest's serial console.
+  returned: when state is not absent
+  type: str
+restart_required:
+  description: The unit of a running guest changed and the guest was not restarted.
+  returned: always
+  type: bool
+systemd:
+  description: Whether systemd manages units on this host (false means the file was only written).
+  returned: always
+  type: bool
+verify:
+  description: C(systemd-analyze verify) result (C(ran), C(output)).
+  returned: when state is not absent
+  type: dict
+active_state:
+  description: The unit's ActiveState after the run.
+  returned: when systemd runs and not in check mode
+  type: str
+enabled_state:
+  description: The unit's UnitFileState after the run.
+  returned: when systemd runs and not in check mode
+  type: str
+changes:
+  description: The plan (key, action, before, after).
+  returned: always
+  type: list
+  elements: dict
+journal:
+  description: The end of the unit's journal when the guest failed to start.
+  returned: on start failure
+  type: list
+  elements: str
+"""
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import QemuVm
+
+FORWARD_SPEC = dict(
+    protocol=dict(type="str", choices=["tcp", "udp"], default="tcp"),
+    host_address=dict(type="str", default="127.0.0.1"),
+    host_port=dict(type="int", required=True),
+    guest_port=dict(type="int", required=True),
+)
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    state=dict(type="str", choices=["started", "stopped", "present", "absent"], default="started"),
+    memory=dict(type="str", default="1G"),
+    vcpus=dict(type="int", default=1),
+    hugepages=dict(type="dict", options=dict(
+        size=dict(type="str", default="2M"),
+        path=dict(type="path"),
+    )),
+    numa_node=dict(type="int"),
+    cpu_affinity=dict(type="raw"),
+    kernel=dict(type="path"),
+    initrd=dict(type="path"),
+    append=dict(type="str"),
+    disks=dict(type="list", elements="dict", default=[], options=dict(
+        path=dict(type="path", required=True),
+        format=dict(type="str", choices=["raw", "qcow2"], default="raw"),
+        readonly=dict(type="bool", default=False),
+    )),
+    nics=dict(type="list", elements="dict", default=[], options=dict(
+        type=dict(type="str", required=True, choices=["vhost-user", "tap", "user", "vfio"]),
+        mac=dict(type="str"),
+        socket=dict(type="path"),
+        queues=dict(type="int", default=1),
+        ifname=dict(type="str"),
+        bridge=dict(type="str"),
+        forwards=dict(type="list", elements="dict", options=FORWARD_SPEC),
+        host=dict(type="str"),
+    )),
+    accel=dict(type="str", choices=["auto", "kvm", "tcg"], default="auto"),
+    machine=dict(type="str", default="q35"),
+    restart_on_change=dict(type="bool", default=False),
+    enabled=dict(type="bool"),
+    user=dict(type="str", default="nfv-qemu"),
+    group=dict(type="str", default="nfv-qemu"),
+    unit_dir=dict(type="path", default="/etc/systemd/system"),
+    run_dir=dict(type="path", default="/run/nfv-qemu"),
+    helper_dir=dict(type="path", default="/usr/local/libexec/nfv-dpdk"),
+    qemu_binary=dict(type="str", default="qemu-system-x86_64"),
+    stop_timeout=dict(type="int", default=60),
+    start_check_seconds=dict(type="int", default=3),
+)
+
+
+def main():
+    run_module(QemuVm, ARGUMENT_SPEC)
+
+
+if __name__ == "__main__":
+    main()
