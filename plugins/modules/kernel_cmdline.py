@@ -1,0 +1,191 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: kernel_cmdline
+short_description: Ensure kernel boot parameters are present or absent through the host's bootloader tooling
+version_added: "0.1.0"
+description:
+  - Adds or removes kernel command-line parameters for the next boot, keeping their order and repeated
+    keys (C(hugepagesz=1G hugepages=4 hugepagesz=2M hugepages=1024)) and per-node forms
+    (C(hugepages=0:2,1:2)).
+  - "O(state=present): the parameters given form one block. When the parameters with the block's keys
+    already read exactly as the block, in order, nothing changes. Otherwise every occurrence of those keys
+    is replaced by the block, so a stale value (C(default_hugepagesz=2M)) or a stale pair is replaced,
+    never duplicated."
+  - "O(state=absent): C(key) removes every occurrence of the key, C(key=value) removes only that exact
+    parameter."
+  - "Backends: C(grub) writes the drop-in C(/etc/default/grub.d/99-nfv-dpdk.cfg) appending to
+    C(GRUB_CMDLINE_LINUX), then runs C(update-grub) (or C(grub-mkconfig)/C(grub2-mkconfig)); if that
+    fails the drop-in is restored. C(grubby) runs C(grubby --update-kernel=KERNEL --remove-args=...
+    --args=...) for each boot entry that differs and reads the entries back. C(kernel-install) rewrites
+    C(/etc/kernel/cmdline) (starting from the line kernel-install would use when the file is missing)
+    and runs C(kernel-install add) for the running kernel."
+  - Returns C(reboot_required) by comparing, for the keys given, what the next boot gets with the running
+    kernel's C(/proc/cmdline).
+  - Values with whitespace, quotes, backslashes, C($), backquotes or control characters are rejected
+    before anything is read or written.
+author:
+  - nfv.dpdk contributors
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reports the planned command line, the next boot's line and C(reboot_required); writes and
+      runs nothing that changes the host.
+  diff_mode:
+    support: full
+    details: The managed command line (the drop-in's, C(/etc/kernel/cmdline)'s or each boot entry's)
+      before and after.
+  platform:
+    platforms: posix
+options:
+  params:
+    description:
+      - Parameters in order, each a C(key=value) or C(key) string, or a dict with C(key) and optional
+        C(value). Repeated keys are kept in order.
+      - Quote YAML values such as C(on), C(off), C(yes), C(no); booleans are rejected.
+    type: list
+    elements: raw
+    required: true
+  state:
+    description: Whether the parameters are present or absent.
+    type: str
+    choices: [present, absent]
+    default: present
+  backend:
+    description:
+      - Bootloader tooling to use. C(auto) picks C(grubby) when the command exists, then C(grub) when
+        C(/etc/default/grub) or C(/etc/default/grub.d) exists, then C(kernel-install) when
+        C(/etc/kernel/cmdline), C(/etc/kernel/install.conf) or a loader entries directory exists, and
+        fails otherwise.
+    type: str
+    choices: [auto, grub, grubby, kernel-install]
+    default: auto
+  root:
+    description:
+      - Edit the boot configuration of the system installed under this directory instead of C(/), for
+        example an image being built. Only the C(grub) and C(kernel-install) backends support it, and
+        O(update_bootloader) must then be false (regenerate the boot configuration inside the image).
+      - C(reboot_required) still compares with this host's running kernel.
+    type: path
+    default: /
+  update_bootloader:
+    description:
+      - Run the bootloader refresh (C(update-grub) or C(kernel-install add)) after the file changed.
+      - Without it the change takes effect the next time the boot configuration is regenerated.
+      - Ignored by the C(grubby) backend, which edits the boot entries directly.
+    type: bool
+    default: true
+notes:
+  - The C(grub) backend only manages its own drop-in. A parameter to remove that is set elsewhere (for
+    example in C(/etc/default/grub)) stays, with a warning; the next boot's line is computed the way
+    C(update-grub) does, by sourcing C(/etc/default/grub) and C(/etc/default/grub.d/*.cfg).
+  - The module never reboots; act on C(reboot_required) (the C(nfv.dpdk.hugepages) role does when allowed).
+seealso:
+  - module: nfv.dpdk.hugepage_pool
+  - module: nfv.dpdk.host_facts
+"""
+
+EXAMPLES = r"""
+- name: 1G default pages, 4 of them and 1024 2M pages reserved at boot, IOMMU in passthrough
+  nfv.dpdk.kernel_cmdline:
+    params:
+      - intel_iommu=on
+      - iommu=pt
+      - default_hugepagesz=1G
+      - hugepagesz=1G
+      - hugepages=4
+      - hugepagesz=2M
+      - hugepages=1024
+  register: boot
+
+- name: Two 1G pages on each of two NUMA nodes
+  nfv.dpdk.kernel_cmdline:
+    params:
+      - {key: hugepagesz, value: 1G}
+      - {key: hugepages, value: "0:2,1:2"}
+
+- name: Drop isolcpus whatever its value, and only this console
+  nfv.dpdk.kernel_cmdline:
+    params: [isolcpus, console=ttyS0]
+    state: absent
+
+- name: Reboot when the running kernel does not have them yet
+  ansible.builtin.reboot:
+  when: boot.reboot_required
+
+- name: Prepare an image's GRUB configuration (update-grub runs later inside the image)
+  nfv.dpdk.kernel_cmdline:
+    params: [default_hugepagesz=1G]
+    backend: grub
+    root: /mnt/image
+    update_bootloader: false
+"""
+
+RETURN = r"""
+backend:
+  description: The backend used.
+  returned: always
+  type: str
+  sample: grub
+params:
+  description: The parameters asked for, normalized to C(key=value) / C(key) strings.
+  returned: always
+  type: list
+  elements: str
+  sample: ["hugepagesz=1G", "hugepages=4"]
+cmdline:
+  description: The managed line after the run (the drop-in's, C(/etc/kernel/cmdline)'s or the default boot
+    entry's); predicted in check mode.
+  returned: always
+  type: str
+  sample: "hugepagesz=1G hugepages=4"
+next_boot:
+  description: The command line the next boot gets as far as the backend can tell (for C(grub),
+    C(GRUB_CMDLINE_LINUX) with the drop-in, then C(GRUB_CMDLINE_LINUX_DEFAULT); the bootloader adds
+    C(BOOT_IMAGE) and C(root)).
+  returned: always
+  type: str
+  sample: "quiet hugepagesz=1G hugepages=4"
+running:
+  description: The running kernel's parameters from C(/proc/cmdline) (without the words for init after C(--)).
+  returned: always
+  type: str
+reboot_required:
+  description: True when, for the keys given, the next boot's parameters differ from the running kernel's.
+  returned: always
+  type: bool
+  sample: true
+changes:
+  description: The plan, one entry per file or boot entry changed, with C(key), C(action), C(before),
+    C(after).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.cmdline import KernelCmdline
+from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
+
+
+def main():
+    run_module(KernelCmdline, dict(
+        params=dict(type="list", elements="raw", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        backend=dict(type="str", choices=["auto", "grub", "grubby", "kernel-install"], default="auto"),
+        root=dict(type="path", default="/"),
+        update_bootloader=dict(type="bool", default=True),
+    ))
+
+
+if __name__ == "__main__":
+    main()
