@@ -6,17 +6,22 @@ every device's driver link and driver_override and asserts them unchanged afterw
 binding (vfio-pci and back, rollback, reboot persistence) is proven in the lab VM scenario.
 """
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
-from module_call import run_module
+from module_call import VENV_BIN, ansible_env, run_module
 
 pytestmark = pytest.mark.component
 
 PCI = "/sys/bus/pci/devices"
 OUR_FILES = ("/var/lib/nfv-dpdk/pci-driver.json", "/etc/nfv-dpdk/pci-driver-overrides.conf",
-             "/etc/systemd/system/nfv-dpdk-pci-bind.service", "/usr/local/sbin/nfv-dpdk-pci-bind")
+             "/etc/systemd/system/nfv-dpdk-pci-bind.service", "/usr/local/sbin/nfv-dpdk-pci-bind",
+             "/etc/modules-load.d/vfio-pci.conf", "/etc/udev/rules.d/70-nfv-dpdk-vfio.rules",
+             "/etc/modprobe.d/nfv-dpdk-vfio-noiommu.conf")
 
 
 def snapshot():
@@ -160,3 +165,44 @@ def test_kernel_on_a_device_already_on_its_kernel_driver_is_ok():
         "address": addr, "requested": iface, "interface": iface, "driver_before": driver,
         "driver_after": driver, "changed": False, "iommu_group": result["devices"][0]["iommu_group"],
         "numa_node": result["devices"][0]["numa_node"], "vendor_device": result["devices"][0]["vendor_device"]}]
+
+
+def run_role_check(tmp_path, role_vars):
+    """The nfv.dpdk.vfio role in check mode on localhost; returns (rc, output)."""
+    play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
+             "vars": {"ansible_python_interpreter": "/usr/bin/python3" if os.path.exists("/usr/bin/python3")
+                      else sys.executable},
+             "roles": [{"role": "nfv.dpdk.vfio"}]}]
+    playbook = tmp_path / "vfio.yml"
+    playbook.write_text(json.dumps(play))
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps(role_vars))
+    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "--check", "--diff",
+                           str(playbook), "-e", "@" + str(extra)], env=ansible_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=600, check=False)
+    return proc.returncode, proc.stdout
+
+
+def test_role_check_mode_refuses_the_management_nic(tmp_path):
+    iface, addr = default_route_nic()
+    rc, out = run_role_check(tmp_path, {"vfio_devices": [iface], "vfio_manage_kernel_args": False,
+                                        "vfio_qemu_group": "kvm"})
+    assert rc != 0
+    assert "Bind the devices to vfio-pci" in out
+    assert "%s: %s carries management traffic: default route" % (addr, iface) in out
+    # the files the role would write show in the diff, and none was written (snapshot fixture)
+    assert "+vfio-pci" in out
+    assert 'SUBSYSTEM=="vfio", GROUP="kvm", MODE="0660"' in out
+
+
+def test_role_check_mode_without_devices_passes(tmp_path):
+    rc, out = run_role_check(tmp_path, {"vfio_manage_kernel_args": False})
+    assert rc == 0, out
+    assert "failed=0" in out
+
+
+def test_role_rejects_bad_variables(tmp_path):
+    rc, out = run_role_check(tmp_path, {"vfio_reboot_timeout": "soon", "vfio_kernel_cmdline_backend": "lilo"})
+    assert rc != 0
+    assert "Validation of arguments failed" in out
+    assert "vfio_reboot_timeout" in out and "vfio_kernel_cmdline_backend" in out
