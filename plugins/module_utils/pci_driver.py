@@ -43,6 +43,7 @@ BIND_SCRIPT = "/usr/local/sbin/nfv-dpdk-pci-bind"
 UNIT_NAME = "nfv-dpdk-pci-bind.service"
 UNIT_FILE = "/etc/systemd/system/" + UNIT_NAME
 UNIT_WANTS_LINK = "/etc/systemd/system/sysinit.target.wants/" + UNIT_NAME
+DRIVERCTL_DIR = "/etc/driverctl.d"  # driverctl's saved overrides: one file pci-ADDR holding the driver
 
 DRIVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 IFNAME = re.compile(r"^[^/\s:]{1,15}$")
@@ -335,13 +336,17 @@ def format_overrides(entries):
     return CONF_HEADER + "".join("%s %s\n" % (addr, entries[addr]) for addr in sorted(entries))
 
 
-def parse_driverctl_list(text):
-    """`driverctl list-overrides` output ('0000:03:00.0 vfio-pci' per line) -> {address: driver}."""
+def driverctl_file(address):
+    return "%s/pci-%s" % (DRIVERCTL_DIR, address)
+
+
+def read_driverctl_overrides(fs, addresses):
+    """{address: driver} saved by driverctl for `addresses` (what the next boot applies)."""
     result = {}
-    for line in (text or "").splitlines():
-        fields = line.split()
-        if len(fields) >= 2 and pci.FULL_ADDRESS.match(fields[0]):
-            result[fields[0]] = fields[1]
+    for address in addresses:
+        driver = fs.read(driverctl_file(address))
+        if driver:
+            result[address] = driver
     return result
 
 
@@ -379,8 +384,7 @@ class PciDriver(PlannedModule):
         if self.params["persistent"]:
             current["persistence"] = "driverctl" if self.runner.has("driverctl") else "unit"
             if current["persistence"] == "driverctl":
-                rc, out, _err = self.runner.run("driverctl", ["list-overrides"], check=False)
-                current["overrides"] = parse_driverctl_list(_text(out)) if rc == 0 else {}
+                current["overrides"] = read_driverctl_overrides(fs, [d["address"] for d in devices])
             else:
                 current["overrides"] = parse_overrides(fs.read(CONF_FILE, ""))
                 current["files"] = {
@@ -465,10 +469,10 @@ class PciDriver(PlannedModule):
                 before += " (override %s)" % device["driver_override"]
             plan.add(device["address"], before, self.predicted_driver(device, current["state"]),
                      action="bind", device=device)
-        self.plan_persistence(plan, current)
+        self.plan_persistence(plan, current, set(d["address"] for d in moving))
         return plan
 
-    def plan_persistence(self, plan, current):
+    def plan_persistence(self, plan, current, moving):
         kind = current["persistence"]
         if kind == "none":
             return
@@ -485,7 +489,7 @@ class PciDriver(PlannedModule):
                 addr = device["address"]
                 if overrides.get(addr) != wanted.get(addr):
                     plan.add("driverctl override " + addr, overrides.get(addr), wanted.get(addr),
-                             action="driverctl", address=addr)
+                             action="driverctl", address=addr, moving=addr in moving)
             return
         files = current["files"]
         if not wanted and files[CONF_FILE] is None:
@@ -528,7 +532,13 @@ class PciDriver(PlannedModule):
         done = []
         try:
             for change in plan.by_action("driverctl"):
-                self.set_driverctl(change.data["address"], change.after)
+                if change.data["moving"]:
+                    self.set_driverctl(change.data["address"], change.after)
+                else:
+                    # `driverctl set-override` always unbinds and re-probes: for a device that is on
+                    # its driver already (maybe in use by a guest) record the override in driverctl's
+                    # own file instead, which its udev rule applies at boot.
+                    self.write_driverctl_file(change.data["address"], change.after)
                 done.append(change)
             unit_changed = False
             for change in plan.by_action("file"):
@@ -557,12 +567,20 @@ class PciDriver(PlannedModule):
         else:
             self.runner.run("driverctl", ["set-override", address, driver])
 
+    def write_driverctl_file(self, address, driver):
+        path = driverctl_file(address)
+        if driver is None:
+            if os.path.lexists(self.fs.path(path)):
+                os.unlink(self.fs.path(path))
+        else:
+            write_file_atomic(self.fs, path, driver + "\n", 0o644)
+
     def undo_persistence(self, done):
         undone = []
         for change in reversed(done):
             try:
                 if change.action == "driverctl":
-                    self.set_driverctl(change.data["address"], change.before)
+                    self.write_driverctl_file(change.data["address"], change.before)
                 elif change.action == "file":
                     if change.before is None:
                         os.unlink(self.fs.path(change.data["path"]))

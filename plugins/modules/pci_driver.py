@@ -90,8 +90,11 @@ notes:
     not every possible dependency.
   - Handing a device that a running QEMU guest or DPDK process holds back to the kernel blocks in
     the kernel until the process releases the device.
-  - C(driverctl set-override) re-binds the device itself when the persistent override is first
-    written; the module has bound it to the same driver just before.
+  - With C(driverctl), a device bound in this run gets C(driverctl set-override) (or
+    C(unset-override)), which re-binds it once more to the same driver. For a device that is on the
+    wanted driver already, the module writes driverctl's own file C(/etc/driverctl.d/pci-ADDRESS)
+    instead, because C(set-override) always unbinds the device, which would disrupt a guest or a
+    DPDK process using it.
 seealso:
   - module: nfv.dpdk.host_facts
   - module: nfv.dpdk.kernel_cmdline
