@@ -1,0 +1,130 @@
+"""nfv.dpdk.kernel_cmdline through ansible-playbook on this machine.
+
+This machine boots without GRUB, grubby or kernel-install configuration, so
+the file backends are exercised on temporary roots (the module's `root` option,
+meant for images) with update_bootloader false; reboot_required is computed
+against this machine's real /proc/cmdline. Real GRUB reboots are proven in the
+lab VM scenario.
+"""
+
+import os
+import subprocess
+
+import pytest
+
+from module_call import run_module
+
+pytestmark = pytest.mark.component
+
+HOST_FILES = ("/etc/default/grub.d/99-nfv-dpdk.cfg", "/etc/kernel/cmdline")
+HP = ["default_hugepagesz=1G", "hugepagesz=1G", "hugepages=2", "hugepagesz=2M", "hugepages=0:512"]
+
+
+def running_words():
+    with open("/proc/cmdline") as handle:
+        return handle.read().split()
+
+
+def grub_sees(root):
+    """GRUB_CMDLINE_LINUX as update-grub computes it: /etc/default/grub, then the drop-ins."""
+    script = ('. "$1/etc/default/grub"; for f in "$1"/etc/default/grub.d/*.cfg; do [ -f "$f" ] && . "$f"; done; '
+              'echo "$GRUB_CMDLINE_LINUX"')
+    return subprocess.run(["/bin/sh", "-c", script, "sh", root], stdout=subprocess.PIPE, universal_newlines=True,
+                          check=True).stdout.split()
+
+
+@pytest.fixture
+def grub_root(tmp_path):
+    root = tmp_path / "image"
+    (root / "etc/default/grub.d").mkdir(parents=True)
+    (root / "etc/default/grub").write_text('GRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX="console=ttyS0"\n')
+    return root
+
+
+@pytest.fixture(autouse=True)
+def host_untouched():
+    before = dict((path, os.path.exists(path)) for path in HOST_FILES)
+    yield
+    assert dict((path, os.path.exists(path)) for path in HOST_FILES) == before
+
+
+def test_grub_dropin_check_mode_apply_idempotence_and_absent(grub_root):
+    args = {"params": HP, "backend": "grub", "root": str(grub_root), "update_bootloader": False}
+    dropin = grub_root / "etc/default/grub.d/99-nfv-dpdk.cfg"
+    predicted = run_module("kernel_cmdline", args, check=True)
+    assert predicted["changed"] is True and not dropin.exists(), predicted
+    assert predicted["reboot_required"] is True  # this kernel runs without 1G pages on its command line
+
+    applied = run_module("kernel_cmdline", args)
+    assert applied["changed"] is True and applied["changes"] == predicted["changes"], applied
+    assert applied["diff"]["after"] == {"/etc/default/grub.d/99-nfv-dpdk.cfg": " ".join(HP)}
+    assert grub_sees(str(grub_root)) == ["console=ttyS0"] + HP
+    assert applied["next_boot"] == " ".join(["console=ttyS0"] + HP + ["quiet"])
+    words = running_words()
+    assert applied["running"].split() == (words[:words.index("--")] if "--" in words else words)
+
+    assert run_module("kernel_cmdline", args)["changed"] is False
+
+    # a stale pair is replaced, not duplicated; the order of the block is kept
+    swapped = dict(args, params=["hugepagesz=2M", "hugepages=1024", "hugepagesz=1G", "hugepages=4"])
+    result = run_module("kernel_cmdline", swapped)
+    assert result["changed"] is True
+    assert grub_sees(str(grub_root)) == ["console=ttyS0", "default_hugepagesz=1G", "hugepagesz=2M", "hugepages=1024",
+                                         "hugepagesz=1G", "hugepages=4"]
+
+    removed = run_module("kernel_cmdline", dict(args, params=["hugepagesz", "hugepages", "default_hugepagesz"],
+                                                state="absent"))
+    assert removed["changed"] is True and not dropin.exists(), removed
+    assert grub_sees(str(grub_root)) == ["console=ttyS0"]
+    assert run_module("kernel_cmdline", dict(args, params=["hugepages"], state="absent"))["changed"] is False
+
+
+def test_reboot_required_against_the_running_kernel(grub_root):
+    running = running_words()
+    present = next(w for w in running if "=" in w and w.split("=", 1)[0] not in ("console",))
+    args = {"backend": "grub", "root": str(grub_root), "update_bootloader": False}
+    same = run_module("kernel_cmdline", dict(args, params=[present]))
+    assert same["changed"] is True and same["reboot_required"] is False, same
+    other = run_module("kernel_cmdline", dict(args, params=[present + "x"]))
+    assert other["changed"] is True and other["reboot_required"] is True, other
+    # 'quiet' comes from GRUB_CMDLINE_LINUX_DEFAULT already: nothing to write
+    quiet = run_module("kernel_cmdline", dict(args, params=["quiet"]))
+    assert quiet["changed"] is False and quiet["reboot_required"] is ("quiet" not in running), quiet
+
+
+def test_kernel_install_file_on_an_image(tmp_path):
+    root = tmp_path / "image"
+    (root / "etc/kernel").mkdir(parents=True)
+    (root / "etc/kernel/cmdline").write_text("root=UUID=0a1b ro intel_iommu=off\n")
+    args = {"params": ["intel_iommu=on", "iommu=pt", "hugepagesz=1G", "hugepages=0:2,1:2"],
+            "backend": "kernel-install", "root": str(root), "update_bootloader": False}
+    result = run_module("kernel_cmdline", args)
+    assert result["changed"] is True, result
+    assert (root / "etc/kernel/cmdline").read_text() == "root=UUID=0a1b ro intel_iommu=on iommu=pt hugepagesz=1G " \
+                                                         "hugepages=0:2,1:2\n"
+    assert run_module("kernel_cmdline", args)["changed"] is False
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"params": ["isolcpus=2 3"]}, "contains whitespace"),
+    ({"params": [{"key": "x", "value": 'a"b'}]}, "a quote"),
+    ({"params": ["x=$(reboot)"]}, "'$'"),
+    ({"params": [{"key": "intel_iommu", "value": True}]}, "quote it"),
+    ({"params": ["iommu=pt"], "update_bootloader": True}, "set update_bootloader: false"),
+    ({"params": ["iommu=pt"], "backend": "grubby"}, "cannot work on root"),
+])
+def test_bad_input_fails_and_writes_nothing(grub_root, args, message):
+    call = dict({"backend": "grub", "root": str(grub_root), "update_bootloader": False}, **args)
+    result = run_module("kernel_cmdline", call)
+    assert result.get("failed") is True and message in result["msg"], result
+    assert os.listdir(str(grub_root / "etc/default/grub.d")) == []
+
+
+@pytest.mark.skipif(any(os.path.exists(p) for p in ("/etc/default/grub", "/etc/default/grub.d", "/etc/kernel/cmdline",
+                                                  "/etc/kernel/install.conf", "/boot/loader/entries",
+                                                  "/usr/sbin/grubby", "/usr/bin/grubby")),
+                    reason="this machine has bootloader configuration")
+def test_auto_detection_on_this_machine_fails_cleanly():
+    # no GRUB, grubby or kernel-install configuration here: a clear error, nothing written (see fixture)
+    result = run_module("kernel_cmdline", {"params": ["iommu=pt"]}, check=True)
+    assert result.get("failed") is True and "set backend" in result["msg"], result
