@@ -268,6 +268,7 @@ def _build(dest, package, version):
 
         staging = tempfile.mkdtemp(prefix=".build-", dir=os.path.dirname(dest))
         try:
+            os.chmod(staging, 0o755)  # guests run as an unprivileged service user
             shutil.copyfile(os.path.join(root, "boot", kernels[0]), os.path.join(staging, "vmlinuz"))
             with open(os.path.join(staging, "initrd.gz"), "wb") as handle:
                 handle.write(initrd)

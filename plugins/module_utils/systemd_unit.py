@@ -184,6 +184,7 @@ def write_file_atomic(module, path, text, mode=0o644):
         os.chmod(tmp, mode)
         if module is not None:
             module.atomic_move(tmp, path)
+            os.chmod(path, mode)  # atomic_move gives new files the default mode
         else:
             os.replace(tmp, path)
     except BaseException:

@@ -1,0 +1,402 @@
+"""nfv.dpdk.qemu_vm on this machine: real QEMU guests on a private real OVS-DPDK, and the module itself.
+
+This machine has no systemd as PID 1, so the guests are not started through
+systemctl: the test builds the argv with the same module_utils code that
+writes the unit's ExecStart= (`guest_spec` -> `qemu_argv`), runs the unit's
+privileged ExecStartPre= steps (`prestart_commands`), and starts QEMU with
+that argv as an unprivileged user (nobody/nogroup, umask 0007, like User=,
+Group= and UMask= of the unit). Two guests (Debian kernel + busybox initramfs,
+see tests/guest_image.py) on 2M hugepages, each with a vhost-user NIC served
+by QEMU, are joined by a netdev bridge with two dpdkvhostuserclient ports, and
+must ping each other (their serial logs say so); OVS must report link_state
+up and packet counters on both ports. The unit's ExecStop= helper then powers
+one guest off over QMP.
+
+The module is also run through ansible-playbook (tests/module_call.py):
+check mode and diff, the written unit and its idempotence, validation
+failures that write nothing, and a clear failure for started/stopped where
+systemd does not run.
+
+Pages: 2M pages are added relative to the current count and given back; the
+1G pool is not touched. QEMU processes are killed in a finalizer.
+"""
+
+import grp
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+import guest_image
+from module_call import run_module
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
+    choose_accel, guest_spec, helper_argv, helper_text, macs_in_unit, prestart_commands, probe_kvm, qemu_argv,
+    unit_exec_start, unit_text)
+from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import verify_unit
+
+pytestmark = pytest.mark.component
+
+POOL_2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+GUEST_MB = 128
+SERVICE_USER, SERVICE_GROUP = "nobody", "nogroup"
+BOOT_TIMEOUT = 240
+GUESTS = {
+    "nfvq-a": {"ip": "10.231.0.1/24", "peer": "10.231.0.2", "port": "vhu-nfvq-a"},
+    "nfvq-b": {"ip": "10.231.0.2/24", "peer": "10.231.0.1", "port": "vhu-nfvq-b"},
+}
+
+
+class ProcessRunner:
+    """The Runner interface (argv lists, LC_ALL=C) over subprocess, for module_utils outside a module."""
+
+    def find(self, name):
+        return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+
+    def has(self, name):
+        return self.find(name) is not None
+
+    def run(self, name, args, check=True, data=None, env=None):
+        environ = dict(os.environ, LC_ALL="C")
+        environ.update(env or {})
+        proc = subprocess.run([self.find(name)] + [str(a) for a in args], input=data, capture_output=True,
+                              text=True, env=environ, check=False)
+        if check and proc.returncode != 0:
+            raise RuntimeError("%s failed: %s" % (name, proc.stderr))
+        return proc.returncode, proc.stdout, proc.stderr
+
+
+def _read_int(path):
+    with open(path) as handle:
+        return int(handle.read())
+
+
+def _write(path, value):
+    with open(path, "w") as handle:
+        handle.write(str(value))
+
+
+@pytest.fixture(scope="module")
+def needs_root():
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    for tool in ("qemu-system-x86_64", "apt-get", "dpkg"):
+        if shutil.which(tool) is None:
+            pytest.skip("missing %s" % tool)
+
+
+@pytest.fixture(scope="module")
+def image(needs_root):
+    return guest_image.build()
+
+
+@pytest.fixture(scope="module")
+def run_root(needs_root):
+    """A private directory under /run (the module requires run_dir under /run)."""
+    path = tempfile.mkdtemp(prefix="nfvq-", dir="/run")
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def guest_hugepages(run_root):
+    """A private hugetlbfs of exactly the guests' 2M pages, added to the pool and given back."""
+    pages = len(GUESTS) * GUEST_MB // 2
+    mount = os.path.join(run_root, "hugepages")
+    os.mkdir(mount)
+    before = _read_int(POOL_2M)
+    _write(POOL_2M, before + pages)
+    added = max(0, _read_int(POOL_2M) - before)
+    mounted = False
+    try:
+        if added < pages:
+            pytest.fail("could not add %d 2M pages (got %d)" % (pages, added))
+        subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M,size=%dM" % (pages * 2), "nodev", mount],
+                       check=True)
+        mounted = True
+        yield mount
+    finally:
+        if mounted:
+            for _ in range(50):
+                if subprocess.run(["umount", mount], check=False).returncode == 0:
+                    break
+                time.sleep(0.2)
+        if added:
+            _write(POOL_2M, _read_int(POOL_2M) - added)
+
+
+@pytest.fixture
+def processes():
+    """QEMU processes started by a test; killed whatever happens."""
+    started = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in started:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _serial(path):
+    try:
+        with open(path, errors="replace") as handle:
+            return handle.read()
+    except OSError:
+        return ""
+
+
+def _interfaces(lab):
+    return dict((row["name"], row) for row in lab.list_table("Interface"))
+
+
+def _ovs_map(cell):
+    # ["map", [[k, v], ...]]
+    return dict(cell[1]) if isinstance(cell, list) and cell and cell[0] == "map" else {}
+
+
+def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, guest_hugepages, processes):
+    runner = ProcessRunner()
+    qemu = runner.find("qemu-system-x86_64")
+    probe = probe_kvm(runner, HostFS(), qemu)
+    accel = choose_accel("auto", probe)
+    vhost_dir = os.path.join(run_root, "vhost")
+    tools = {"install": runner.find("install"), "ip": runner.find("ip"), "ovs-vsctl": runner.find("ovs-vsctl")}
+    uid = pwd.getpwnam(SERVICE_USER).pw_uid
+    gid = grp.getgrnam(SERVICE_GROUP).gr_gid
+
+    specs, logs = {}, {}
+    for name, guest in GUESTS.items():
+        spec = guest_spec({
+            "name": name, "state": "started", "memory": "%dM" % GUEST_MB, "vcpus": 1,
+            "hugepages": {"size": "2M", "path": guest_hugepages},
+            "kernel": image["kernel"], "initrd": image["initrd"],
+            "append": guest_image.append(guest["ip"], guest["peer"]),
+            "nics": [{"type": "vhost-user", "socket": os.path.join(vhost_dir, name + ".sock")}],
+            "user": SERVICE_USER, "group": SERVICE_GROUP, "run_dir": run_root,
+        })
+        argv = qemu_argv(spec, qemu, accel)
+        prestart = prestart_commands(spec, tools)
+        # the unit carries exactly this argv
+        text = unit_text(spec, argv, prestart, helper_argv(spec, sys.executable), accel)
+        assert unit_exec_start(text) == argv
+        assert macs_in_unit(text) == [spec["nics"][0]["mac"]]
+        # ExecStartPre=+ steps as root, RuntimeDirectory= owned by the service user
+        for cmd, ignore in prestart:
+            subprocess.run(cmd, check=not ignore)
+        os.makedirs(spec["run_subdir"], 0o750)
+        os.chown(spec["run_subdir"], uid, gid)
+        logs[name] = os.path.join(spec["run_subdir"], "serial.log")
+        run_argv = qemu_argv(spec, qemu, accel, serial=logs[name])
+        assert [a for a in run_argv if not a.startswith("file:")] == [a for a in argv if not a.startswith("file:")]
+        out = open(os.path.join(run_root, name + ".qemu.out"), "w")
+        processes.append(subprocess.Popen(run_argv, user=uid, group=gid, extra_groups=[], umask=0o007,
+                                          stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
+        specs[name] = spec
+
+    assert oct(os.stat(vhost_dir).st_mode & 0o7777) == "0o2770"
+    args = ["add-br", "br-nfvq", "--", "set", "Bridge", "br-nfvq", "datapath_type=netdev"]
+    for name, guest in GUESTS.items():
+        args += ["--", "add-port", "br-nfvq", guest["port"], "--", "set", "Interface", guest["port"],
+                 "type=dpdkvhostuserclient", "options:vhost-server-path=%s" % specs[name]["nics"][0]["socket"]]
+    ovs_lab.vsctl(*args)
+
+    deadline = time.time() + BOOT_TIMEOUT
+    done = {}
+    while time.time() < deadline and len(done) < len(GUESTS):
+        for name in GUESTS:
+            text = _serial(logs[name])
+            if guest_image.MARK_PING_OK in text or guest_image.MARK_PING_FAIL in text:
+                done[name] = text
+        for proc in processes:
+            if proc.poll() is not None:
+                pytest.fail("QEMU exited early (rc=%s):\n%s" % (proc.returncode, "\n".join(
+                    _serial(os.path.join(run_root, n + ".qemu.out")) for n in GUESTS)))
+        time.sleep(1)
+    report = "\n".join("--- %s\n%s" % (n, _serial(logs[n])[-3000:]) for n in GUESTS)
+    for name, guest in GUESTS.items():
+        assert guest_image.MARK_PING_OK + " " + guest["peer"] in done.get(name, ""), report
+        mac = specs[name]["nics"][0]["mac"]
+        assert "mac %s" % mac in done[name], report  # the guest sees the MAC the unit gives it
+
+    # OVS refreshes Interface statistics every few seconds (stats-update-interval)
+    deadline = time.time() + 20
+    while True:
+        ifaces = _interfaces(ovs_lab)
+        rows = [ifaces[guest["port"]] for guest in GUESTS.values()]
+        counted = all(_ovs_map(r["statistics"]).get(k, 0) > 0 for r in rows for k in ("rx_packets", "tx_packets"))
+        if counted or time.time() > deadline:
+            break
+        time.sleep(1)
+    for row in rows:
+        stats = _ovs_map(row["statistics"])
+        assert row["link_state"] == "up", row
+        assert stats.get("rx_packets", 0) > 0 and stats.get("tx_packets", 0) > 0, (row["name"], stats)
+
+    # ExecStop=: the helper powers guest a off over QMP; QEMU exits cleanly
+    spec = specs["nfvq-a"]
+    helper = os.path.join(run_root, "nfv-qemu-powerdown")
+    with open(helper, "w") as handle:
+        handle.write(helper_text(sys.executable))
+    os.chmod(helper, 0o755)
+    stop = subprocess.run([sys.executable, helper, spec["qmp_socket"], "60"], user=uid, group=gid,
+                          capture_output=True, text=True, timeout=90, check=False)
+    assert stop.returncode == 0, stop
+    assert "QEMU exited" in stop.stdout, stop.stdout
+    assert processes[0].wait(timeout=30) == 0
+    assert guest_image.MARK_POWEROFF in _serial(logs["nfvq-a"])
+    assert processes[1].poll() is None  # the other guest still runs
+
+
+def test_unit_text_passes_systemd_analyze_verify(image, run_root):
+    runner = ProcessRunner()
+    if not runner.has("systemd-analyze"):
+        pytest.skip("no systemd-analyze")
+    spec = guest_spec({
+        "name": "verify1", "memory": "256M", "hugepages": {"size": "2M"}, "kernel": image["kernel"],
+        "initrd": image["initrd"], "append": 'console=ttyS0 quote="a b" dollar=$HOME pct=100%',
+        "nics": [{"type": "vhost-user", "socket": "/run/vhost/verify1.sock", "queues": 4},
+                 {"type": "tap", "ifname": "tap-v1", "bridge": "br-mgmt"},
+                 {"type": "user", "forwards": [{"host_port": 2222, "guest_port": 22}]}],
+        "user": SERVICE_USER, "group": SERVICE_GROUP, "cpu_affinity": "0-1", "numa_node": 0,
+    })
+    tools = {"install": runner.find("install"), "ip": runner.find("ip"), "ovs-vsctl": runner.find("ovs-vsctl")}
+    argv = qemu_argv(spec, runner.find("qemu-system-x86_64"), "kvm")
+    text = unit_text(spec, argv, prestart_commands(spec, tools), helper_argv(spec, sys.executable), "kvm")
+    result = verify_unit(runner, spec["unit"], text)
+    assert result["ran"]
+    assert "ignoring" not in result["output"], result["output"]
+    assert unit_exec_start(text) == argv
+
+
+# ---- the module through ansible-playbook -------------------------------------------------------
+
+
+@pytest.fixture
+def dirs(run_root, tmp_path):
+    units = tmp_path / "units"
+    helper = tmp_path / "libexec"
+    units.mkdir()
+    run_dir = tempfile.mkdtemp(prefix="nfvq-mod-", dir="/run")
+    yield {"unit_dir": str(units), "helper_dir": str(helper), "run_dir": run_dir}
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _args(image, dirs, **extra):
+    args = {"name": "modvm", "state": "present", "memory": "256M", "user": SERVICE_USER, "group": SERVICE_GROUP,
+            "kernel": image["kernel"], "initrd": image["initrd"], "append": "console=ttyS0",
+            "nics": [{"type": "vhost-user", "socket": "/run/vhost/modvm.sock"},
+                     {"type": "user", "forwards": [{"host_port": 2222, "guest_port": 22}]}]}
+    args.update(dirs)
+    args.update(extra)
+    return args
+
+
+def _listing(dirs):
+    out = []
+    for key in ("unit_dir", "helper_dir"):
+        if os.path.isdir(dirs[key]):
+            out += sorted(os.listdir(dirs[key]))
+    return out
+
+
+def test_module_check_mode_diff_then_install_idempotent_and_remove(image, dirs):
+    args = _args(image, dirs)
+    checked = run_module("qemu_vm", args, check=True)
+    assert not checked.get("failed"), checked
+    assert checked["changed"] is True
+    assert _listing(dirs) == []  # check mode wrote nothing
+    unit_diff = [d for d in checked["diff"] if d.get("after_header", "").endswith("nfv-qemu-modvm.service")]
+    assert unit_diff and "ExecStart=" in unit_diff[0]["after"] and unit_diff[0]["before"] == ""
+    assert unit_diff[0]["after"] == checked["unit_text"]
+    assert checked["accel"] in ("kvm", "tcg")
+    assert checked["systemd"] is False and any("unit file only" in w for w in checked.get("warnings", []))
+
+    done = run_module("qemu_vm", args)
+    assert not done.get("failed"), done
+    assert done["changed"] is True
+    unit_path = os.path.join(dirs["unit_dir"], "nfv-qemu-modvm.service")
+    with open(unit_path) as handle:
+        written = handle.read()
+    assert written == checked["unit_text"]  # check mode predicted the real run
+    assert unit_exec_start(written) == done["argv"]
+    helper = os.path.join(dirs["helper_dir"], "nfv-qemu-powerdown")
+    assert os.stat(helper).st_mode & 0o777 == 0o755
+    assert "system_powerdown" in open(helper).read()
+    assert done["macs"] == macs_in_unit(written) and len(done["macs"]) == 2
+
+    again = run_module("qemu_vm", args)
+    assert again["changed"] is False, again.get("changes")
+    assert again["restart_required"] is False
+
+    bigger = run_module("qemu_vm", _args(image, dirs, memory="512M"), check=True)
+    assert bigger["changed"] is True
+    unit_diff = [d for d in bigger["diff"] if d.get("after_header") == unit_path][0]
+    assert "-m 256M" in unit_diff["before"] and "-m 512M" in unit_diff["after"]
+    with open(unit_path) as handle:
+        assert handle.read() == written  # still the old unit
+
+    removed = run_module("qemu_vm", {"name": "modvm", "state": "absent", "unit_dir": dirs["unit_dir"]})
+    assert removed["changed"] is True and not os.path.exists(unit_path)
+    assert run_module("qemu_vm", {"name": "modvm", "state": "absent", "unit_dir": dirs["unit_dir"]})["changed"] is False
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"nics": [{"type": "vhost-user", "socket": "/run/vhost/a.sock", "mac": "52:54:00:00:00:01"},
+               {"type": "user", "mac": "52:54:00:00:00:01"}]}, "duplicates nics[0].mac"),
+    ({"nics": [{"type": "vhost-user", "socket": "/run/" + "v" * 110 + "/a.sock"}]}, "107-byte limit"),
+    ({"hugepages": {"size": "1G"}, "memory": "1536M"}, "not a multiple of the 1G page size"),
+    ({"nics": [{"type": "macvtap"}]}, "macvtap"),
+    ({"nics": [{"type": "user", "mac": "01:00:5e:00:00:01"}]}, "multicast"),
+    ({"name": "bad/name"}, "not usable as a unit"),
+    ({"nics": [{"type": "vhost-user", "socket": "/tmp/vhost/a.sock"}]}, "PrivateTmp"),
+])
+def test_module_rejects_bad_input_and_writes_nothing(image, dirs, extra, message):
+    result = run_module("qemu_vm", _args(image, dirs, **extra))
+    assert result.get("failed") is True, result
+    assert message in result["msg"], result["msg"]
+    assert _listing(dirs) == []
+
+
+def test_module_rejects_mac_used_by_another_guest(image, dirs):
+    first = run_module("qemu_vm", _args(image, dirs, name="vmone"))
+    assert first["changed"] is True
+    mac = first["macs"][0]
+    second = run_module("qemu_vm", _args(image, dirs, name="vmtwo", nics=[{"type": "user", "mac": mac}]))
+    assert second.get("failed") is True
+    assert "already used by nfv-qemu-vmone.service" in second["msg"]
+    assert _listing(dirs) == ["nfv-qemu-vmone.service", "nfv-qemu-powerdown"]
+
+
+@pytest.mark.parametrize("state", ["started", "stopped"])
+def test_module_refuses_started_stopped_without_systemd(image, dirs, state):
+    if os.path.isdir("/run/systemd/system"):
+        pytest.skip("this host runs systemd")
+    result = run_module("qemu_vm", _args(image, dirs, state=state))
+    assert result.get("failed") is True
+    assert "needs systemd" in result["msg"] and "state=present" in result["msg"]
+    assert _listing(dirs) == []
+
+
+def test_accel_probe_is_cached_and_explains(image, dirs):
+    first = run_module("qemu_vm", _args(image, dirs))
+    second = run_module("qemu_vm", _args(image, dirs))
+    assert first["accel_probe"]["cached"] is False and second["accel_probe"]["cached"] is True
+    assert first["accel_probe"]["usable"] == second["accel_probe"]["usable"]
+    assert first["accel"] == ("kvm" if first["accel_probe"]["usable"] else "tcg")
+    with open(os.path.join(dirs["run_dir"], ".accel-probe.json")) as handle:
+        assert json.load(handle)["result"]["usable"] == first["accel_probe"]["usable"]
+    if os.path.exists("/dev/kvm") and not first["accel_probe"]["usable"]:
+        assert first["accel_probe"]["reason"].startswith("QEMU cannot run a KVM guest here")
