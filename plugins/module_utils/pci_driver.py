@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 import os
 import re
@@ -253,12 +254,20 @@ def guard_reasons(fs, device, management, addresses):
             reasons.append("%s carries management traffic: %s" % (name, management[name]))
             continue
         link = netdev.read_link(fs, name)
-        addrs = addresses.get(name) or []
+        addrs = [a for a in addresses.get(name) or [] if not is_link_local(a)]
         if link.get("operstate") == "up" and addrs:
             reasons.append("%s is up with addresses %s" % (name, ", ".join(addrs)))
     for name in block_devices(fs, device["address"]):
         reasons.append("it holds block device %s" % name)
     return reasons
+
+
+def is_link_local(address):
+    """Link-local addresses (fe80::/10, 169.254/16) come with an interface that is up, not with a configuration."""
+    try:
+        return ipaddress.ip_address((address or "").split("%", 1)[0]).is_link_local
+    except ValueError:
+        return False
 
 
 def iommu_kernel_args(cpu_vendor):
@@ -408,9 +417,14 @@ class PciDriver(PlannedModule):
     def check(self, current, moving):
         """Refuse before anything changes: guard, IOMMU, viability, driver availability."""
         driver = self.params["driver"]
+        bridges = [d["address"] for d in moving if d["is_bridge"]]
+        if bridges and driver != KERNEL:
+            raise NfvError("%s: PCI bridges are not bound to %s; name the devices behind them"
+                           % (", ".join(bridges), driver), devices=bridges)
         if driver != KERNEL and not self.params["force"]:
             addresses = netdev.read_addresses(self.runner)
-            management = netdev.management_interfaces(self.fs, addresses, netdev.connection_address())
+            conn = self.params.get("connection_address") or netdev.connection_address()
+            management = netdev.management_interfaces(self.fs, addresses, conn)
             refused = []
             for device in moving:
                 reasons = guard_reasons(self.fs, device, management, addresses)
@@ -667,8 +681,9 @@ def bind_device(fs, address, driver, original):
     after = current_driver(fs, address)
     if driver == KERNEL:
         if after is None or after in USERSPACE_DRIVERS:
-            raise NfvError("handing %s back to its kernel driver failed: after probing it is on %s"
-                           % (address, after or "no driver"), address=address)
+            hint = "" if after else " (no loaded kernel driver claims it: is its module installed, or blacklisted?)"
+            raise NfvError("handing %s back to its kernel driver failed: after probing it is on %s%s"
+                           % (address, after or "no driver", hint), address=address)
     elif after != driver:
         raise NfvError("binding %s to %s failed: after probing it is on %s (was %s)"
                        % (address, driver, after or "no driver", original or "no driver"), address=address)

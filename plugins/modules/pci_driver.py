@@ -71,9 +71,17 @@ options:
   force:
     description:
       - Bind devices even when they carry the default route, the address Ansible is connected
-        through, an interface that is up with addresses, or a disk. This can cut the host off.
+        through, an interface that is up with addresses (other than link-local ones), or a disk.
+        This can cut the host off.
     type: bool
     default: false
+  connection_address:
+    description:
+      - Local address through which the controller reaches this host; a device whose interface (or a
+        bridge, bond or VLAN on it) holds it is refused without O(force).
+      - Defaults to the server address of the C(SSH_CONNECTION) the module runs under. C(sudo) may
+        drop that variable under C(become); pass the address explicitly then.
+    type: str
   vfio_noiommu:
     description:
       - On a host without an IOMMU, use vfio's unsafe no-IOMMU mode
@@ -191,6 +199,7 @@ ARGUMENT_SPEC = {
     "persistent": {"type": "bool", "default": True},
     "force": {"type": "bool", "default": False},
     "vfio_noiommu": {"type": "bool", "default": False},
+    "connection_address": {"type": "str"},
 }
 
 

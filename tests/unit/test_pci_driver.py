@@ -60,7 +60,8 @@ class FakeModule:
 
 
 def params(devices, **kwargs):
-    result = {"devices": devices, "driver": "vfio-pci", "persistent": True, "force": False, "vfio_noiommu": False}
+    result = {"devices": devices, "driver": "vfio-pci", "persistent": True, "force": False, "vfio_noiommu": False,
+              "connection_address": None}
     result.update(kwargs)
     return result
 
@@ -175,6 +176,29 @@ def test_guard_refuses_connection_address(host, monkeypatch):
     with pytest.raises(NfvError) as err:
         run(host.root, ["ens81f0"])
     assert "ansible connection address 198.51.100.7" in err.value.msg
+
+
+def test_guard_takes_an_explicit_connection_address(host, monkeypatch):
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["ens81f0"], connection_address="198.51.100.7")
+    assert "ens81f0 carries management traffic: ansible connection address 198.51.100.7" in err.value.msg
+
+
+def test_guard_ignores_link_local_addresses(host):
+    addresses = json.dumps([{"ifname": "ens3f1", "addr_info": [{"local": "fe80::5054:ff:fe12:3456"},
+                                                                {"local": "169.254.3.4"}]}])
+    runner = ScriptedRunner({("ip", ("-j", "address", "show")): (0, addresses, "")})
+    result = run(host.root, ["ens3f1"], check_mode=True, runner=runner, persistent=False)
+    assert result["changed"]
+    assert pd.is_link_local("fe80::1%eth0") and not pd.is_link_local("2001:db8::1")
+    assert not pd.is_link_local("garbage")
+
+
+def test_bridge_is_not_a_target(host):
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["0000:00:00.0"], check_mode=True)
+    assert "0000:00:00.0: PCI bridges are not bound to vfio-pci" in err.value.msg
 
 
 def test_guard_refuses_disk_controller(host):
