@@ -276,7 +276,9 @@ def guest_spec(params):
                 seen_macs.setdefault(out["mac"], index)
         if ntype == "vhost-user":
             sock = nic.get("socket")
-            queues = nic.get("queues") or 1
+            queues = nic.get("queues")
+            if queues is None:
+                queues = 1
             if not sock or not os.path.isabs(sock):
                 problems.append("%s.socket must be an absolute path for the vhost-user socket, got %r" % (where, sock))
             else:

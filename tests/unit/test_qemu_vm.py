@@ -1,0 +1,327 @@
+"""qemu_vm: validation, the QEMU command line for each NIC type and memory setup, the unit text."""
+
+import re
+
+import pytest
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
+    choose_accel, format_mb, generate_mac, guest_spec, helper_argv, macs_in_unit, normalize_mac, parse_memory_mb,
+    prestart_commands, probe_kvm, qemu_argv, unit_exec_start, unit_text)
+
+TOOLS = {"install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
+QEMU = "/usr/bin/qemu-system-x86_64"
+
+
+def spec_of(**params):
+    base = {"name": "vm1", "state": "started", "memory": "1G", "kernel": "/boot/vmlinuz", "nics": []}
+    base.update(params)
+    return guest_spec(base)
+
+
+def options(argv, flag):
+    """Every value following `flag` in argv."""
+    return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
+
+
+def parse_opts(text):
+    """'type,a=b,c' -> ('type', {'a': 'b', 'c': 'on'}); QEMU's implicit booleans made explicit."""
+    parts = re.split(r"(?<!,),(?!,)", text)
+    head, rest = parts[0], parts[1:]
+    if "=" in head:
+        rest, head = parts, None
+    out = {}
+    for part in rest:
+        key, _, value = part.partition("=")
+        out[key] = value if _ else "on"
+    return head, out
+
+
+# ---- the seed's lines ---------------------------------------------------------------------------
+
+def test_seed_hugepage_memory_line():
+    # -object memory-backend-file,id=mem,size=4G,mem-path=/dev/hugepages,share=on -numa node,memdev=mem -mem-prealloc
+    argv = qemu_argv(spec_of(memory="4G", hugepages={"size": "1G", "path": "/dev/hugepages"}), QEMU, "kvm")
+    kind, backend = parse_opts(options(argv, "-object")[0])
+    assert kind == "memory-backend-file"
+    assert backend["size"] == "4G" and backend["share"] == "on"
+    assert backend["prealloc"] == "on"  # the seed's -mem-prealloc, on the backend
+    assert backend["mem-path"] == "/dev/hugepages/nfv-qemu"  # a group-writable directory on that mount
+    assert options(argv, "-numa") == ["node,memdev=%s" % backend["id"]]
+    assert options(argv, "-m") == ["4G"]
+
+
+def test_seed_vhost_user_lines():
+    # -chardev socket,id=char1,path=...,server -netdev type=vhost-user,id=mynet1,chardev=char1,vhostforce
+    # -device virtio-net-pci,mac=...,netdev=mynet1
+    spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1.sock", "mac": "52:54:00:00:00:01"}])
+    argv = qemu_argv(spec, QEMU, "tcg")
+    kind, chardev = parse_opts(options(argv, "-chardev")[0])
+    assert kind == "socket"
+    assert chardev == {"id": "char0", "path": "/run/vhost/vm1.sock", "server": "on", "wait": "off"}
+    _, netdev = parse_opts(options(argv, "-netdev")[0])
+    assert netdev == {"type": "vhost-user", "id": "net0", "chardev": "char0", "vhostforce": "on"}
+    kind, device = parse_opts(options(argv, "-device")[0])
+    assert kind == "virtio-net-pci" and device == {"netdev": "net0", "mac": "52:54:00:00:00:01"}
+
+
+def test_seed_tap_and_vfio_lines():
+    # -netdev type=tap,ifname=...,script=...  and  -device vfio-pci,host=0c:00.3
+    spec = spec_of(nics=[{"type": "tap", "ifname": "tap0"}, {"type": "vfio", "host": "0c:00.3"}])
+    argv = qemu_argv(spec, QEMU, "tcg")
+    kind, netdev = parse_opts(options(argv, "-netdev")[0])
+    assert kind == "tap" and netdev == {"id": "net0", "ifname": "tap0", "script": "no", "downscript": "no"}
+    devices = options(argv, "-device")
+    assert devices == ["virtio-net-pci,netdev=net0,mac=%s" % generate_mac("vm1", 0), "vfio-pci,host=0000:0c:00.3"]
+
+
+# ---- memory setups ------------------------------------------------------------------------------
+
+def test_memory_without_backend_is_plain():
+    argv = qemu_argv(spec_of(memory="512M", nics=[{"type": "user"}]), QEMU, "tcg")
+    assert "-object" not in argv and "-numa" not in argv
+    assert options(argv, "-m") == ["512M"]
+
+
+def test_vhost_user_without_hugepages_uses_shared_memfd():
+    spec = spec_of(memory="1G", nics=[{"type": "vhost-user", "socket": "/run/vhost/a.sock"}])
+    _, backend = parse_opts(options(qemu_argv(spec, QEMU, "tcg"), "-object")[0])
+    assert options(qemu_argv(spec, QEMU, "tcg"), "-object")[0].startswith("memory-backend-memfd,")
+    assert backend["share"] == "on" and backend["size"] == "1G"
+
+
+def test_numa_node_binds_the_backend():
+    argv = qemu_argv(spec_of(memory="2G", numa_node=1, hugepages={"size": "2M"}), QEMU, "kvm")
+    _, backend = parse_opts(options(argv, "-object")[0])
+    assert backend["host-nodes"] == "1" and backend["policy"] == "bind"
+    assert backend["mem-path"] == "/dev/hugepages/nfv-qemu"
+    argv = qemu_argv(spec_of(memory="2G", numa_node=0), QEMU, "kvm")
+    assert options(argv, "-object")[0].startswith("memory-backend-ram,")
+
+
+def test_default_hugepage_paths():
+    assert spec_of(memory="2G", hugepages={"size": "1G"})["hugepages"]["path"] == "/dev/hugepages1G"
+    assert spec_of(memory="2G", hugepages={"size": "2M"})["hugepages"]["path"] == "/dev/hugepages"
+
+
+@pytest.mark.parametrize("text, mb", [("256M", 256), ("4G", 4096), ("4GiB", 4096), ("1T", 1048576),
+                                      ("2048", 2048), (512, 512)])
+def test_parse_memory(text, mb):
+    assert parse_memory_mb(text) == mb
+
+
+def test_format_mb():
+    assert [format_mb(m) for m in (4096, 768, 1024)] == ["4G", "768M", "1G"]
+
+
+# ---- NICs ---------------------------------------------------------------------------------------
+
+def test_vhost_user_multiqueue_vectors():
+    spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vhost/a.sock", "queues": 4}])
+    argv = qemu_argv(spec, QEMU, "tcg")
+    _, netdev = parse_opts(options(argv, "-netdev")[0])
+    _, device = parse_opts(options(argv, "-device")[0])
+    assert netdev["queues"] == "4"
+    assert device["mq"] == "on" and device["vectors"] == "10"
+
+
+def test_user_networking_forwards():
+    spec = spec_of(nics=[{"type": "user", "forwards": [
+        {"host_port": 2222, "guest_port": 22},
+        {"protocol": "udp", "host_address": "0.0.0.0", "host_port": 5353, "guest_port": 53}]}])
+    netdev = options(qemu_argv(spec, QEMU, "tcg"), "-netdev")[0]
+    assert netdev == "user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp:0.0.0.0:5353-:53"
+
+
+def test_commas_in_paths_are_doubled():
+    spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vh,ost/a.sock"}],
+                   disks=[{"path": "/var/lib/a,b.img"}], kernel=None)
+    argv = qemu_argv(spec, QEMU, "tcg")
+    assert "path=/run/vh,,ost/a.sock" in options(argv, "-chardev")[0]
+    assert options(argv, "-drive") == ["file=/var/lib/a,,b.img,format=raw,if=virtio,id=disk0"]
+
+
+def test_accel_and_cpu():
+    assert options(qemu_argv(spec_of(), QEMU, "kvm"), "-cpu") == ["host"]
+    argv = qemu_argv(spec_of(), QEMU, "tcg")
+    assert options(argv, "-accel") == ["tcg"] and options(argv, "-cpu") == ["max"]
+
+
+def test_direct_boot_and_serial_override():
+    spec = spec_of(initrd="/boot/initrd", append="console=ttyS0 root=/dev/vda")
+    argv = qemu_argv(spec, QEMU, "tcg", serial="/tmp/x.log")
+    assert options(argv, "-kernel") == ["/boot/vmlinuz"] and options(argv, "-initrd") == ["/boot/initrd"]
+    assert options(argv, "-append") == ["console=ttyS0 root=/dev/vda"]
+    assert options(argv, "-serial") == ["file:/tmp/x.log"]
+    assert options(argv, "-qmp") == ["unix:/run/nfv-qemu/vm1/qmp.sock,server=on,wait=off"]
+
+
+# ---- MACs ---------------------------------------------------------------------------------------
+
+def test_generated_macs_are_stable_unique_and_locally_administered():
+    spec = spec_of(nics=[{"type": "user"}, {"type": "vhost-user", "socket": "/run/vhost/a.sock"}])
+    macs = [n["mac"] for n in spec["nics"]]
+    assert macs == [generate_mac("vm1", 0), generate_mac("vm1", 1)]
+    assert macs == [n["mac"] for n in spec_of(nics=[{"type": "user"},
+                                                     {"type": "vhost-user", "socket": "/run/vhost/a.sock"}])["nics"]]
+    assert len(set(macs)) == 2 and all(m.startswith("52:54:00:") for m in macs)
+    assert generate_mac("vm2", 0) != generate_mac("vm1", 0)
+
+
+def test_normalize_mac():
+    assert normalize_mac("52-54-00-AB-CD-EF") == "52:54:00:ab:cd:ef"
+    assert normalize_mac("52:54:00:ab:cd") is None
+
+
+# ---- validation ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("params, message", [
+    ({"name": "bad name"}, "not usable as a unit"),
+    ({"name": "../x"}, "not usable as a unit"),
+    ({"memory": "lots"}, "is not a size"),
+    ({"memory": "1536M", "hugepages": {"size": "1G"}}, "not a multiple of the 1G page size"),
+    ({"memory": "3M", "hugepages": {"size": "2M"}}, "too small"),
+    ({"hugepages": {"size": "3X"}}, "not a page size"),
+    ({"nics": [{"type": "macvtap"}]}, "nics[0].type 'macvtap' is unknown"),
+    ({"nics": [{"type": "user", "mac": "52:54:00:zz:00:01"}]}, "not a MAC address"),
+    ({"nics": [{"type": "user", "mac": "03:00:00:00:00:01"}]}, "multicast"),
+    ({"nics": [{"type": "user", "mac": "52:54:00:00:00:01"}, {"type": "tap", "ifname": "t0",
+                                                              "mac": "52-54-00-00-00-01"}]},
+     "nics[1].mac 52:54:00:00:00:01 duplicates nics[0].mac"),
+    ({"nics": [{"type": "vhost-user", "socket": "/run/vhost/" + "s" * 100 + ".sock"}]}, "107-byte limit"),
+    ({"nics": [{"type": "vhost-user", "socket": "relative.sock"}]}, "absolute path"),
+    ({"nics": [{"type": "vhost-user", "socket": "/tmp/x/a.sock"}]}, "PrivateTmp"),
+    ({"nics": [{"type": "vhost-user", "socket": "/run/a.sock"}]}, "directory of its own"),
+    ({"nics": [{"type": "vhost-user", "socket": "/run/v/a.sock"},
+               {"type": "vhost-user", "socket": "/run/v/a.sock"}]}, "also used by nics[0]"),
+    ({"nics": [{"type": "vhost-user", "socket": "/run/v/a.sock", "queues": 0}]}, "queues must be between"),
+    ({"nics": [{"type": "tap", "ifname": "a-much-too-long-name"}]}, "not an interface name"),
+    ({"nics": [{"type": "vfio", "host": "zz:00.0"}]}, "not a PCI address"),
+    ({"nics": [{"type": "vfio", "host": "0c:00.3", "mac": "52:54:00:00:00:09"}]}, "cannot be set for vfio"),
+    ({"nics": [{"type": "user", "forwards": [{"host_port": 0, "guest_port": 22}]}]}, "between 1 and 65535"),
+    ({"kernel": None, "append": "x"}, "need kernel"),
+    ({"kernel": None}, "kernel (direct boot) or disks"),
+    ({"run_dir": "/var/lib/x"}, "under /run"),
+    ({"run_dir": "/run/" + "r" * 100}, "QMP socket path"),
+    ({"cpu_affinity": "a-b"}, "not a CPU list"),
+])
+def test_validation_errors(params, message):
+    with pytest.raises(NfvError) as info:
+        spec_of(**params)
+    assert message in info.value.msg
+
+
+def test_validation_lists_every_problem():
+    with pytest.raises(NfvError) as info:
+        spec_of(name="x y", memory="nope", nics=[{"type": "foo"}])
+    assert len(info.value.details["problems"]) == 3
+
+
+def test_absent_needs_no_boot_source():
+    assert guest_spec({"name": "vm1", "state": "absent"})["unit"] == "nfv-qemu-vm1.service"
+
+
+# ---- the unit -----------------------------------------------------------------------------------
+
+def render(spec, accel="tcg", vfio_groups=None):
+    argv = qemu_argv(spec, QEMU, accel)
+    return argv, unit_text(spec, argv, prestart_commands(spec, TOOLS), helper_argv(spec, "/usr/bin/python3"),
+                           accel, vfio_groups)
+
+
+def lines(text, key):
+    return [line.split("=", 1)[1] for line in text.splitlines() if line.startswith(key + "=")]
+
+
+def test_unit_exec_start_is_the_exact_argv():
+    spec = spec_of(append='console=ttyS0 x="a b" $HOME 100%', nics=[{"type": "user"}])
+    argv, text = render(spec)
+    assert unit_exec_start(text) == argv
+    assert "$$HOME 100%%" in text
+
+
+def test_unit_hardening_and_service_user():
+    spec = spec_of(user="qemu1", group="qemu1")
+    _, text = render(spec)
+    for setting in ("User=qemu1", "Group=qemu1", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
+                    "DevicePolicy=closed", "CapabilityBoundingSet=", "AmbientCapabilities=", "Restart=on-failure",
+                    "RuntimeDirectory=nfv-qemu/vm1", "WantedBy=multi-user.target"):
+        assert setting + "\n" in text, setting
+    assert lines(text, "DeviceAllow") == []  # TCG, no tap, no vfio: no device at all
+    assert lines(text, "ExecStop") == ["/usr/bin/python3 /usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown "
+                                       "/run/nfv-qemu/vm1/qmp.sock 60"]
+    assert lines(text, "TimeoutStopSec") == ["75s"]
+
+
+def test_unit_device_allow_follows_the_guest():
+    spec = spec_of(nics=[{"type": "tap", "ifname": "tap1", "bridge": "br-mgmt"}, {"type": "vfio", "host": "0c:00.3"}])
+    _, text = render(spec, accel="kvm", vfio_groups=["12"])
+    assert lines(text, "DeviceAllow") == ["/dev/kvm rw", "/dev/net/tun rw", "/dev/vfio/vfio rw", "/dev/vfio/12 rw"]
+    assert lines(text, "LimitMEMLOCK") == ["infinity"]
+    pre = lines(text, "ExecStartPre")
+    assert pre == ["-+/usr/sbin/ip tuntap add dev tap1 mode tap user nfv-qemu group nfv-qemu",
+                   "+/usr/sbin/ip link set dev tap1 up",
+                   "+/usr/bin/ovs-vsctl --timeout=30 --may-exist add-port br-mgmt tap1"]
+
+
+def test_unit_prepares_hugepage_and_socket_directories():
+    spec = spec_of(memory="2G", hugepages={"size": "1G"}, cpu_affinity=[3, 2], numa_node=0,
+                   nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1.sock"}])
+    _, text = render(spec)
+    assert lines(text, "ExecStartPre") == [
+        "+/usr/bin/install -d -o root -g nfv-qemu -m 2770 /dev/hugepages1G/nfv-qemu",
+        "+/usr/bin/install -d -o root -g nfv-qemu -m 2770 /run/vhost"]
+    assert lines(text, "ReadWritePaths") == ["-/run/vhost", "-/dev/hugepages1G/nfv-qemu"]
+    assert lines(text, "CPUAffinity") == ["2-3"]
+    assert lines(text, "NUMAMask") == ["0"]
+    assert "ovs-vswitchd.service" in lines(text, "After")[0]
+
+
+def test_macs_in_unit():
+    spec = spec_of(nics=[{"type": "user", "mac": "52:54:00:00:00:0a"}, {"type": "tap", "ifname": "t1"}])
+    _, text = render(spec)
+    assert macs_in_unit(text) == ["52:54:00:00:00:0a", generate_mac("vm1", 1)]
+
+
+# ---- acceleration -------------------------------------------------------------------------------
+
+class ProbeRunner:
+    def __init__(self, rc, out, err):
+        self.result = (rc, out, err)
+        self.calls = []
+
+    def run(self, name, args, check=True, data=None, env=None):
+        self.calls.append((name, args, data))
+        return self.result
+
+
+class KvmFS:
+    def __init__(self, kvm):
+        self.kvm = kvm
+
+    def exists(self, path):
+        return self.kvm and path == "/dev/kvm"
+
+
+ABORT = (134, b'{"QMP": {}}\n', b"qemu-system-x86_64: error: failed to set MSR 0x10a to 0xc000069\n"
+                                   b"qemu-system-x86_64: kvm.c:3849: kvm_buf_set_msrs: Assertion failed.\n")
+QUIT = (0, b'{"QMP": {}}\n{"return": {}}\n{"event": "SHUTDOWN", "data": {"reason": "host-qmp-quit"}}\n'
+           b'{"return": {}}\n', b"")
+
+
+def test_probe_broken_kvm_falls_back_to_tcg():
+    runner = ProbeRunner(*ABORT)
+    probe = probe_kvm(runner, KvmFS(True), QEMU)
+    assert probe["usable"] is False and "failed to set MSR 0x10a" in probe["reason"]
+    assert choose_accel("auto", probe) == "tcg"
+    name, args, data = runner.calls[0]
+    assert name == "timeout" and args[1:6] == [QEMU, "-accel", "kvm", "-cpu", "host"]
+    assert '"quit"' in data
+
+
+def test_probe_working_kvm_and_no_device():
+    assert choose_accel("auto", probe_kvm(ProbeRunner(*QUIT), KvmFS(True), QEMU)) == "kvm"
+    runner = ProbeRunner(*QUIT)
+    probe = probe_kvm(runner, KvmFS(False), QEMU)
+    assert probe == {"usable": False, "reason": "/dev/kvm does not exist"} and runner.calls == []
+    assert choose_accel("kvm", probe) == "kvm" and choose_accel("tcg", {"usable": True}) == "tcg"
