@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Benchmark: N dpdkvhostuserclient ports on one netdev bridge, first converge and no-op rerun.
+
+Compared on ONE private OVS-DPDK (tests/component/ovs_lab.py), each run a full ansible-playbook:
+  (a) nfv.dpdk.ovs_bridge                      one task, one OVSDB transaction
+  (b) the floor: ansible.builtin.command       one task running one ovs-vsctl transaction
+  (c) openvswitch.openvswitch                  openvswitch_bridge + an openvswitch_port loop
+
+The peer collection comes from the ansible==10.7.0 wheel on PyPI (pip download into .cache/bench,
+only ansible_collections/openvswitch/openvswitch unpacked into a bench-only collections path).
+Every variant starts from a bridge-less database; each run's outcome is checked in OVSDB.
+
+Run as root:  .venv/bin/python bench/ovs_ports.py [--sizes 64 256] [--peer-max 256]
+Not part of CI.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(REPO, "tests", "component"), os.path.join(REPO, "tests")]
+
+from module_call import ansible_env  # noqa: E402
+from ovs_lab import OvsLab  # noqa: E402
+
+CACHE = os.path.join(REPO, ".cache", "bench")
+PEER_COLLECTIONS = os.path.join(CACHE, "collections")
+PEER_WHEEL = "ansible-10.7.0-py3-none-any.whl"
+PEER_PREFIX = "ansible_collections/openvswitch/openvswitch/"
+BRIDGE = "br-bench"
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+
+def ensure_peer():
+    marker = os.path.join(PEER_COLLECTIONS, PEER_PREFIX, "plugins", "modules", "openvswitch_port.py")
+    if os.path.exists(marker):
+        return
+    os.makedirs(CACHE, exist_ok=True)
+    wheel = os.path.join(CACHE, PEER_WHEEL)
+    if not os.path.exists(wheel):
+        subprocess.run([os.path.join(REPO, ".venv", "bin", "pip"), "download", "--no-deps", "ansible==10.7.0",
+                        "-d", CACHE], check=True)
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(PEER_COLLECTIONS, [n for n in archive.namelist() if n.startswith(PEER_PREFIX)])
+
+
+def ports(lab, count):
+    return [{"name": "vhu%d" % i, "type": "dpdkvhostuserclient",
+             "options": {"vhost-server-path": "%s/vhu%d.sock" % (lab.vhost_dir, i)}} for i in range(count)]
+
+
+def play(tasks, extra_vars=None):
+    return [{"hosts": "localhost", "connection": "local", "gather_facts": False,
+             "vars": dict({"ansible_python_interpreter": PYTHON}, **(extra_vars or {})), "tasks": tasks}]
+
+
+def playbook_ours(lab, count):
+    return play([{"name": "bridge", "nfv.dpdk.ovs_bridge": {
+        "db": lab.db, "name": BRIDGE, "datapath_type": "netdev", "ports": "{{ bench_ports }}"}}],
+        {"bench_ports": ports(lab, count)})
+
+
+def playbook_floor(lab, count):
+    argv = ["ovs-vsctl", "--db=" + lab.db, "--timeout=120", "--may-exist", "add-br", BRIDGE,
+            "--", "set", "Bridge", BRIDGE, "datapath_type=netdev"]
+    for port in ports(lab, count):
+        argv += ["--", "--may-exist", "add-port", BRIDGE, port["name"],
+                 "--", "set", "Interface", port["name"], "type=dpdkvhostuserclient",
+                 "options:vhost-server-path=" + port["options"]["vhost-server-path"]]
+    return play([{"name": "one ovs-vsctl transaction", "ansible.builtin.command": {"argv": argv}}])
+
+
+def playbook_peer(lab, count):
+    return play([
+        {"name": "bridge", "openvswitch.openvswitch.openvswitch_bridge": {
+            "bridge": BRIDGE, "database_socket": lab.db, "set": "Bridge %s datapath_type=netdev" % BRIDGE}},
+        {"name": "ports", "openvswitch.openvswitch.openvswitch_port": {
+            "bridge": BRIDGE, "port": "{{ item.name }}", "database_socket": lab.db, "timeout": 30,
+            "set": ["Interface {{ item.name }} type=dpdkvhostuserclient "
+                    "options:vhost-server-path={{ item.options['vhost-server-path'] }}"]},
+         "loop": "{{ bench_ports }}"},
+    ], {"bench_ports": ports(lab, count)})
+
+
+VARIANTS = [("a", "nfv.dpdk.ovs_bridge", playbook_ours),
+            ("b", "floor: one ovs-vsctl via command", playbook_floor),
+            ("c", "openvswitch.openvswitch loop", playbook_peer)]
+
+
+def run_playbook(book, tmp):
+    path = os.path.join(tmp, "bench.yml")
+    with open(path, "w") as handle:
+        json.dump(book, handle)
+    env = ansible_env({"ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(
+        [os.path.join(REPO, ".build", "collections"), PEER_COLLECTIONS])})
+    start = time.monotonic()
+    proc = subprocess.run([os.path.join(REPO, ".venv", "bin", "ansible-playbook"), "-i", "localhost,", path],
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          check=False)
+    elapsed = time.monotonic() - start
+    if proc.returncode != 0:
+        raise SystemExit("playbook failed:\n" + proc.stdout[-4000:])
+    return elapsed, proc.stdout
+
+
+def verify(lab, count):
+    rows = [r for r in lab.list_table("Interface") if r["type"] == "dpdkvhostuserclient"]
+    good = [r for r in rows if r["error"] == ["set", []] and isinstance(r["ofport"], int) and r["ofport"] > 0]
+    if len(rows) != count or len(good) != count:
+        print([(r["name"], r["error"], r["ofport"]) for r in rows[:3]])
+        raise SystemExit("expected %d working vhost-user ports, found %d (%d without error)"
+                         % (count, len(rows), len(good)))
+
+
+def median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def reset(lab):
+    lab.vsctl("--if-exists", "del-br", BRIDGE)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 256])
+    parser.add_argument("--peer-max", type=int, default=256,
+                        help="skip (c) above this N (it runs one ovs-vsctl per port)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of (a) and (b) per N; the median counts")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("run as root (private OVS-DPDK, hugepages)")
+    ensure_peer()
+    results = {}
+    with OvsLab(socket_mem=512) as lab, tempfile.TemporaryDirectory(prefix="nfv-bench-") as tmp:
+        for count in args.sizes:
+            # (a) and (b) alternate, `repeat` times each, and the median counts: other work on a
+            # 2-core machine (with one core taken by the PMD thread) would otherwise decide the ratio.
+            for rep in range(args.repeat):
+                for key, label, builder in VARIANTS:
+                    if key == "c" and (count > args.peer_max or rep > 0):
+                        if rep == 0:
+                            print("N=%d (%s) %s: skipped (--peer-max %d)" % (count, key, label, args.peer_max),
+                                  flush=True)
+                        continue
+                    reset(lab)
+                    book = builder(lab, count)
+                    first, _out = run_playbook(book, tmp)
+                    verify(lab, count)
+                    rerun, out = run_playbook(book, tmp)
+                    verify(lab, count)
+                    if key == "a" and "changed=0" not in out:
+                        raise SystemExit("nfv.dpdk.ovs_bridge rerun was not a no-op:\n" + out[-2000:])
+                    results.setdefault((count, key), []).append((first, rerun))
+                    print("N=%d (%s) %-34s first %7.2f s   rerun %7.2f s" % (count, key, label, first, rerun),
+                          flush=True)
+            reset(lab)
+    results = dict((k, (median([t[0] for t in v]), median([t[1] for t in v]))) for k, v in results.items())
+
+    print()
+    print("medians of %d runs for (a) and (b); (c) ran once" % args.repeat)
+    print("%6s %-10s %9s %9s %9s %10s %10s" % ("N", "run", "(a) s", "(b) s", "(c) s", "(a)/(b)", "(c)/(a)"))
+    figures = []
+    for count in args.sizes:
+        for index, run in enumerate(("first", "rerun")):
+            a = results[(count, "a")][index]
+            b = results[(count, "b")][index]
+            c = results.get((count, "c"), (None, None))[index]
+            figures.append({"n": count, "run": run, "a": a, "b": b, "c": c, "a_over_b": a / b,
+                            "c_over_a": c / a if c is not None else None})
+            print("%6d %-10s %9.2f %9.2f %9s %10.2f %10s" % (
+                count, run, a, b, "%.2f" % c if c is not None else "skipped", a / b,
+                "%.1f" % (c / a) if c is not None else "-"))
+    goal_ab = all(f["a_over_b"] <= 1.5 for f in figures)
+    goal_ca = all(f["c_over_a"] >= 15 for f in figures if f["n"] == 64 and f["c_over_a"] is not None)
+    print()
+    print("goal (a)/(b) <= 1.5 for both runs at every N: %s" % ("met" if goal_ab else "NOT met"))
+    print("goal (c)/(a) >= 15 at N=64: %s" % ("met" if goal_ca else "NOT met"))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(figures, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
