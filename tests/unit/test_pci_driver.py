@@ -572,3 +572,9 @@ def test_overrides_format_roundtrip():
 def test_iommu_kernel_args_by_vendor():
     assert pd.iommu_kernel_args("GenuineIntel") == ["intel_iommu=on", "iommu=pt"]
     assert pd.iommu_kernel_args("AuthenticAMD") == ["amd_iommu=on", "iommu=pt"]
+
+
+def test_empty_devices_fails(host):
+    with pytest.raises(NfvError) as err:
+        run(host.root, [])
+    assert "devices is empty" in err.value.msg
