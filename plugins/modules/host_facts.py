@@ -17,7 +17,7 @@ description:
     command line, relevant CPU flags, isolated CPUs and Open vSwitch/DPDK state.
   - Read only. Works on hosts without NUMA sysfs, without an IOMMU and without Open vSwitch.
   - Facts are lists of objects with stable keys so that later tasks select from them with
-    C(community.general.json_query) or the C(json_query)-free C(selectattr) filters.
+    the C(nfv.dpdk.jmespath) filter or C(selectattr).
   - Results are returned as C(ansible_facts.nfv_dpdk).
 author:
   - nfv.dpdk contributors
@@ -60,7 +60,7 @@ EXAMPLES = r"""
 - name: Gather DPDK host facts
   nfv.dpdk.host_facts:
 
-# Common selections (jmespath, e.g. with community.general.json_query, or the same with
+# Common selections with the nfv.dpdk.jmespath filter (or the same with
 # selectattr/rejectattr):
 #   NICs on NUMA node 0 that carry no management traffic:
 #     nfv_dpdk.nics[?numa_node==`0` && !management].address
