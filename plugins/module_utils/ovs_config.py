@@ -206,7 +206,7 @@ class OvsConfig(PlannedModule):
         rundir = rundir_of(self.db)
         if rundir is None:
             return None
-        pid, alive = daemon_pid(rundir, "ovs-vswitchd")
+        _pid, alive = daemon_pid(rundir, "ovs-vswitchd")
         return alive
 
     def apply(self, plan, current):
