@@ -206,3 +206,338 @@ def test_role_rejects_bad_variables(tmp_path):
     assert rc != 0
     assert "Validation of arguments failed" in out
     assert "vfio_reboot_timeout" in out and "vfio_kernel_cmdline_backend" in out
+
+
+# -- the boot script on a real kernel: a TCG guest with a virtual IOMMU ------------------------------
+# The module's own bind path is proven in the lab VM scenario; here the persistence script that
+# runs at boot (the same driver_override / unbind / drivers_probe / read-back sequence) runs inside
+# a q35 guest with intel-iommu and two e1000 NICs, on a Debian kernel with its vfio modules.
+
+GUEST_MODULES = ["e1000", "irqbypass", "vfio", "vfio_iommu_type1", "vfio_virqfd", "vfio-pci-core", "vfio-pci"]
+GUEST_NIC = "0000:00:03.0"
+GUEST_OTHER_NIC = "0000:00:04.0"
+
+GUEST_INIT = r"""#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in __MODULES__; do insmod /lib/modules/$m.ko || echo "pcidrv: insmod $m failed"; done
+dump() {
+  for d in /sys/bus/pci/devices/*; do
+    a=${d##*/}; drv=-; grp=-
+    [ -e $d/driver ] && drv=$(basename $(readlink $d/driver))
+    [ -e $d/iommu_group ] && grp=$(basename $(readlink $d/iommu_group))
+    echo "pcidrv: $1 dev $a $drv $grp $(cat $d/driver_override)"
+  done
+  echo "pcidrv: $1 vfio $(ls /dev/vfio 2>/dev/null | tr '\n' ' ')"
+}
+dump boot
+sh /nfv-dpdk-pci-bind /to-vfio.conf; echo "pcidrv: rc to-vfio $?"
+dump vfio
+sh /nfv-dpdk-pci-bind /to-vfio.conf; echo "pcidrv: rc again $?"
+dump again
+sh /nfv-dpdk-pci-bind /to-e1000.conf; echo "pcidrv: rc to-e1000 $?"
+dump back
+sh /nfv-dpdk-pci-bind /missing.conf; echo "pcidrv: rc missing-device $?"
+echo "pcidrv: done"
+poweroff -f
+"""
+
+
+def guest_files():
+    from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
+    return {
+        "init": GUEST_INIT.replace("__MODULES__", " ".join(GUEST_MODULES)),
+        "nfv-dpdk-pci-bind": pd.BIND_SCRIPT_TEXT,
+        "to-vfio.conf": pd.format_overrides({GUEST_NIC: "vfio-pci"}),
+        "to-e1000.conf": pd.format_overrides({GUEST_NIC: "e1000"}),
+        "missing.conf": pd.format_overrides({"0000:00:1e.7": "vfio-pci"}),
+    }
+
+
+def build_vfio_guest(files=None, modules=None):
+    """Kernel + initramfs (busybox, kernel modules, `files` at its root); cached by content."""
+    import gzip
+    import hashlib
+    import shutil
+    import tempfile
+    import guest_image
+
+    package, version = guest_image.kernel_package()
+    files = files or guest_files()
+    modules = modules or GUEST_MODULES
+    digest = hashlib.sha256()
+    for part in [package, version, guest_image.busybox_version(), " ".join(modules)] + \
+            [k + files[k] for k in sorted(files)]:
+        digest.update(part.encode() + b"\0")
+    dest = os.path.join(guest_image.REPO, ".cache", "pci-driver-guest", digest.hexdigest()[:16])
+    if os.path.exists(os.path.join(dest, "initrd.gz")):
+        return dest
+    with tempfile.TemporaryDirectory(prefix="nfv-pcidrv-") as tmp:
+        os.chmod(tmp, 0o755)
+        subprocess.run(["apt-get", "download", "-q", "%s=%s" % (package, version)], cwd=tmp, check=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deb = [f for f in os.listdir(tmp) if f.endswith(".deb")][0]
+        root = os.path.join(tmp, "root")
+        subprocess.run(["dpkg", "-x", os.path.join(tmp, deb), root], check=True)
+        kernel = sorted(f for f in os.listdir(os.path.join(root, "boot")) if f.startswith("vmlinuz-"))[0]
+        moddir = os.path.join(root, "lib", "modules", kernel[len("vmlinuz-"):])
+        found = {}
+        for top, _dirs, names in os.walk(moddir):
+            for name in names:
+                for suffix in (".ko", ".ko.xz"):
+                    if name.endswith(suffix) and name[:-len(suffix)] in modules:
+                        found[name[:-len(suffix)]] = os.path.join(top, name)
+        missing = [m for m in modules if m not in found]
+        if missing:
+            pytest.skip("kernel %s has no modules %s" % (kernel, missing))
+        archive = guest_image._Cpio()
+        for directory in ("bin", "dev", "lib", "lib/modules", "proc", "sys", "tmp"):
+            archive.dir(directory)
+        with open(guest_image.BUSYBOX, "rb") as handle:
+            archive.file("bin/busybox", handle.read(), 0o755)
+        archive.symlink("bin/sh", "busybox")
+        for name, text in files.items():
+            archive.file(name, text.encode(), 0o755 if name in ("init", "nfv-dpdk-pci-bind") else 0o644)
+        for mod in modules:
+            archive.file("lib/modules/%s.ko" % mod, guest_image._read_module(found[mod]))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=".build-", dir=os.path.dirname(dest))
+        shutil.copyfile(os.path.join(root, "boot", kernel), os.path.join(staging, "vmlinuz"))
+        with open(os.path.join(staging, "initrd.gz"), "wb") as handle:
+            handle.write(gzip.compress(archive.finish(), compresslevel=6, mtime=0))
+        try:
+            os.rename(staging, dest)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # built concurrently by another run
+    return dest
+
+
+def parse_guest_log(text):
+    """{'boot': {'devices': {addr: (driver, group, override)}, 'vfio': [...]}, ..., 'rc': {...}}."""
+    phases, rcs = {}, {}
+    for line in text.splitlines():
+        if not line.startswith("pcidrv: "):
+            continue
+        fields = line[len("pcidrv: "):].split()
+        if len(fields) >= 6 and fields[1] == "dev":
+            phases.setdefault(fields[0], {"devices": {}, "vfio": []})["devices"][fields[2]] = tuple(fields[3:6])
+        elif len(fields) >= 2 and fields[1] == "vfio":
+            phases.setdefault(fields[0], {"devices": {}, "vfio": []})["vfio"] = fields[2:]
+        elif fields[0] == "rc" and len(fields) == 3:
+            rcs[fields[1]] = int(fields[2])
+    return phases, rcs
+
+
+def run_vfio_guest(image, log, extra=(), memory="512", timeout=240):
+    """Boot the q35 + intel-iommu guest with two e1000 NICs (00:03.0, 00:04.0) until it powers off."""
+    qemu = "/usr/bin/qemu-system-x86_64"
+    if not os.path.exists(qemu):
+        pytest.skip("no qemu-system-x86_64")
+    argv = [qemu, "-M", "q35", "-accel", "tcg", "-cpu", "max", "-m", memory, "-smp", "1",
+            "-device", "intel-iommu,intremap=on,caching-mode=on",
+            "-netdev", "user,id=n1", "-device", "e1000,netdev=n1,addr=3",
+            "-netdev", "user,id=n2", "-device", "e1000,netdev=n2,addr=4"] + list(extra) + [
+            "-kernel", os.path.join(image, "vmlinuz"), "-initrd", os.path.join(image, "initrd.gz"),
+            "-append", "console=ttyS0 loglevel=3 panic=-1 intel_iommu=on iommu=pt",
+            "-display", "none", "-serial", "file:%s" % log, "-no-reboot", "-nodefaults"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    text = log.read_text(errors="replace") if log.exists() else ""
+    assert "pcidrv: done" in text, "guest did not finish:\n%s\n%s" % (out, text[-4000:])
+    return text
+
+
+def test_boot_script_binds_and_returns_a_nic_in_a_vIOMMU_guest(tmp_path):
+    text = run_vfio_guest(build_vfio_guest(), tmp_path / "console.log")
+    phases, rcs = parse_guest_log(text)
+    assert "insmod" not in "".join(l for l in text.splitlines() if "failed" in l), text
+
+    driver, group, override = phases["boot"]["devices"][GUEST_NIC]
+    assert driver == "e1000" and group != "-" and override == "(null)"
+    other = phases["boot"]["devices"][GUEST_OTHER_NIC]
+    assert other[0] == "e1000" and other[1] not in ("-", group)   # a group of its own
+
+    assert rcs["to-vfio"] == 0
+    assert phases["vfio"]["devices"][GUEST_NIC] == ("vfio-pci", group, "vfio-pci")
+    assert group in phases["vfio"]["vfio"]                        # /dev/vfio/<group> exists
+    assert phases["vfio"]["devices"][GUEST_OTHER_NIC][0] == "e1000"
+    assert "nfv-dpdk-pci-bind: %s: e1000 -> vfio-pci" % GUEST_NIC in text
+
+    assert rcs["again"] == 0                                      # already bound: left alone
+    assert phases["again"]["devices"][GUEST_NIC] == ("vfio-pci", group, "vfio-pci")
+
+    assert rcs["to-e1000"] == 0
+    assert phases["back"]["devices"][GUEST_NIC] == ("e1000", group, "e1000")
+    assert group not in phases["back"]["vfio"]
+    assert "nfv-dpdk-pci-bind: %s: vfio-pci -> e1000" % GUEST_NIC in text
+
+    assert rcs["missing-device"] == 1
+    assert "nfv-dpdk-pci-bind: 0000:00:1e.7: no such PCI device" in text
+
+
+# -- the module itself on a real kernel: the same guest, with this machine's / shared read-only -----
+# The guest mounts the host's root file system read-only over virtio-9p and runs
+# plugins/modules/pci_driver.py with the host's Python (chroot), against the guest kernel's sysfs:
+# binding, read-back, the interface-name memory, the guard, rollback and handing back.
+
+MODULE_GUEST_MODULES = GUEST_MODULES + ["virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
+                                        "virtio_pci", "netfs", "fscache", "9pnet", "9pnet_virtio", "9p", "overlay"]
+
+MODULE_GUEST_INIT = r"""#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp /host
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in __MODULES__; do insmod /lib/modules/$m.ko || echo "pcidrv: insmod $m failed"; done
+i=0; while [ ! -e /sys/class/net/eth1 ] && [ $i -lt 20 ]; do sleep 1; i=$((i+1)); done
+# eth1 is the guest's "management" NIC: up, with an address and the default route
+ip link set eth1 up
+ip addr add 192.0.2.2/24 dev eth1
+ip route add default via 192.0.2.1 dev eth1
+# the host's / read-only, under a writable overlay kept in guest memory
+mkdir -p /lower /rw
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /lower || echo "pcidrv: 9p failed"
+mount -t tmpfs tmpfs /rw
+mkdir -p /rw/upper /rw/work
+mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /host || echo "pcidrv: overlay failed"
+mount -t proc proc /host/proc
+mount -t sysfs sysfs /host/sys
+mount -t devtmpfs devtmpfs /host/dev
+for d in /host/tmp /host/run; do mount -t tmpfs tmpfs $d; done
+rm -rf /host/var/lib/nfv-dpdk /host/etc/nfv-dpdk
+cp /scenario.sh /host/tmp/scenario.sh
+chroot /host /bin/sh /tmp/scenario.sh
+echo "pcidrv: done"
+poweroff -f
+"""
+
+MODULE_SCENARIO = r"""#!/bin/sh
+export HOME=/root PYTHONPATH=__COLLECTIONS__ PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C
+step() {
+  name=$1; shift
+  printf '{"ANSIBLE_MODULE_ARGS": %s}' "$1" > /tmp/args.json
+  # console lines can be interleaved with kernel messages: the result goes out base64-encoded
+  __PYTHON__ __MODULE__ /tmp/args.json > /tmp/result.json 2>&1
+  base64 /tmp/result.json | sed "s/^/pcidrv-b64: $name /"
+  for a in 0000:00:03.0 0000:00:04.0 0000:00:1f.3; do
+    d=/sys/bus/pci/devices/$a; drv=-
+    [ -e $d/driver ] && drv=$(basename $(readlink $d/driver))
+    echo "pcidrv: after-$name dev $a $drv $(basename $(readlink $d/iommu_group)) $(cat $d/driver_override)"
+  done
+  echo "pcidrv: after-$name vfio $(ls /dev/vfio | tr '\n' ' ')"
+}
+step check '{"devices": ["eth0"], "persistent": false, "_ansible_check_mode": true, "_ansible_diff": true}'
+step bind '{"devices": ["eth0"], "persistent": false, "_ansible_diff": true}'
+step again '{"devices": ["eth0"], "persistent": false}'
+step guard '{"devices": ["eth1"], "persistent": false}'
+step rollback '{"devices": ["eth0", "0000:00:1f.3"], "driver": "e1000", "persistent": false}'
+step kernel '{"devices": ["eth0"], "driver": "kernel", "persistent": false}'
+step kernel-again '{"devices": ["eth0"], "driver": "kernel", "persistent": false}'
+step persist '{"devices": ["eth0"], "persistent": true}'
+step unbound '{"devices": ["eth0"], "driver": "kernel", "persistent": false}'
+# what systemd runs at boot: the unit's ExecStart line
+cmd=$(sed -n 's/^ExecStart=//p' /etc/systemd/system/nfv-dpdk-pci-bind.service)
+echo "pcidrv: boot-unit $cmd"
+$cmd; echo "pcidrv: rc boot-unit $?"
+step persist-again '{"devices": ["eth0"], "persistent": true}'
+echo "pcidrv: wants $(readlink /etc/systemd/system/sysinit.target.wants/nfv-dpdk-pci-bind.service)"
+cat /var/lib/nfv-dpdk/pci-driver.json | tr -d '\n' | sed 's/^/pcidrv-state: /'; echo
+"""
+
+
+def module_guest_files():
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    collections = os.path.join(repo, ".build", "collections")
+    module = os.path.join(collections, "ansible_collections", "nfv", "dpdk", "plugins", "modules", "pci_driver.py")
+    python = os.path.join(repo, ".venv", "bin", "python")
+    files = {
+        "init": MODULE_GUEST_INIT.replace("__MODULES__", " ".join(MODULE_GUEST_MODULES)),
+        "scenario.sh": MODULE_SCENARIO.replace("__COLLECTIONS__", collections).replace("__MODULE__", module)
+        .replace("__PYTHON__", python),
+    }
+    return files
+
+
+def test_module_binds_rolls_back_and_hands_back_in_a_vIOMMU_guest(tmp_path):
+    if not os.path.exists("/usr/bin/qemu-system-x86_64"):
+        pytest.skip("no qemu-system-x86_64")
+    image = build_vfio_guest(module_guest_files(), MODULE_GUEST_MODULES)
+    text = run_vfio_guest(image, tmp_path / "console.log", memory="1024", timeout=900, extra=[
+        "-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
+        "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,addr=5"])
+    import base64
+    chunks = {}
+    for line in text.splitlines():
+        if line.startswith("pcidrv-b64: "):
+            fields = line.strip().split(" ")
+            if len(fields) == 3:
+                chunks.setdefault(fields[1], []).append(fields[2])
+    results = {}
+    for name, parts in chunks.items():
+        payload = base64.b64decode("".join(parts)).decode()
+        results[name] = json.loads(payload[payload.find("{"):])
+    phases, _rcs = parse_guest_log(text)
+    print(json.dumps(results, indent=1))
+
+    check = results["check"]
+    assert check["changed"] and not check.get("failed"), check
+    assert check["devices"][0]["address"] == GUEST_NIC and check["devices"][0]["driver_after"] == "vfio-pci"
+    assert check["diff"]["before"] == {GUEST_NIC: "e1000"} and check["diff"]["after"] == {GUEST_NIC: "vfio-pci"}
+    assert phases["after-check"]["devices"][GUEST_NIC][0] == "e1000"      # check mode changed nothing
+    group = phases["after-check"]["devices"][GUEST_NIC][1]
+
+    bind = results["bind"]
+    assert bind["changed"] and not bind.get("failed"), bind
+    assert bind["devices"][0]["driver_before"] == "e1000"
+    assert bind["devices"][0]["driver_after"] == "vfio-pci"             # read back from the kernel
+    assert bind["devices"][0]["iommu_group"] == int(group)
+    assert phases["after-bind"]["devices"][GUEST_NIC] == ("vfio-pci", group, "vfio-pci")
+    assert group in phases["after-bind"]["vfio"]
+
+    again = results["again"]                                             # eth0 is gone: found by memory
+    assert not again.get("failed"), again
+    assert again["changed"] is False and again["devices"][0]["address"] == GUEST_NIC
+
+    guard = results["guard"]
+    assert guard["failed"]
+    assert "eth1 carries management traffic: default route" in guard["msg"]
+    assert phases["after-guard"]["devices"][GUEST_OTHER_NIC][0] == "e1000"
+
+    rollback = results["rollback"]
+    assert rollback["failed"]
+    assert "binding 0000:00:1f.3 to e1000 failed" in rollback["msg"]
+    assert rollback["rollback"] == ["0000:00:1f.3 back on no driver", "%s back on vfio-pci" % GUEST_NIC]
+    assert phases["after-rollback"]["devices"][GUEST_NIC] == ("vfio-pci", group, "vfio-pci")
+    assert phases["after-rollback"]["devices"]["0000:00:1f.3"][0] == "-"
+    assert phases["after-rollback"]["devices"]["0000:00:1f.3"][2] == "(null)"
+
+    kernel = results["kernel"]
+    assert kernel["changed"] and not kernel.get("failed"), kernel
+    assert kernel["devices"][0]["driver_after"] == "e1000"
+    assert phases["after-kernel"]["devices"][GUEST_NIC] == ("e1000", group, "(null)")
+    assert group not in phases["after-kernel"]["vfio"]
+    assert results["kernel-again"]["changed"] is False
+
+    persist = results["persist"]
+    assert persist["changed"] and persist["persistence"] == "nfv-dpdk-pci-bind.service", persist
+    assert phases["after-persist"]["devices"][GUEST_NIC][0] == "vfio-pci"
+    assert results["unbound"]["changed"]
+    assert phases["after-unbound"]["devices"][GUEST_NIC][0] == "e1000"
+    # the boot unit's command puts the device back on vfio-pci, as at the next boot
+    assert "pcidrv: rc boot-unit 0" in text
+    assert "nfv-dpdk-pci-bind: %s: e1000 -> vfio-pci" % GUEST_NIC in text
+    assert results["persist-again"]["changed"] is False, results["persist-again"]
+    assert phases["after-persist-again"]["devices"][GUEST_NIC] == ("vfio-pci", group, "vfio-pci")
+    assert "pcidrv: wants /etc/systemd/system/nfv-dpdk-pci-bind.service" in text
+
+    state_line = [line for line in text.splitlines() if line.startswith("pcidrv-state: ")][0]
+    state = json.loads(state_line[len("pcidrv-state: "):])
+    assert state["devices"][GUEST_NIC] == {"interface": "eth0", "original_driver": "e1000"}
