@@ -684,6 +684,13 @@ def probe_kvm(runner, fs, qemu):
     return {"usable": False, "reason": "QEMU cannot run a KVM guest here: %s" % detail}
 
 
+def is_running(active_state, sub_state):
+    """A unit counts as running unless it is inactive, failed or waiting to be restarted after a crash."""
+    if active_state in ("active", "reloading"):
+        return True
+    return active_state == "activating" and sub_state != "auto-restart"
+
+
 def choose_accel(requested, probe):
     if requested in ("kvm", "tcg"):
         return requested
@@ -725,12 +732,16 @@ class QemuVm(PlannedModule):
             "systemd_problem": why,
             "active": None,
             "enabled": None,
+            "running_argv": None,
         }
         if ok:
             st = self.systemd.state(spec["unit"])
             current["active"] = st["active"]
             current["sub"] = st["sub"]
             current["enabled"] = st["enabled"]
+            # what the running guest was started with: a unit written earlier without a restart
+            # still differs from it on later runs
+            current["running_argv"] = self.systemd.process_argv(st["main_pid"])
         if state == "absent":
             return current
         if not os.path.isdir(spec["unit_dir"]):
@@ -879,7 +890,7 @@ class QemuVm(PlannedModule):
         self.restart_required = False
         self.argv = None
         self.verify = None
-        active = current["active"] in ("active", "activating", "reloading")
+        active = is_running(current["active"], current.get("sub"))
         enabled = current["enabled"] in ("enabled", "enabled-runtime")
         want_enabled = self.params.get("enabled")
         if spec["state"] == "absent":
@@ -898,6 +909,8 @@ class QemuVm(PlannedModule):
         if current["helper_text"] != helper:
             plan.add("helper", current["helper_text"], helper, action="write_helper")
         unit_change = plan.add_if_differs("unit", current["unit_text"], text, action="write_unit")
+        running = current["running_argv"]
+        stale = unit_change is not None or (running is not None and running != argv)
 
         if spec["state"] == "started" and want_enabled is None:
             want_enabled = True
@@ -906,14 +919,14 @@ class QemuVm(PlannedModule):
         if spec["state"] == "started":
             if not active:
                 plan.add("state", current["active"], "running", action="start")
-            elif unit_change is not None:
+            elif stale:
                 if self.params.get("restart_on_change"):
                     plan.add("state", "running (old definition)", "running", action="restart")
                 else:
                     self.restart_required = True
         elif spec["state"] == "stopped" and active:
             plan.add("state", "running", "stopped", action="stop")
-        elif spec["state"] == "present" and active and unit_change is not None:
+        elif spec["state"] == "present" and active and stale:
             self.restart_required = True
         return plan
 
@@ -942,6 +955,7 @@ class QemuVm(PlannedModule):
             self.systemd.enable(unit)
         if "start" in actions or "restart" in actions:
             self.systemd.reset_failed(unit)
+            self.started_at = int(time.time())
             rc, out, err = (self.systemd.start(unit) if "start" in actions else self.systemd.restart(unit))
             self._wait_running(rc, err)
 
@@ -954,10 +968,11 @@ class QemuVm(PlannedModule):
             time.sleep(0.5)
             st = self.systemd.state(unit)
         if rc != 0 or st["active"] != "active":
-            journal = self.systemd.journal_tail(unit, 40)
+            journal = self.systemd.journal_tail(unit, 40, since=getattr(self, "started_at", None))
+            own = [line for line in journal if " systemd[1]: " not in line]
             raise NfvError("guest %s failed to start (unit %s is %s/%s): %s" % (
                 self.spec["name"], unit, st["active"], st["sub"],
-                (journal[-1] if journal else _text(err).strip())),
+                (own or journal or [_text(err).strip()])[-1]),
                 unit=unit, journal=journal, unit_state=st)
 
     # -- report --------------------------------------------------------------------------------

@@ -219,7 +219,8 @@ class Systemd:
 
     def state(self, unit):
         """{'active': str, 'enabled': str, 'sub': str, 'result': str} as systemctl reports them."""
-        rc, out, err = self._ctl(["show", unit, "--property=ActiveState,SubState,UnitFileState,Result,LoadState"],
+        rc, out, err = self._ctl(["show", unit,
+                                  "--property=ActiveState,SubState,UnitFileState,Result,LoadState,MainPID"],
                                  check=False)
         props = {}
         for line in _text(out).splitlines():
@@ -228,7 +229,19 @@ class Systemd:
                 props[key] = value
         return {"active": props.get("ActiveState", "unknown"), "sub": props.get("SubState", ""),
                 "enabled": props.get("UnitFileState", "") or "unknown",
-                "result": props.get("Result", ""), "load": props.get("LoadState", "")}
+                "result": props.get("Result", ""), "load": props.get("LoadState", ""),
+                "main_pid": int(props.get("MainPID") or 0)}
+
+    def process_argv(self, pid, proc_root="/proc"):
+        """argv of a running process (its /proc/PID/cmdline), or None."""
+        if not pid:
+            return None
+        try:
+            with open("%s/%d/cmdline" % (proc_root, pid), "rb") as handle:
+                raw = handle.read()
+        except (IOError, OSError):
+            return None
+        return [w.decode("utf-8", "replace") for w in raw.split(b"\0")[:-1]] or None
 
     def daemon_reload(self):
         self._ctl(["daemon-reload"])
@@ -251,9 +264,12 @@ class Systemd:
     def reset_failed(self, unit):
         self._ctl(["reset-failed", unit], check=False)
 
-    def journal_tail(self, unit, lines=40):
+    def journal_tail(self, unit, lines=40, since=None):
+        """The last `lines` journal lines of a unit, from the epoch second `since` when given."""
         if not self.runner.has("journalctl"):
             return []
-        rc, out, err = self.runner.run("journalctl", ["--unit", unit, "--lines", str(lines), "--no-pager",
-                                                      "--output", "short-iso"], check=False)
+        args = ["--unit", unit, "--lines", str(lines), "--no-pager", "--output", "short-iso"]
+        if since:
+            args += ["--since", "@%d" % since]
+        rc, out, err = self.runner.run("journalctl", args, check=False)
         return _text(out).splitlines()[-lines:]

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
-    choose_accel, format_mb, generate_mac, guest_spec, helper_argv, macs_in_unit, normalize_mac, parse_memory_mb,
+    choose_accel, format_mb, generate_mac, guest_spec, helper_argv, is_running, macs_in_unit, normalize_mac, parse_memory_mb,
     prestart_commands, probe_kvm, qemu_argv, unit_exec_start, unit_text)
 
 TOOLS = {"install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
@@ -325,3 +325,10 @@ def test_probe_working_kvm_and_no_device():
     probe = probe_kvm(runner, KvmFS(False), QEMU)
     assert probe == {"usable": False, "reason": "/dev/kvm does not exist"} and runner.calls == []
     assert choose_accel("kvm", probe) == "kvm" and choose_accel("tcg", {"usable": True}) == "tcg"
+
+
+@pytest.mark.parametrize("active, sub, running", [
+    ("active", "running", True), ("activating", "start-pre", True), ("activating", "auto-restart", False),
+    ("failed", "failed", False), ("inactive", "dead", False)])
+def test_is_running(active, sub, running):
+    assert is_running(active, sub) is running

@@ -93,7 +93,7 @@ def test_systemd_state_parses_show_output(tmp_path):
     runner = FakeRunner({("systemctl", "show"): (0, out, b"")})
     state = Systemd(runner, booted_marker=str(tmp_path)).state("nfv-qemu-vm1.service")
     assert state == {"active": "active", "sub": "running", "enabled": "enabled", "result": "success",
-                     "load": "loaded"}
+                     "load": "loaded", "main_pid": 0}
     assert runner.calls[0][:3] == ["systemctl", "show", "nfv-qemu-vm1.service"]
 
 
@@ -108,3 +108,19 @@ def test_verify_unit_reports_ignored_settings():
     result = verify_unit(FakeRunner({("systemd-analyze", "verify"): warn}), "nfv-qemu-a.service", "[Service]\n")
     assert result["ran"] is True
     assert verify_unit(FakeRunner({}, present=()), "nfv-qemu-a.service", "")["ran"] is False
+
+
+def test_process_argv_reads_cmdline(tmp_path):
+    (tmp_path / "42").mkdir()
+    (tmp_path / "42" / "cmdline").write_bytes(b"/usr/bin/qemu\0-append\0console=ttyS0 quiet\0")
+    systemd = Systemd(FakeRunner({}), booted_marker=str(tmp_path))
+    assert systemd.process_argv(42, proc_root=str(tmp_path)) == ["/usr/bin/qemu", "-append", "console=ttyS0 quiet"]
+    assert systemd.process_argv(0, proc_root=str(tmp_path)) is None
+    assert systemd.process_argv(43, proc_root=str(tmp_path)) is None
+
+
+def test_journal_tail_since_start(tmp_path):
+    runner = FakeRunner({("journalctl", "--unit"): (0, b"a\nb\nc\n", b"")})
+    lines = Systemd(runner, booted_marker=str(tmp_path)).journal_tail("nfv-qemu-a.service", 2, since=1700000000)
+    assert lines == ["b", "c"]
+    assert runner.calls[0][-2:] == ["--since", "@1700000000"]
