@@ -163,22 +163,27 @@ def main():
                     print("N=%d (%s) %-34s first %7.2f s   rerun %7.2f s" % (count, key, label, first, rerun),
                           flush=True)
             reset(lab)
-    results = dict((k, (median([t[0] for t in v]), median([t[1] for t in v]))) for k, v in results.items())
-
     print()
-    print("medians of %d runs for (a) and (b); (c) ran once" % args.repeat)
-    print("%6s %-10s %9s %9s %9s %10s %10s" % ("N", "run", "(a) s", "(b) s", "(c) s", "(a)/(b)", "(c)/(a)"))
+    print("Times are medians over the runs; ratios are medians of ratios within the same repetition")
+    print("((a) and (b) back to back; (c), run once, against the (a) runs just before and after it), so load from")
+    print("other work on the machine cancels out. Load average at the end: %.2f" % os.getloadavg()[0])
+    print("%6s %-6s %9s %9s %9s %10s %10s" % ("N", "run", "(a) s", "(b) s", "(c) s", "(a)/(b)", "(c)/(a)"))
     figures = []
     for count in args.sizes:
         for index, run in enumerate(("first", "rerun")):
-            a = results[(count, "a")][index]
-            b = results[(count, "b")][index]
-            c = results.get((count, "c"), (None, None))[index]
-            figures.append({"n": count, "run": run, "a": a, "b": b, "c": c, "a_over_b": a / b,
-                            "c_over_a": c / a if c is not None else None})
-            print("%6d %-10s %9.2f %9.2f %9s %10.2f %10s" % (
-                count, run, a, b, "%.2f" % c if c is not None else "skipped", a / b,
-                "%.1f" % (c / a) if c is not None else "-"))
+            a_runs = [t[index] for t in results[(count, "a")]]
+            b_runs = [t[index] for t in results[(count, "b")]]
+            c_runs = [t[index] for t in results.get((count, "c"), [])]
+            a, b = median(a_runs), median(b_runs)
+            c = c_runs[0] if c_runs else None
+            a_over_b = median([x / y for x, y in zip(a_runs, b_runs)])
+            # (c) ran between repetition 1 and 2 of (a): compare with the mean of those two.
+            c_over_a = c / (sum(a_runs[:2]) / len(a_runs[:2])) if c is not None else None
+            figures.append({"n": count, "run": run, "a": a, "b": b, "c": c, "a_over_b": a_over_b,
+                            "c_over_a": c_over_a, "a_runs": a_runs, "b_runs": b_runs})
+            print("%6d %-6s %9.2f %9.2f %9s %10.2f %10s" % (
+                count, run, a, b, "%.2f" % c if c is not None else "skipped", a_over_b,
+                "%.1f" % c_over_a if c_over_a is not None else "-"))
     goal_ab = all(f["a_over_b"] <= 1.5 for f in figures)
     goal_ca = all(f["c_over_a"] >= 15 for f in figures if f["n"] == 64 and f["c_over_a"] is not None)
     print()
