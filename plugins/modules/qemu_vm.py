@@ -242,6 +242,13 @@ notes:
   - The serial console goes to C(/var/log/nfv-qemu/<name>.log).
   - The unit's QMP socket is C(<run_dir>/<name>/qmp.sock).
   - tap devices are created persistent and are not removed with the guest.
+  - QEMU waits at start until Open vSwitch connects to each vhost-user socket; the unit is active
+    meanwhile and the guest boots once the C(dpdkvhostuserclient) ports are connected.
+  - The unit creates the directories of vhost-user sockets and C(<hugepages.path>/nfv-qemu) at start
+    (C(ExecStartPre=+install -d), root-owned, group O(group), mode 2770), so they survive reboots of
+    C(/run) and C(/dev).
+  - A changed definition is also detected when the running QEMU's command line differs from the unit
+    (for example after an earlier run wrote the unit without a restart).
 seealso:
   - module: nfv.dpdk.ovs_bridge
   - module: nfv.dpdk.hugepage_pool
