@@ -36,7 +36,8 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.numa import node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
-    Systemd, exec_line, read_file, render_unit, unescape_exec, verify_unit, write_file_atomic)
+    SYSTEMD_BOOTED_MARKER, Systemd, exec_line, read_file, render_unit, unescape_exec, verify_unit,
+    write_file_atomic)
 
 UNIT_PREFIX = "nfv-qemu-"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")
@@ -710,9 +711,11 @@ def _text(data):
 class QemuVm(PlannedModule):
     """nfv.dpdk.qemu_vm: read -> plan -> diff -> apply -> report."""
 
+    systemd_marker = SYSTEMD_BOOTED_MARKER  # what says systemd runs this host (a fixture dir in tests)
+
     def validate(self):
         self.spec = guest_spec(self.params)
-        self.systemd = Systemd(self.runner)
+        self.systemd = Systemd(self.runner, booted_marker=self.systemd_marker)
         self.unit_path = os.path.join(self.spec["unit_dir"], self.spec["unit"])
         self.helper_path = os.path.join(self.spec["helper_dir"], HELPER_NAME)
         self.warnings = []

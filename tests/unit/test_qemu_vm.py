@@ -1,5 +1,6 @@
 """qemu_vm: validation, the QEMU command line for each NIC type and memory setup, the unit text."""
 
+import os
 import re
 
 import pytest
@@ -332,3 +333,160 @@ def test_probe_working_kvm_and_no_device():
     ("failed", "failed", False), ("inactive", "dead", False)])
 def test_is_running(active, sub, running):
     assert is_running(active, sub) is running
+
+
+# ---- the module's plan (read -> plan -> apply) with systemctl answers given as data -------------
+
+from ansible_collections.nfv.dpdk.plugins.module_utils import systemd_unit  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import QemuVm  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.modules.qemu_vm import ARGUMENT_SPEC  # noqa: E402
+
+
+def defaults(spec):
+    out = {}
+    for key, value in spec.items():
+        out[key] = value.get("default")
+    return out
+
+
+class FakeModule:
+    def __init__(self, params, check_mode=False):
+        self.params = defaults(ARGUMENT_SPEC)
+        self.params.update(params)
+        self.check_mode = check_mode
+        self._diff = True
+        self.warnings = []
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+    def atomic_move(self, src, dest):
+        os.replace(src, dest)
+
+
+class SystemctlRunner:
+    """systemctl/journalctl answers as data; records every command."""
+
+    def __init__(self, active="inactive", sub="dead", enabled="disabled", main_pid=0, after_start="active"):
+        self.show = {"ActiveState": active, "SubState": sub, "UnitFileState": enabled, "MainPID": str(main_pid)}
+        self.after_start = after_start
+        self.calls = []
+
+    def find(self, name):
+        return "/usr/bin/" + name
+
+    def has(self, name):
+        return name in ("systemctl", "journalctl")
+
+    def run(self, name, args, check=True, data=None, env=None):
+        self.calls.append([name] + list(args))
+        if name == "systemctl" and args[0] == "show":
+            text = "".join("%s=%s\n" % kv for kv in sorted(self.show.items()))
+            return 0, text.encode(), b""
+        if name == "systemctl" and args[0] in ("start", "restart"):
+            self.show.update({"ActiveState": self.after_start, "SubState": "running", "MainPID": "4242"})
+        if name == "systemctl" and args[0] == "stop":
+            self.show.update({"ActiveState": "inactive", "SubState": "dead", "MainPID": "0"})
+        if name == "journalctl":
+            return 0, b"t host systemd[1]: Starting\nt host qemu-system-x86_64[9]: cannot open /x\n", b""
+        return 0, b"", b""
+
+    def systemctl(self):
+        return [c[1] for c in self.calls if c[0] == "systemctl" and c[1] != "show"]
+
+
+@pytest.fixture
+def host(tmp_path):
+    (tmp_path / "units").mkdir()
+    (tmp_path / "booted").mkdir()
+    (tmp_path / "kernel").write_text("k")
+    return tmp_path
+
+
+def make(host, runner, check_mode=False, running_argv=None, monkeypatch=None, **params):
+    base = {"name": "vm1", "state": "started", "memory": "256M", "kernel": str(host / "kernel"),
+            "nics": [{"type": "user"}], "accel": "tcg", "user": "root", "group": "root",
+            "unit_dir": str(host / "units"), "helper_dir": str(host / "libexec"), "start_check_seconds": 0}
+    base.update(params)
+    handler = QemuVm(FakeModule(base, check_mode), fs=HostFS(str(host)), runner=runner)
+    handler.systemd_marker = str(host / "booted")
+    if monkeypatch is not None:
+        monkeypatch.setattr(systemd_unit.Systemd, "process_argv", lambda self, pid: running_argv if pid else None)
+    return handler
+
+
+def actions(result):
+    return [c["action"] for c in result["changes"]]
+
+
+def test_plan_fresh_guest_check_mode_writes_nothing(host):
+    runner = SystemctlRunner()
+    result = make(host, runner, check_mode=True).run()
+    assert actions(result) == ["write_helper", "write_unit", "enable", "start"]
+    assert os.listdir(str(host / "units")) == [] and not (host / "libexec").exists()
+    assert runner.systemctl() == []
+    unit = [d for d in result["diff"] if d.get("after_header", "").endswith("nfv-qemu-vm1.service")][0]
+    assert unit["before"] == "" and unit["after"] == result["unit_text"]
+
+
+def test_apply_fresh_guest_installs_reloads_enables_starts(host):
+    runner = SystemctlRunner()
+    result = make(host, runner).run()
+    assert result["changed"] and result["active_state"] == "active"
+    assert runner.systemctl() == ["daemon-reload", "enable", "reset-failed", "start"]
+    assert (host / "units" / "nfv-qemu-vm1.service").read_text() == result["unit_text"]
+
+
+def test_running_guest_with_changed_unit_reports_restart_required(host, monkeypatch):
+    first = make(host, SystemctlRunner()).run()
+    runner = SystemctlRunner(active="active", sub="running", enabled="enabled", main_pid=77)
+    result = make(host, runner, running_argv=first["argv"], monkeypatch=monkeypatch, memory="512M").run()
+    assert actions(result) == ["write_unit"] and result["restart_required"] is True
+    assert runner.systemctl() == ["daemon-reload"]
+    # the unit is now written; the process still runs the old argv: a later run still says so
+    runner = SystemctlRunner(active="active", sub="running", enabled="enabled", main_pid=77)
+    again = make(host, runner, running_argv=first["argv"], monkeypatch=monkeypatch, memory="512M").run()
+    assert again["changed"] is False and again["restart_required"] is True
+    # and restart_on_change restarts it
+    runner = SystemctlRunner(active="active", sub="running", enabled="enabled", main_pid=77)
+    restarted = make(host, runner, running_argv=first["argv"], monkeypatch=monkeypatch, memory="512M",
+                     restart_on_change=True).run()
+    assert actions(restarted) == ["restart"] and restarted["restart_required"] is False
+    assert runner.systemctl() == ["reset-failed", "restart"]
+
+
+def test_unchanged_running_guest_is_left_alone(host, monkeypatch):
+    first = make(host, SystemctlRunner()).run()
+    runner = SystemctlRunner(active="active", sub="running", enabled="enabled", main_pid=77)
+    result = make(host, runner, running_argv=first["argv"], monkeypatch=monkeypatch).run()
+    assert result["changed"] is False and result["restart_required"] is False
+    assert runner.systemctl() == []
+
+
+def test_crash_looping_guest_is_started_and_failure_quotes_its_journal(host):
+    make(host, SystemctlRunner()).run()
+    runner = SystemctlRunner(active="activating", sub="auto-restart", enabled="enabled", after_start="failed")
+    with pytest.raises(NfvError) as info:
+        make(host, runner).run()
+    assert "failed to start" in info.value.msg and "cannot open /x" in info.value.msg
+    assert info.value.details["journal"][-1].endswith("cannot open /x")
+
+
+def test_started_and_stopped_need_systemd(host):
+    runner = SystemctlRunner()
+    for state in ("started", "stopped"):
+        handler = make(host, runner, state=state)
+        handler.systemd_marker = str(host / "not-booted")
+        with pytest.raises(NfvError, match="needs systemd"):
+            handler.run()
+    assert os.listdir(str(host / "units")) == [] and runner.calls == []
+
+
+def test_absent_stops_disables_and_removes(host):
+    make(host, SystemctlRunner()).run()
+    runner = SystemctlRunner(active="active", sub="running", enabled="enabled", main_pid=77)
+    result = make(host, runner, state="absent").run()
+    assert actions(result) == ["stop", "disable", "delete"]
+    assert runner.systemctl() == ["stop", "disable", "daemon-reload"]
+    assert os.listdir(str(host / "units")) == []
