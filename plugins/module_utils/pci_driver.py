@@ -525,7 +525,7 @@ class PciDriver(PlannedModule):
             if not self.fs.isdir("%s/%s" % (DRIVERS_ROOT, change.data["driver"])):
                 raise NfvError("modprobe %s succeeded but %s/%s did not appear"
                                % (change.data["driver"], DRIVERS_ROOT, change.data["driver"]))
-        for change in plan.by_action("noiommu"):
+        if plan.by_action("noiommu"):
             self.fs.write(NOIOMMU_PARAM, "Y")
         bindings = [(c.data["device"], self.params["driver"]) for c in plan.by_action("bind")]
         touched = []
