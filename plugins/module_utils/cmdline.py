@@ -59,7 +59,7 @@ if [ -f "$root/etc/default/grub" ]; then . "$root/etc/default/grub"; fi
 for f in "$root"/etc/default/grub.d/*.cfg; do
   if [ -f "$f" ] && [ "$f" != "$own" ]; then . "$f"; fi
 done
-printf '%s\n%s\n' "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT"
+printf 'NFV_GRUB_LINUX=%s\nNFV_GRUB_DEFAULT=%s\n' "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT"
 """
 GRUB_UPDATE_COMMANDS = (
     ("update-grub", []),
@@ -326,9 +326,12 @@ class GrubBackend(FileBackend):
         out = self.runner.output("sh", ["-c", GRUB_BASE_SCRIPT, "sh", self.root.rstrip("/"), own])
         if isinstance(out, bytes):
             out = out.decode("utf-8", "replace")
-        lines = out.split("\n")
-        linux, default = (lines + ["", ""])[:2]
-        return parse_words(linux)[0], parse_words(default)[0]
+        values = {}
+        for line in out.split("\n"):  # the last lines; anything the sourced files print comes before
+            name, sep, value = line.partition("=")
+            if sep and name in ("NFV_GRUB_LINUX", "NFV_GRUB_DEFAULT"):
+                values[name] = value
+        return parse_words(values.get("NFV_GRUB_LINUX", ""))[0], parse_words(values.get("NFV_GRUB_DEFAULT", ""))[0]
 
     def plan(self, current, params, state):
         linux, default = self._base = self.base()

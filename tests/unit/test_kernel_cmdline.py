@@ -299,7 +299,8 @@ def test_grub_foreign_dropin_is_not_overwritten(tmp_path):
 
 
 def test_grub_other_dropins_are_part_of_the_next_boot(tmp_path):
-    root = grub_root(tmp_path, dropins={"50-cloud.cfg": 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX net.ifnames=0"\n'})
+    root = grub_root(tmp_path, dropins={"50-cloud.cfg": 'echo chatty config\n'
+                                                        'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX net.ifnames=0"\n'})
     result, _m = run(tmp_path, RecordingRunner(), params=["hugepages=0:2,1:2"], backend="grub", root=str(root),
                      update_bootloader=False, running="ro console=ttyS0 net.ifnames=0 hugepages=0:2,1:2 quiet")
     assert result["next_boot"] == "console=ttyS0 net.ifnames=0 hugepages=0:2,1:2 quiet"
