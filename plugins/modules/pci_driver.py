@@ -188,6 +188,34 @@ changes:
   returned: always
   type: list
   elements: dict
+refused:
+  description: Devices the management guard refused, each with its reasons.
+  returned: when the guard refused devices
+  type: list
+  elements: str
+  sample: ["0000:01:00.0: eno1 carries management traffic: default route (via bond0)"]
+kernel_args:
+  description: Kernel arguments that turn the IOMMU on for this CPU vendor.
+  returned: when the IOMMU is off
+  type: list
+  elements: str
+  sample: ["intel_iommu=on", "iommu=pt"]
+groups:
+  description: Per IOMMU group that is not viable, the other devices in it and their drivers.
+  returned: when a group is not viable
+  type: dict
+  sample: {"41": [{"address": "0000:82:00.1", "driver": "igb"}]}
+unknown:
+  description: Entries of O(devices) that name no PCI device.
+  returned: when devices are unknown
+  type: list
+  elements: str
+rollback:
+  description: What the rollback did for each device of the run after a binding failed.
+  returned: when a binding failed
+  type: list
+  elements: str
+  sample: ["0000:00:1f.3 back on no driver", "0000:00:03.0 back on vfio-pci"]
 """
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import PciDriver
