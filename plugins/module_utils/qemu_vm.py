@@ -49,6 +49,9 @@ NIC_TYPES = ("vhost-user", "tap", "user", "vfio")
 SUN_PATH_MAX = 107  # bytes of sockaddr_un.sun_path usable for a path (108 with the NUL)
 PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp")
 HUGEPAGE_SUBDIR = "nfv-qemu"
+# mode of the hugepage and socket directories the unit makes: the same as nfv.dpdk.ovs_dpdk gives its
+# vhost socket directory (root:<group> 0770), so that the two never undo each other
+DIR_MODE = "0770"
 LOG_DIR = "/var/log/nfv-qemu"
 HELPER_NAME = "nfv-qemu-powerdown"
 MAX_QUEUES = 64
@@ -447,10 +450,10 @@ def prestart_commands(spec, tools):
     cmds = []
     group = spec["group"]
     if spec["hugepages"]:
-        cmds.append(([tools["install"], "-d", "-o", "root", "-g", group, "-m", "2770",
+        cmds.append(([tools["install"], "-d", "-o", "root", "-g", group, "-m", DIR_MODE,
                       spec["hugepages"]["mem_dir"]], False))
     for directory in socket_dirs(spec):
-        cmds.append(([tools["install"], "-d", "-o", "root", "-g", group, "-m", "2770", directory], False))
+        cmds.append(([tools["install"], "-d", "-o", "root", "-g", group, "-m", DIR_MODE, directory], False))
     for nic in spec["nics"]:
         if nic["type"] != "tap":
             continue

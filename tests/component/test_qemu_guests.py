@@ -206,7 +206,7 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
                                           stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
         specs[name] = spec
 
-    assert oct(os.stat(vhost_dir).st_mode & 0o7777) == "0o2770"
+    assert oct(os.stat(vhost_dir).st_mode & 0o7777) == "0o770"
     args = ["add-br", "br-nfvq", "--", "set", "Bridge", "br-nfvq", "datapath_type=netdev"]
     for name, guest in GUESTS.items():
         args += ["--", "add-port", "br-nfvq", guest["port"], "--", "set", "Interface", guest["port"],

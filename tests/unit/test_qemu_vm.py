@@ -270,8 +270,8 @@ def test_unit_prepares_hugepage_and_socket_directories():
                    nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1.sock"}])
     _, text = render(spec)
     assert lines(text, "ExecStartPre") == [
-        "+/usr/bin/install -d -o root -g nfv-qemu -m 2770 /dev/hugepages1G/nfv-qemu",
-        "+/usr/bin/install -d -o root -g nfv-qemu -m 2770 /run/vhost"]
+        "+/usr/bin/install -d -o root -g nfv-qemu -m 0770 /dev/hugepages1G/nfv-qemu",
+        "+/usr/bin/install -d -o root -g nfv-qemu -m 0770 /run/vhost"]
     assert lines(text, "ReadWritePaths") == ["-/run/vhost", "-/dev/hugepages1G/nfv-qemu"]
     assert lines(text, "CPUAffinity") == ["2-3"]
     assert lines(text, "NUMAMask") == ["0"]
