@@ -526,8 +526,15 @@ class KernelCmdline(PlannedModule):
         if not os.path.isdir(self.root):
             raise NfvError("root %s is not a directory" % self.root)
         name = self.params["backend"]
+        self.backend = None
         if name == "auto":
-            name = detect_backend(self.runner, self.root)
+            try:
+                name = detect_backend(self.runner, self.root)
+            except NfvError:
+                if self.state != "absent":
+                    raise
+                # no boot loader configuration at all (a container, say): nothing can hold the parameters
+                return
         if name == "grubby" and self.root != "/":
             raise NfvError("the grubby backend edits this host's boot entries; it cannot work on root %s" % self.root)
         if self.root != "/" and self.params["update_bootloader"]:
@@ -538,9 +545,11 @@ class KernelCmdline(PlannedModule):
         self.new_params = None
 
     def read(self):
-        return self.backend.read()
+        return self.backend.read() if self.backend else None
 
     def plan(self, current):
+        if self.backend is None:
+            return Plan()
         plan, self.new_params = self.backend.plan(current, self.wanted, self.state)
         if plan.changed:
             self.backend.check_ready()
@@ -551,6 +560,10 @@ class KernelCmdline(PlannedModule):
 
     def report(self, current, plan):
         running = parse_words(self.fs.read("/proc/cmdline", ""))[0]
+        if self.backend is None:
+            self.module.warn("no boot loader configuration found under %s; no parameter to remove" % self.root)
+            return {"backend": "none", "params": [format_param(p) for p in self.wanted], "cmdline": None,
+                    "next_boot": None, "running": format_params(running), "reboot_required": False}
         next_boot = self.backend.next_boot(self.new_params)
         warnings = list(self.backend.warnings)
         if self.state == "absent":

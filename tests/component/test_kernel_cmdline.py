@@ -128,3 +128,15 @@ def test_auto_detection_on_this_machine_fails_cleanly():
     # no GRUB, grubby or kernel-install configuration here: a clear error, nothing written (see fixture)
     result = run_module("kernel_cmdline", {"params": ["iommu=pt"]}, check=True)
     assert result.get("failed") is True and "set backend" in result["msg"], result
+
+
+def test_no_boot_loader_absent_is_nothing_present_is_an_error(tmp_path):
+    root = tmp_path / "container"
+    (root / "etc").mkdir(parents=True)
+    args = {"params": ["hugepagesz", "hugepages"], "root": str(root), "update_bootloader": False}
+    absent = run_module("kernel_cmdline", dict(args, state="absent"))
+    assert not absent.get("failed"), absent.get("msg")
+    assert absent["changed"] is False and absent["backend"] == "none" and absent["reboot_required"] is False
+    present = run_module("kernel_cmdline", dict(args, params=["hugepagesz=2M", "hugepages=64"], state="present"))
+    assert present["failed"] and "could not detect the boot loader" in present["msg"]
+    assert sorted(p.name for p in root.rglob("*")) == ["etc"]
