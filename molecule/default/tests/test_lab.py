@@ -1,0 +1,53 @@
+"""What the provisioned lab must show: guests running, OVS ports up and carrying
+packets, the guests' pings answered, the pools reserved as described."""
+
+import json
+import time
+
+import pytest
+
+GUESTS = {"vm1": "vhu-vm1", "vm2": "vhu-vm2"}
+PING_OK = "nfv-guest: ping ok"
+
+
+def ovs_get(host, table, record, column):
+    return host.check_output("ovs-vsctl --format=json get %s %s %s" % (table, record, column))
+
+
+def test_ovs_dpdk_initialized(host):
+    assert host.service("openvswitch-switch").is_enabled
+    assert host.check_output("ovs-vsctl get Open_vSwitch . dpdk_initialized") == "true"
+    assert host.check_output("ovs-vsctl get Bridge br-lab datapath_type") == "netdev"
+
+
+@pytest.mark.parametrize("guest", sorted(GUESTS))
+def test_guest_unit_active(host, guest):
+    service = host.service("nfv-qemu-%s.service" % guest)
+    assert service.is_running
+    assert service.is_enabled
+
+
+@pytest.mark.parametrize("guest", sorted(GUESTS))
+def test_guest_pinged_its_peer(host, guest):
+    log = host.file("/var/log/nfv-qemu/%s.log" % guest)
+    deadline = time.time() + 240
+    while time.time() < deadline and not (log.exists and PING_OK in log.content_string):
+        time.sleep(5)
+    assert log.exists, "no serial log for %s" % guest
+    assert PING_OK in log.content_string, log.content_string[-2000:]
+
+
+@pytest.mark.parametrize("port", sorted(GUESTS.values()))
+def test_vhost_port_up_with_traffic(host, port):
+    assert host.check_output("ovs-vsctl get Interface %s link_state" % port) == "up"
+    assert host.check_output("ovs-vsctl get Interface %s error" % port) in ("[]", '""')
+    stats = json.loads(host.check_output("ovs-vsctl --format=json --data=json --columns=statistics list Interface %s"
+                                         % port))["data"][0][0][1]
+    stats = dict(stats)
+    assert stats["rx_packets"] > 0 and stats["tx_packets"] > 0, stats
+
+
+def test_hugepages_reserved(host):
+    assert int(host.file("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages").content_string) == 640
+    mounts = host.check_output("findmnt -n -t hugetlbfs -o TARGET,OPTIONS")
+    assert "/dev/hugepages2M" in mounts and "pagesize=2M" in mounts
