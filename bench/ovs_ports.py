@@ -109,13 +109,16 @@ def run_playbook(book, tmp):
     return elapsed, proc.stdout
 
 
-def verify(lab, count):
+def verify(lab, count, what):
     rows = [r for r in lab.list_table("Interface") if r["type"] == "dpdkvhostuserclient"]
     good = [r for r in rows if r["error"] == ["set", []] and isinstance(r["ofport"], int) and r["ofport"] > 0]
     if len(rows) != count or len(good) != count:
-        print([(r["name"], r["error"], r["ofport"]) for r in rows[:3]])
-        raise SystemExit("expected %d working vhost-user ports, found %d (%d without error)"
-                         % (count, len(rows), len(good)))
+        root = lab.list_table("Open_vSwitch")[0]
+        raise SystemExit("%s: expected %d working vhost-user ports, found %d (%d with an ofport and no error); "
+                         "e.g. %s; cur_cfg %s next_cfg %s; ovs-vswitchd running: %s\n%s"
+                         % (what, count, len(rows), len(good),
+                            [(r["name"], r["error"], r["ofport"]) for r in rows[:2]],
+                            root["cur_cfg"], root["next_cfg"], lab.vswitchd_running(), lab.log_tail(30)))
 
 
 def median(values):
@@ -154,9 +157,9 @@ def main():
                     reset(lab)
                     book = builder(lab, count)
                     first, _out = run_playbook(book, tmp)
-                    verify(lab, count)
+                    verify(lab, count, "N=%d (%s) first" % (count, key))
                     rerun, out = run_playbook(book, tmp)
-                    verify(lab, count)
+                    verify(lab, count, "N=%d (%s) rerun" % (count, key))
                     if key == "a" and "changed=0" not in out:
                         raise SystemExit("nfv.dpdk.ovs_bridge rerun was not a no-op:\n" + out[-2000:])
                     results.setdefault((count, key), []).append((first, rerun))

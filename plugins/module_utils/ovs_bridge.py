@@ -524,6 +524,19 @@ class OvsBridge(PlannedModule):
     def apply(self, plan, current):
         self.vsctl_apply(transaction_args(plan, self.bridge))
 
+    def check_new_bridge(self, state):
+        """A bridge this run created must exist in ovs-vswitchd: its own interface gets an ofport."""
+        own = state["ports"].get(self.bridge) or {}
+        ofport = own.get("ofport")
+        if ofport is not None and ofport != -1 and not own.get("error"):
+            return
+        self.vsctl_apply(["--", "--if-exists", "del-br", self.bridge])
+        raise NfvError("ovs-vswitchd could not create bridge %s (%s); the bridge was removed again from the "
+                       "database. ovs-vswitchd's log has the reason (for a netdev bridge, e.g. another OVS "
+                       "userspace datapath in the same network namespace)"
+                       % (self.bridge, own.get("error") or "its internal interface got no ofport"),
+                       changed=False)
+
     def report(self, current, plan):
         result = {"bridge": self.bridge}
         if self.params["state"] == "absent":
@@ -534,6 +547,8 @@ class OvsBridge(PlannedModule):
         else:
             state = self.read_tables()
         touched = set(c.key.split(".", 1)[1] for c in plan if c.action in ("create_port", "update_port"))
+        if plan.by_action("create_bridge") and not self.check_mode:
+            self.check_new_bridge(state)
         interfaces, rejected, warnings = [], [], []
         for spec in self.wanted:
             entry = state["ports"].get(spec["name"])
@@ -544,8 +559,13 @@ class OvsBridge(PlannedModule):
             info = {"name": spec["name"], "type": entry.get("type") or "system", "ofport": entry.get("ofport"),
                     "error": entry.get("error")}
             interfaces.append(info)
-            if info["error"] or info["ofport"] == -1:
-                if spec["name"] in touched and not self.check_mode:
+            verify = spec["name"] in touched and not self.check_mode
+            # After ovs-vsctl's wait ovs-vswitchd has handled the transaction: a touched interface
+            # without an ofport (or with -1) was not attached.
+            if verify and (info["ofport"] is None or info["ofport"] == -1) and not info["error"]:
+                info["error"] = "ovs-vswitchd did not attach the interface (no ofport); see its log"
+            if info["error"]:
+                if verify:
                     rejected.append(info)
                 else:
                     warnings.append("port %s is in error in OVS: %s" % (spec["name"], info["error"]))

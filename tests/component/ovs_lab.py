@@ -17,6 +17,11 @@ In a pytest module (the daemon runs only while that module's tests run):
     from ovs_lab import ovs_lab_fixture
     ovs_lab = ovs_lab_fixture()                 # fixture named "ovs_lab", module scope
 
+Network namespace: ovs-vswitchd runs in a network namespace of its own (`lab.netns`), because
+the userspace (netdev) datapath creates tap devices (`ovs-netdev`, one per bridge) that would
+collide with any other OVS-DPDK on the machine (a container sharing the host network, another
+lab). vhost-user sockets are files and work across namespaces.
+
 Hugepages: the lab adds the 2M pages it needs to the current system pool
 (current + needed, never an absolute count), mounts them privately with a size
 quota, and gives exactly that many back afterwards. The 1G pool is never
@@ -75,7 +80,7 @@ def missing_requirements():
     for path in (SCHEMA, VSWITCHD_DPDK, POOL_2M):
         if not os.path.exists(path):
             return "missing %s" % path
-    for tool in ("ovsdb-tool", "ovsdb-server", "ovs-vsctl", "ovs-appctl"):
+    for tool in ("ovsdb-tool", "ovsdb-server", "ovs-vsctl", "ovs-appctl", "ip"):
         if shutil.which(tool) is None:
             return "missing %s" % tool
     return None
@@ -86,7 +91,7 @@ class OvsLab:
 
     def __init__(self, socket_mem=512, extra_pages=64, lcore_mask="0x1", pmd_cpu_mask="0x2",
                  per_port_memory=False, other_config=None, start_vswitchd=True,
-                 base_dir="/tmp", start_timeout=60):
+                 base_dir="/tmp", start_timeout=60, netns=True):
         """
         socket_mem: MB of hugepage memory DPDK preallocates (dpdk-socket-mem); also the socket limit
           minus `extra_pages`.
@@ -94,6 +99,7 @@ class OvsLab:
         per_port_memory: OVS mempool model; False shares one mempool per MTU, which lets hundreds
           of vhost-user ports fit in a small socket-mem.
         other_config: more Open_vSwitch other_config keys set before ovs-vswitchd starts.
+        netns: run ovs-vswitchd in a private network namespace (lab.netns); False uses the host's.
         """
         self.socket_mem = int(socket_mem)
         self.pages = self.socket_mem // 2 + int(extra_pages)
@@ -105,6 +111,8 @@ class OvsLab:
         self.base_dir = base_dir
         self.start_timeout = start_timeout
         self.file_prefix = "nfvlab%d%s" % (os.getpid(), uuid.uuid4().hex[:6])
+        self.netns = self.file_prefix if netns else None
+        self._netns_created = False
 
         self.rundir = None
         self._pages_added = 0
@@ -211,6 +219,9 @@ class OvsLab:
             os.chmod(self.rundir, 0o755)
             os.mkdir(self.vhost_dir, 0o770)
             os.mkdir(self.huge_dir, 0o700)
+            if self.netns:
+                self.run(["ip", "netns", "add", self.netns])
+                self._netns_created = True
             self._reserve_pages()
             self.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M,size=%dM" % (self.pages * 2),
                       "nodev", self.huge_dir])
@@ -266,7 +277,8 @@ class OvsLab:
         """Start ovs-vswitchd-dpdk and wait until DPDK is initialized and it answers."""
         if self.vswitchd_running():
             return
-        self.run([VSWITCHD_DPDK, self.db, "--pidfile=" + self._pidfile("ovs-vswitchd"),
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.run(prefix + [VSWITCHD_DPDK, self.db, "--pidfile=" + self._pidfile("ovs-vswitchd"),
                   "--unixctl=" + self._ctl("ovs-vswitchd"), "--log-file=" + self.log_file,
                   "--detach", "--no-chdir"], timeout=self.start_timeout)
         deadline = time.time() + self.start_timeout
@@ -327,7 +339,7 @@ class OvsLab:
         if self.rundir is None:
             return
         errors = []
-        for step in (self.stop_vswitchd, self.stop_ovsdb, self._unmount, self._release_pages):
+        for step in (self.stop_vswitchd, self.stop_ovsdb, self._unmount, self._release_pages, self._delete_netns):
             try:
                 step()
             except Exception as exc:  # keep cleaning up; report at the end
@@ -337,6 +349,11 @@ class OvsLab:
             self.rundir = None
         if errors:
             raise OvsLabError("OVS lab cleanup incomplete: " + "; ".join(errors))
+
+    def _delete_netns(self):
+        if self._netns_created:
+            self.run(["ip", "netns", "delete", self.netns])
+            self._netns_created = False
 
     def _unmount(self):
         if not self._mounted:
