@@ -30,6 +30,8 @@ def bridge_ports(lab, bridge=BRIDGE):
 
 def call(lab, check=False, **args):
     args.setdefault("name", BRIDGE)
+    if args.get("state") != "absent":
+        args.setdefault("datapath_type", "netdev")
     args["db"] = lab.db
     return run_module("ovs_bridge", args, check=check)
 
@@ -183,7 +185,7 @@ def test_daemons_down_give_clear_errors_and_change_nothing(ovs_lab):
         ovs_lab.start_vswitchd()
     # With both back, the same task converges.
     result = call(ovs_lab, ports=ports)
-    assert not result.get("failed"), result.get("msg")
+    assert not result.get("failed"), "%s\n%s" % (result.get("msg"), ovs_lab.log_tail(60))
     assert "vhu19" in bridge_ports(ovs_lab)
 
 
