@@ -167,8 +167,8 @@ def test_kernel_on_a_device_already_on_its_kernel_driver_is_ok():
         "numa_node": result["devices"][0]["numa_node"], "vendor_device": result["devices"][0]["vendor_device"]}]
 
 
-def run_role_check(tmp_path, role_vars):
-    """The nfv.dpdk.vfio role in check mode on localhost; returns (rc, output)."""
+def run_role_check(tmp_path, role_vars, check=True):
+    """The nfv.dpdk.vfio role (in check mode unless told) on localhost; returns (rc, output)."""
     play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars": {"ansible_python_interpreter": "/usr/bin/python3" if os.path.exists("/usr/bin/python3")
                       else sys.executable},
@@ -177,8 +177,9 @@ def run_role_check(tmp_path, role_vars):
     playbook.write_text(json.dumps(play))
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps(role_vars))
-    proc = subprocess.run([os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "--check", "--diff",
-                           str(playbook), "-e", "@" + str(extra)], env=ansible_env(), stdout=subprocess.PIPE,
+    argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "--diff", str(playbook),
+            "-e", "@" + str(extra)] + (["--check"] if check else [])
+    proc = subprocess.run(argv, env=ansible_env(), stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, universal_newlines=True, timeout=600, check=False)
     return proc.returncode, proc.stdout
 
@@ -199,6 +200,47 @@ def test_role_check_mode_without_devices_passes(tmp_path):
     rc, out = run_role_check(tmp_path, {"vfio_manage_kernel_args": False})
     assert rc == 0, out
     assert "failed=0" in out
+
+
+def test_role_writes_its_files_and_a_second_run_changes_nothing(tmp_path):
+    """A real role run without devices: module loading, no-IOMMU option, udev rule, group; then undone."""
+    import grp
+    group = "nfvvfiotest"
+    paths = ["/etc/modules-load.d", "/etc/modules-load.d/vfio-pci.conf", "/etc/modprobe.d",
+             "/etc/modprobe.d/nfv-dpdk-vfio-noiommu.conf", "/etc/udev", "/etc/udev/rules.d",
+             "/etc/udev/rules.d/70-nfv-dpdk-vfio.rules"]
+    existed = dict((path, os.path.exists(path)) for path in paths)
+    try:
+        grp.getgrnam(group)
+        pytest.skip("group %s exists already" % group)
+    except KeyError:
+        pass
+    role_vars = {"vfio_manage_kernel_args": False, "vfio_qemu_group": group, "vfio_noiommu": True}
+    try:
+        rc, out = run_role_check(tmp_path, role_vars, check=False)
+        assert rc == 0, out
+        with open("/etc/modules-load.d/vfio-pci.conf") as handle:
+            assert handle.read().splitlines()[-1] == "vfio-pci"
+        with open("/etc/modprobe.d/nfv-dpdk-vfio-noiommu.conf") as handle:
+            assert "options vfio enable_unsafe_noiommu_mode=1" in handle.read()
+        with open("/etc/udev/rules.d/70-nfv-dpdk-vfio.rules") as handle:
+            assert 'SUBSYSTEM=="vfio", GROUP="%s", MODE="0660"' % group in handle.read()
+        assert grp.getgrnam(group).gr_gid < 1000  # a system group
+        rc, out = run_role_check(tmp_path, role_vars, check=False)
+        assert rc == 0 and "changed=0" in out, out
+        # turning the options off removes what they wrote
+        rc, out = run_role_check(tmp_path, {"vfio_manage_kernel_args": False}, check=False)
+        assert rc == 0, out
+        assert not os.path.exists("/etc/modprobe.d/nfv-dpdk-vfio-noiommu.conf")
+        assert not os.path.exists("/etc/udev/rules.d/70-nfv-dpdk-vfio.rules")
+    finally:
+        for path in sorted(paths, key=len, reverse=True):
+            if not existed[path] and os.path.exists(path):
+                if os.path.isdir(path):
+                    os.rmdir(path)
+                else:
+                    os.unlink(path)
+        subprocess.run(["groupdel", group], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
 
 
 def test_role_rejects_bad_variables(tmp_path):
@@ -449,6 +491,8 @@ echo "pcidrv: boot-unit $cmd"
 $cmd; echo "pcidrv: rc boot-unit $?"
 step persist-again '{"devices": ["eth0"], "persistent": true}'
 echo "pcidrv: wants $(readlink /etc/systemd/system/sysinit.target.wants/nfv-dpdk-pci-bind.service)"
+step released '{"devices": ["eth0"], "driver": "kernel", "persistent": true}'
+echo "pcidrv: conf-after-release $(grep -c vfio-pci /etc/nfv-dpdk/pci-driver-overrides.conf)"
 cat /var/lib/nfv-dpdk/pci-driver.json | tr -d '\n' | sed 's/^/pcidrv-state: /'; echo
 """
 
@@ -539,6 +583,8 @@ def test_module_binds_rolls_back_and_hands_back_in_a_vIOMMU_guest(tmp_path):
     assert results["persist-again"]["changed"] is False, results["persist-again"]
     assert phases["after-persist-again"]["devices"][GUEST_NIC] == ("vfio-pci", group, "vfio-pci")
     assert "pcidrv: wants /etc/systemd/system/nfv-dpdk-pci-bind.service" in text
+
+    assert results["released"]["changed"] and "pcidrv: conf-after-release 0" in text
 
     state_line = [line for line in text.splitlines() if line.startswith("pcidrv-state: ")][0]
     state = json.loads(state_line[len("pcidrv-state: "):])
