@@ -63,7 +63,8 @@ options:
     default: present
   backend:
     description:
-      - Bootloader tooling to use. C(auto) picks C(grubby) when the command exists, then C(grub) when
+      - >-
+        Bootloader tooling to use. C(auto) picks C(grubby) when the command exists, then C(grub) when
         C(/etc/default/grub) or C(/etc/default/grub.d) exists, then C(kernel-install) when
         C(/etc/kernel/cmdline), C(/etc/kernel/install.conf) or a loader entries directory exists, and
         fails otherwise, except with O(state=absent): a host without any boot loader configuration (a
