@@ -91,7 +91,7 @@ def facts_line(value, kind):
     try:
         return KINDS[kind](value)
     except (KeyError, TypeError) as exc:
-        raise AnsibleFilterError("facts_line: %s is not a %s fact (%s)" % (value, kind, exc))
+        raise AnsibleFilterError("facts_line: %s is not a %s fact (%s)" % (value, kind, exc)) from exc
 
 
 class FilterModule(object):

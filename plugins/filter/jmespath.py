@@ -66,7 +66,7 @@ def jmespath_filter(data, query):
     try:
         return _jmespath.search(str(query), _plain(data))
     except _jmespath.exceptions.JMESPathError as exc:
-        raise AnsibleFilterError("nfv.dpdk.jmespath: bad query %r: %s" % (query, exc))
+        raise AnsibleFilterError("nfv.dpdk.jmespath: bad query %r: %s" % (query, exc)) from exc
 
 
 class FilterModule(object):

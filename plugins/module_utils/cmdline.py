@@ -292,7 +292,8 @@ class FileBackend:
                 self.runner.run(argv[0], argv[1:])
             except NfvError as exc:
                 restore_file(target, change.data["old_content"], self.module)
-                raise NfvError("%s; %s was restored to its previous content" % (exc.msg, self.path), **exc.details)
+                raise NfvError("%s; %s was restored to its previous content" % (exc.msg, self.path),
+                               **exc.details) from exc
 
 
 class GrubBackend(FileBackend):

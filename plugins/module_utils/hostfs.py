@@ -87,14 +87,14 @@ class HostFS:
             if exc.errno == errno.ENOENT:
                 reason = "no such file"
             raise NfvError("writing %r to %s failed: %s" % (str(value), path, reason),
-                           path=path, value=str(value), errno=exc.errno)
+                           path=path, value=str(value), errno=exc.errno) from exc
 
 
 def parse_cpulist(text):
     """Kernel cpulist ("0-3,8,10-11") to a sorted list of ints."""
     cpus = set()
-    for part in (text or "").replace("\n", ",").split(","):
-        part = part.strip()
+    for raw in (text or "").replace("\n", ",").split(","):
+        part = raw.strip()
         if not part:
             continue
         if "-" in part:

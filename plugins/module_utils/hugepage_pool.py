@@ -13,10 +13,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
-    kb_to_label, pool_dir, read_pool, resolve_size)
+from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import kb_to_label, pool_dir, read_pool, resolve_size
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import NODE_ROOT, node_ids
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import PlannedModule, Plan
+from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
+
 
 def where(node):
     """'on node 1' or 'system wide': how messages name a pool."""
@@ -80,7 +80,7 @@ def apply_pool(fs, size_kb, node, count, before, allow_shortfall=False):
         if persistent(read_pool(fs, size_kb, node)) != before:
             write_count(fs, size_kb, node, before)
         raise NfvError("setting %s pages %s to %d failed: %s" % (label, where(node), count, exc.msg),
-                       **exc.details)
+                       **exc.details) from exc
     pool = read_pool(fs, size_kb, node)
     got = persistent(pool)
     if got < count:

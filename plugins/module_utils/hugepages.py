@@ -53,9 +53,9 @@ def resolve_size(fs, text):
     labels = ", ".join(kb_to_label(s) for s in supported) or "none (no hugetlb support)"
     try:
         size_kb = size_to_kb(text)
-    except ValueError:
+    except ValueError as exc:
         raise NfvError("hugepage size %r is not a size; this host supports: %s" % (text, labels),
-                       supported_sizes=[kb_to_label(s) for s in supported])
+                       supported_sizes=[kb_to_label(s) for s in supported]) from exc
     if size_kb not in supported:
         raise NfvError("hugepage size %s is not supported by this host; it supports: %s"
                        % (text, labels), supported_sizes=[kb_to_label(s) for s in supported])

@@ -187,7 +187,7 @@ def write_file_atomic(fs, path, text, mode=0o644):
     except (IOError, OSError) as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise NfvError("writing %s failed: %s" % (path, exc), path=path)
+        raise NfvError("writing %s failed: %s" % (path, exc), path=path) from exc
 
 
 # -- resolution ----------------------------------------------------------------------------------
@@ -452,10 +452,10 @@ class PciDriver(PlannedModule):
                                % (driver, DRIVERS_ROOT, driver), driver=driver)
             rc, _out, err = self.runner.run("modprobe", ["--dry-run", "--quiet", driver], check=False)
             if rc != 0:
+                why = (": " + _text(err).strip()) if _text(err).strip() else ""
                 raise NfvError("unknown driver %s: it is not loaded (no %s/%s) and modprobe finds no module "
                                "of that name for kernel %s%s" % (driver, DRIVERS_ROOT, driver,
-                                                                  self.fs.read("/proc/sys/kernel/osrelease", "?"),
-                                                                  (": " + _text(err).strip()) if _text(err).strip() else ""),
+                                                                  self.fs.read("/proc/sys/kernel/osrelease", "?"), why),
                                driver=driver)
 
     def predicted_driver(self, device, state):
@@ -539,7 +539,7 @@ class PciDriver(PlannedModule):
             details = dict(exc.details)
             details["rollback"] = report
             raise NfvError("%s; rolled back every device of this run: %s"
-                           % (exc.msg, "; ".join(report) or "nothing was bound yet"), **details)
+                           % (exc.msg, "; ".join(report) or "nothing was bound yet"), **details) from exc
 
     def persist(self, plan):
         """Apply the persistence changes; on failure undo the ones already made, then re-raise."""
@@ -573,7 +573,7 @@ class PciDriver(PlannedModule):
             undone = self.undo_persistence(done)
             msg = exc.msg if isinstance(exc, NfvError) else str(exc)
             raise NfvError("making the bindings persistent failed: %s (persistence changes undone: %s)"
-                           % (msg, ", ".join(undone) or "none had been made"))
+                           % (msg, ", ".join(undone) or "none had been made")) from exc
 
     def set_driverctl(self, address, driver):
         if driver is None:

@@ -31,13 +31,24 @@ import time
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
-    kb_to_label, read_mounts, resolve_size, size_to_kb)
+    kb_to_label,
+    read_mounts,
+    resolve_size,
+    size_to_kb,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
-    SYSTEMD_BOOTED_MARKER, Systemd, exec_line, read_file, render_unit, unescape_exec, verify_unit,
-    write_file_atomic)
+    SYSTEMD_BOOTED_MARKER,
+    Systemd,
+    exec_line,
+    read_file,
+    render_unit,
+    unescape_exec,
+    verify_unit,
+    write_file_atomic,
+)
 
 UNIT_PREFIX = "nfv-qemu-"
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")
@@ -250,8 +261,8 @@ def guest_spec(params):
     spec["nics"] = []
     seen_macs = {}
     seen_sockets = {}
-    for index, nic in enumerate(p.get("nics") or []):
-        nic = dict(nic or {})
+    for index, given in enumerate(p.get("nics") or []):
+        nic = dict(given or {})
         ntype = nic.get("type")
         where = "nics[%d]" % index
         out = {"type": ntype, "index": index, "id": "net%d" % index}
@@ -486,7 +497,7 @@ def device_allow(spec, accel, vfio_groups):
         devices.append("/dev/net/tun")
     if vfio_groups:
         devices.append("/dev/vfio/vfio")
-        devices.extend("/dev/vfio/%s" % g for g in sorted(set(vfio_groups), key=lambda g: int(g)))
+        devices.extend("/dev/vfio/%s" % g for g in sorted(set(vfio_groups), key=int))
     return devices
 
 
@@ -962,7 +973,7 @@ class QemuVm(PlannedModule):
         if "start" in actions or "restart" in actions:
             self.systemd.reset_failed(unit)
             self.started_at = int(time.time())
-            rc, out, err = (self.systemd.start(unit) if "start" in actions else self.systemd.restart(unit))
+            rc, _out, err = (self.systemd.start(unit) if "start" in actions else self.systemd.restart(unit))
             self._wait_running(rc, err)
 
     def _wait_running(self, rc, err):

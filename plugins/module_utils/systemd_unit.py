@@ -219,7 +219,7 @@ class Systemd:
 
     def state(self, unit):
         """{'active': str, 'enabled': str, 'sub': str, 'result': str} as systemctl reports them."""
-        rc, out, err = self._ctl(["show", unit,
+        _rc, out, _err = self._ctl(["show", unit,
                                   "--property=ActiveState,SubState,UnitFileState,Result,LoadState,MainPID"],
                                  check=False)
         props = {}
@@ -271,5 +271,5 @@ class Systemd:
         args = ["--unit", unit, "--lines", str(lines), "--no-pager", "--output", "short-iso"]
         if since:
             args += ["--since", "@%d" % since]
-        rc, out, err = self.runner.run("journalctl", args, check=False)
+        _rc, out, _err = self.runner.run("journalctl", args, check=False)
         return _text(out).splitlines()[-lines:]

@@ -116,7 +116,8 @@ ansible_facts:
           sample: {"sizes": ["2M", "1G"], "default_size": "2M",
                    "pools": [{"size": "2M", "size_kb": 2048, "node": null, "total": 0, "free": 0,
                               "surplus": 0, "reserved": 0, "overcommit": 0}],
-                   "mounts": [{"path": "/dev/hugepages", "size": "2M", "size_kb": 2048, "options": "rw,relatime,pagesize=2M"}]}
+                   "mounts": [{"path": "/dev/hugepages", "size": "2M", "size_kb": 2048,
+                               "options": "rw,relatime,pagesize=2M"}]}
         nics:
           description: PCI network devices with C(address), C(vendor), C(device), C(vendor_device),
             C(class), C(driver), C(driver_override), C(numa_node) (null without NUMA), C(iommu_group)

@@ -245,8 +245,8 @@ notes:
   - QEMU waits at start until Open vSwitch connects to each vhost-user socket; the unit is active
     meanwhile and the guest boots once the C(dpdkvhostuserclient) ports are connected.
   - The unit creates the directories of vhost-user sockets and C(<hugepages.path>/nfv-qemu) at start
-    (C(ExecStartPre=+install -d), root-owned, group O(group), mode 0770, as nfv.dpdk.ovs_dpdk makes its socket directory), so they survive reboots of
-    C(/run) and C(/dev).
+    (C(ExecStartPre=+install -d), root-owned, group O(group), mode 0770, as nfv.dpdk.ovs_dpdk makes its
+    socket directory), so they survive reboots of C(/run) and C(/dev).
   - A changed definition is also detected when the running QEMU's command line differs from the unit
     (for example after an earlier run wrote the unit without a restart).
 seealso:
