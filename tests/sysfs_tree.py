@@ -19,7 +19,8 @@ class SysfsTree:
         self.root = str(root)
         self.write("/proc/cmdline", "BOOT_IMAGE=/vmlinuz-6.1.0-27-amd64 root=/dev/sda1 ro quiet")
         self.write("/proc/mounts", "sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\n")
-        self.write("/proc/net/route", "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n")
+        self.write("/proc/net/route",
+                   "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n")
         self.write("/proc/sys/kernel/osrelease", "6.1.0-27-amd64")
         self.mkdir("/sys/kernel/mm/hugepages")
         self.mkdir("/sys/bus/pci/devices")

@@ -305,6 +305,7 @@ def build_vfio_guest(files=None, modules=None):
     import hashlib
     import shutil
     import tempfile
+
     import guest_image
 
     package, version = guest_image.kernel_package()
@@ -321,7 +322,7 @@ def build_vfio_guest(files=None, modules=None):
         os.chmod(tmp, 0o755)
         subprocess.run(["apt-get", "download", "-q", "%s=%s" % (package, version)], cwd=tmp, check=True,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deb = [f for f in os.listdir(tmp) if f.endswith(".deb")][0]
+        deb = next(f for f in os.listdir(tmp) if f.endswith(".deb"))
         root = os.path.join(tmp, "root")
         subprocess.run(["dpkg", "-x", os.path.join(tmp, deb), root], check=True)
         kernel = sorted(f for f in os.listdir(os.path.join(root, "boot")) if f.startswith("vmlinuz-"))[0]
@@ -586,6 +587,6 @@ def test_module_binds_rolls_back_and_hands_back_in_a_vIOMMU_guest(tmp_path):
 
     assert results["released"]["changed"] and "pcidrv: conf-after-release 0" in text
 
-    state_line = [line for line in text.splitlines() if line.startswith("pcidrv-state: ")][0]
+    state_line = next(line for line in text.splitlines() if line.startswith("pcidrv-state: "))
     state = json.loads(state_line[len("pcidrv-state: "):])
     assert state["devices"][GUEST_NIC] == {"interface": "eth0", "original_driver": "e1000"}

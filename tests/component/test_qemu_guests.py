@@ -35,13 +35,21 @@ import time
 import pytest
 
 import guest_image
-from module_call import run_module
-
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
-    choose_accel, guest_spec, helper_argv, helper_text, macs_in_unit, prestart_commands, probe_kvm, qemu_argv,
-    unit_exec_start, unit_text)
+    choose_accel,
+    guest_spec,
+    helper_argv,
+    helper_text,
+    macs_in_unit,
+    prestart_commands,
+    probe_kvm,
+    qemu_argv,
+    unit_exec_start,
+    unit_text,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import verify_unit
+from module_call import run_module
 
 pytestmark = pytest.mark.component
 
@@ -201,9 +209,9 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
         logs[name] = os.path.join(spec["run_subdir"], "serial.log")
         run_argv = qemu_argv(spec, qemu, accel, serial=logs[name])
         assert [a for a in run_argv if not a.startswith("file:")] == [a for a in argv if not a.startswith("file:")]
-        out = open(os.path.join(run_root, name + ".qemu.out"), "w")
-        processes.append(subprocess.Popen(run_argv, user=uid, group=gid, extra_groups=[], umask=0o007,
-                                          stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
+        with open(os.path.join(run_root, name + ".qemu.out"), "w") as out:
+            processes.append(subprocess.Popen(run_argv, user=uid, group=gid, extra_groups=[], umask=0o007,
+                                              stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
         specs[name] = spec
 
     assert oct(os.stat(vhost_dir).st_mode & 0o7777) == "0o770"
@@ -334,7 +342,8 @@ def test_module_check_mode_diff_then_install_idempotent_and_remove(image, dirs):
     assert unit_exec_start(written) == done["argv"]
     helper = os.path.join(dirs["helper_dir"], "nfv-qemu-powerdown")
     assert os.stat(helper).st_mode & 0o777 == 0o755
-    assert "system_powerdown" in open(helper).read()
+    with open(helper) as f:
+        assert "system_powerdown" in f.read()
     assert done["macs"] == macs_in_unit(written) and len(done["macs"]) == 2
 
     again = run_module("qemu_vm", args)
@@ -343,7 +352,7 @@ def test_module_check_mode_diff_then_install_idempotent_and_remove(image, dirs):
 
     bigger = run_module("qemu_vm", _args(image, dirs, memory="512M"), check=True)
     assert bigger["changed"] is True
-    unit_diff = [d for d in bigger["diff"] if d.get("after_header") == unit_path][0]
+    unit_diff = next(d for d in bigger["diff"] if d.get("after_header") == unit_path)
     assert "-m 256M" in unit_diff["before"] and "-m 512M" in unit_diff["after"]
     with open(unit_path) as handle:
         assert handle.read() == written  # still the old unit

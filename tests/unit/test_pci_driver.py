@@ -14,11 +14,10 @@ import subprocess
 
 import pytest
 
+import sysfs_tree
 from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-
-import sysfs_tree
 
 IP_JSON = json.dumps([
     {"ifname": "br-mgmt", "addr_info": [{"local": "192.0.2.10"}]},
@@ -376,7 +375,8 @@ def test_persistence_apply_then_second_run_unchanged(host):
     conf = host.fs.read(pd.CONF_FILE)
     assert conf.splitlines()[-1] == "0000:03:00.0 vfio-pci"
     assert os.stat(host.fs.path(pd.BIND_SCRIPT)).st_mode & 0o777 == 0o755
-    unit = open(host.fs.path(pd.UNIT_FILE)).read()
+    with open(host.fs.path(pd.UNIT_FILE)) as f:
+        unit = f.read()
     assert "Before=network-pre.target openvswitch-switch.service ovs-vswitchd.service" in unit
     assert "ExecStart=%s %s" % (pd.BIND_SCRIPT, pd.CONF_FILE) in unit
     assert "WantedBy=sysinit.target" in unit
@@ -391,9 +391,9 @@ def test_persistence_apply_then_second_run_unchanged(host):
 def test_kernel_removes_persistent_entry(host):
     host.write(pd.CONF_FILE, pd.format_overrides({"0000:03:00.0": "vfio-pci", "0000:81:00.0": "vfio-pci"}))
     result = run(host.root, ["0000:03:00.0"], check_mode=True, driver="kernel")
-    conf_change = [c for c in result["changes"] if c["key"] == pd.CONF_FILE][0]
+    conf_change = next(c for c in result["changes"] if c["key"] == pd.CONF_FILE)
     assert pd.parse_overrides(conf_change["after"]) == {"0000:81:00.0": "vfio-pci"}
-    bind = [c for c in result["changes"] if c["action"] == "bind"][0]
+    bind = next(c for c in result["changes"] if c["action"] == "bind")
     assert (bind["before"], bind["after"]) == ("vfio-pci", "(kernel default)")
 
 
@@ -540,7 +540,8 @@ def test_bind_script_writes_override_unbind_probe(host, tmp_path_factory):
     conf = work / "overrides.conf"
     conf.write_text(pd.format_overrides({"0000:03:00.0": "vfio-pci", "0000:03:00.1": "vfio-pci",
                                          "0000:07:00.0": "vfio-pci"}))
-    proc = subprocess.run(["sh", str(script), str(conf)], env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "/usr/bin:/bin"},
+    proc = subprocess.run(["sh", str(script), str(conf)],
+                          env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "/usr/bin:/bin"},
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     fs = host.fs
     assert proc.returncode == 1

@@ -7,8 +7,21 @@ import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
-    choose_accel, format_mb, generate_mac, guest_spec, helper_argv, is_running, macs_in_unit, normalize_mac, parse_memory_mb,
-    prestart_commands, probe_kvm, qemu_argv, unit_exec_start, unit_text)
+    choose_accel,
+    format_mb,
+    generate_mac,
+    guest_spec,
+    helper_argv,
+    is_running,
+    macs_in_unit,
+    normalize_mac,
+    parse_memory_mb,
+    prestart_commands,
+    probe_kvm,
+    qemu_argv,
+    unit_exec_start,
+    unit_text,
+)
 
 TOOLS = {"install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
 QEMU = "/usr/bin/qemu-system-x86_64"
@@ -426,7 +439,7 @@ def test_plan_fresh_guest_check_mode_writes_nothing(host):
     assert actions(result) == ["write_helper", "write_unit", "enable", "start"]
     assert os.listdir(str(host / "units")) == [] and not (host / "libexec").exists()
     assert runner.systemctl() == []
-    unit = [d for d in result["diff"] if d.get("after_header", "").endswith("nfv-qemu-vm1.service")][0]
+    unit = next(d for d in result["diff"] if d.get("after_header", "").endswith("nfv-qemu-vm1.service"))
     assert unit["before"] == "" and unit["after"] == result["unit_text"]
 
 

@@ -4,7 +4,13 @@ import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
-    Systemd, escape_word, exec_line, render_unit, unescape_exec, verify_unit)
+    Systemd,
+    escape_word,
+    exec_line,
+    render_unit,
+    unescape_exec,
+    verify_unit,
+)
 
 
 @pytest.mark.parametrize("word, expected", [
