@@ -454,7 +454,8 @@ mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work 
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
 mount -t devtmpfs devtmpfs /host/dev
-for d in /host/tmp /host/run; do mount -t tmpfs tmpfs $d; done
+# /run fresh; /tmp stays on the overlay (already writable): a repository under /tmp must stay visible
+mount -t tmpfs tmpfs /host/run
 rm -rf /host/var/lib/nfv-dpdk /host/etc/nfv-dpdk
 cp /scenario.sh /host/tmp/scenario.sh
 chroot /host /bin/sh /tmp/scenario.sh
@@ -528,6 +529,7 @@ def test_module_binds_rolls_back_and_hands_back_in_a_vIOMMU_guest(tmp_path):
     results = {}
     for name, parts in chunks.items():
         payload = base64.b64decode("".join(parts)).decode()
+        assert "{" in payload, "step %s printed no module result: %r" % (name, payload)
         results[name] = json.loads(payload[payload.find("{"):])
     phases, _rcs = parse_guest_log(text)
     setup_errors = [line for line in text.splitlines()
