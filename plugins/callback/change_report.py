@@ -20,7 +20,7 @@ description:
     the same run (for example in C(playbooks/drift.yml)) can read what earlier plays changed.
   - Enable with C(callbacks_enabled = nfv.dpdk.change_report); nothing is written unless a path is set.
 author:
-  - nfv.dpdk contributors
+  - nfv.dpdk contributors (@nfv-dpdk)
 options:
   path:
     description: Where the JSON report is written.

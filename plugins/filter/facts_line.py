@@ -26,7 +26,7 @@ options:
     required: true
     choices: [node, pool, mount, nic, ovs]
 author:
-  - nfv.dpdk contributors
+  - nfv.dpdk contributors (@nfv-dpdk)
 """
 
 EXAMPLES = r"""
@@ -47,7 +47,7 @@ from ansible.errors import AnsibleFilterError
 def _node(node):
     mem = node.get("memory_total_kb")
     return "node %s: cpus %s, memory %s MiB" % (node["id"], node.get("cpulist") or "-",
-                                                  mem // 1024 if mem is not None else "?")
+                                                mem // 1024 if mem is not None else "?")
 
 
 def _pool(pool):

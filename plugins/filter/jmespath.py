@@ -25,7 +25,7 @@ options:
     type: str
     required: true
 author:
-  - nfv.dpdk contributors
+  - nfv.dpdk contributors (@nfv-dpdk)
 """
 
 EXAMPLES = r"""

@@ -505,7 +505,9 @@ BACKENDS = {"grub": GrubBackend, "grubby": GrubbyBackend, "kernel-install": Kern
 
 def detect_backend(runner, root):
     """grubby (RHEL family), GRUB configuration (Debian/Ubuntu), kernel-install configuration, in that order."""
-    exists = lambda path: os.path.exists(host_path(root, path))  # noqa: E731
+    def exists(path):
+        return os.path.exists(host_path(root, path))
+
     if root == "/" and runner.has("grubby"):
         return "grubby"
     if exists("/etc/default/grub") or exists(GRUB_DROPIN_DIR):

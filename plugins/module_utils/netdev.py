@@ -74,8 +74,7 @@ def connection_address():
 def lower_devices(fs, name):
     """Devices `name` is stacked on (bridge ports, bond slaves, a VLAN's parent)."""
     return [entry[len("lower_"):] for entry in fs.listdir("%s/%s" % (NET_ROOT, name))
-            if entry.startswith("lower_")] + [
-        port for port in fs.listdir("%s/%s/brif" % (NET_ROOT, name))]
+            if entry.startswith("lower_")] + list(fs.listdir("%s/%s/brif" % (NET_ROOT, name)))
 
 
 def management_interfaces(fs, addresses, conn_address):

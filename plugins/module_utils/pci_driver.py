@@ -453,9 +453,9 @@ class PciDriver(PlannedModule):
             rc, _out, err = self.runner.run("modprobe", ["--dry-run", "--quiet", driver], check=False)
             if rc != 0:
                 why = (": " + _text(err).strip()) if _text(err).strip() else ""
+                kernel = self.fs.read("/proc/sys/kernel/osrelease", "?")
                 raise NfvError("unknown driver %s: it is not loaded (no %s/%s) and modprobe finds no module "
-                               "of that name for kernel %s%s" % (driver, DRIVERS_ROOT, driver,
-                                                                  self.fs.read("/proc/sys/kernel/osrelease", "?"), why),
+                               "of that name for kernel %s%s" % (driver, DRIVERS_ROOT, driver, kernel, why),
                                driver=driver)
 
     def predicted_driver(self, device, state):
@@ -710,8 +710,8 @@ def rollback(fs, devices):
             if now == original:
                 report.append("%s back on %s" % (address, original or "no driver"))
             else:
-                report.append("%s NOT restored: on %s instead of %s" % (address, now or "no driver",
-                                                                       original or "no driver"))
+                report.append("%s NOT restored: on %s instead of %s"
+                              % (address, now or "no driver", original or "no driver"))
         except NfvError as exc:
             report.append("%s NOT restored: %s" % (address, exc.msg))
     return report

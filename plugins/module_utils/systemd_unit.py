@@ -220,8 +220,8 @@ class Systemd:
     def state(self, unit):
         """{'active': str, 'enabled': str, 'sub': str, 'result': str} as systemctl reports them."""
         _rc, out, _err = self._ctl(["show", unit,
-                                  "--property=ActiveState,SubState,UnitFileState,Result,LoadState,MainPID"],
-                                 check=False)
+                                    "--property=ActiveState,SubState,UnitFileState,Result,LoadState,MainPID"],
+                                   check=False)
         props = {}
         for line in _text(out).splitlines():
             if "=" in line:

@@ -20,7 +20,7 @@ description:
     the C(nfv.dpdk.jmespath) filter or C(selectattr).
   - Results are returned as C(ansible_facts.nfv_dpdk).
 author:
-  - nfv.dpdk contributors
+  - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.facts

@@ -24,7 +24,7 @@ description:
   - The pool lasts until the next boot. To keep it, re-apply it at boot (the C(nfv.dpdk.hugepages) role
     installs a unit that does) or reserve it on the kernel command line with M(nfv.dpdk.kernel_cmdline).
 author:
-  - nfv.dpdk contributors
+  - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

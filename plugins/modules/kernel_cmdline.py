@@ -33,7 +33,7 @@ description:
   - Values with whitespace, quotes, backslashes, C($), backquotes or control characters are rejected
     before anything is read or written.
 author:
-  - nfv.dpdk contributors
+  - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

@@ -29,7 +29,7 @@ description:
     it, otherwise through C(/etc/nfv-dpdk/pci-driver-overrides.conf) applied at boot by the
     C(nfv-dpdk-pci-bind.service) oneshot unit, ordered before C(network-pre.target) and Open vSwitch.
 author:
-  - nfv.dpdk contributors
+  - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

@@ -30,7 +30,7 @@ description:
     says C(restart_required=true); O(restart_on_change=true) restarts it.
   - A guest that fails to start fails the task with the end of its journal.
 author:
-  - nfv.dpdk contributors
+  - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
