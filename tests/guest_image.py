@@ -209,11 +209,12 @@ def _module_order_ok(moddir, order):
     dep_file = os.path.join(moddir, "modules.dep")
     if not os.path.exists(dep_file):
         return
+
     def base(path):
         return os.path.basename(path).split(".ko")[0].replace("-", "_")
     with open(dep_file) as handle:
         for line in handle:
-            target, _, deps = line.partition(":")
+            target, _sep, deps = line.partition(":")
             mod = base(target)
             if mod not in order:
                 continue

@@ -100,8 +100,8 @@ def test_kernel_install_file_on_an_image(tmp_path):
             "backend": "kernel-install", "root": str(root), "update_bootloader": False}
     result = run_module("kernel_cmdline", args)
     assert result["changed"] is True, result
-    assert (root / "etc/kernel/cmdline").read_text() == "root=UUID=0a1b ro intel_iommu=on iommu=pt hugepagesz=1G " \
-                                                         "hugepages=0:2,1:2\n"
+    assert (root / "etc/kernel/cmdline").read_text() == ("root=UUID=0a1b ro intel_iommu=on iommu=pt hugepagesz=1G "
+                                                         "hugepages=0:2,1:2\n")
     assert run_module("kernel_cmdline", args)["changed"] is False
 
 
@@ -121,8 +121,8 @@ def test_bad_input_fails_and_writes_nothing(grub_root, args, message):
 
 
 @pytest.mark.skipif(any(os.path.exists(p) for p in ("/etc/default/grub", "/etc/default/grub.d", "/etc/kernel/cmdline",
-                                                  "/etc/kernel/install.conf", "/boot/loader/entries",
-                                                  "/usr/sbin/grubby", "/usr/bin/grubby")),
+                                                    "/etc/kernel/install.conf", "/boot/loader/entries",
+                                                    "/usr/sbin/grubby", "/usr/bin/grubby")),
                     reason="this machine has bootloader configuration")
 def test_auto_detection_on_this_machine_fails_cleanly():
     # no GRUB, grubby or kernel-install configuration here: a clear error, nothing written (see fixture)

@@ -134,7 +134,7 @@ def guest_hugepages(run_root):
         yield mount
     finally:
         if mounted:
-            for _ in range(50):
+            for _attempt in range(50):
                 if subprocess.run(["umount", mount], check=False).returncode == 0:
                     break
                 time.sleep(0.2)

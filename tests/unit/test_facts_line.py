@@ -21,8 +21,8 @@ def test_pool_and_ovs_lines():
     assert facts_line(pool, "pool") == "hugepages 1G node 1: total 2, free 1, surplus 0"
     assert facts_line({"installed": False}, "ovs") == "ovs: not installed"
     ovs = {"installed": True, "running": True, "ovs_version": "3.1.0", "dpdk_initialized": True,
-           "dpdk_version": "DPDK 22.11.4", "bridges": [{"name": "br0", "datapath_type": "netdev",
-                                                          "ports": ["br0", "vhu0"]}]}
+           "dpdk_version": "DPDK 22.11.4",
+           "bridges": [{"name": "br0", "datapath_type": "netdev", "ports": ["br0", "vhu0"]}]}
     assert facts_line(ovs, "ovs") == "ovs 3.1.0: dpdk initialized DPDK 22.11.4, bridges br0(netdev: br0 vhu0)"
 
 

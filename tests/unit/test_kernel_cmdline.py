@@ -366,7 +366,7 @@ def test_parse_grubby_info():
 def test_grubby_argv_per_entry_and_only_entries_that_differ(tmp_path):
     runner = RecordingRunner(binaries=["grubby"], outputs={
         "grubby": lambda args: GRUBBY_INFO if args == ["--info=ALL"] else "/boot/vmlinuz-5.14.0-427.el9.x86_64\n"})
-    result, _m = run(tmp_path, runner, check_mode=True, params=[p for p in cl.format_params(HP).split()])
+    result, _m = run(tmp_path, runner, check_mode=True, params=cl.format_params(HP).split())
     assert result["backend"] == "grubby"
     assert [c["key"] for c in result["changes"]] == ["kernel /boot/vmlinuz-5.14.0-427.el9.x86_64"]
     assert result["cmdline"] == "ro crashkernel=1G-4G:192M rd.lvm.lv=rhel/root " + cl.format_params(HP)

@@ -185,8 +185,8 @@ def test_guard_takes_an_explicit_connection_address(host, monkeypatch):
 
 
 def test_guard_ignores_link_local_addresses(host):
-    addresses = json.dumps([{"ifname": "ens3f1", "addr_info": [{"local": "fe80::5054:ff:fe12:3456"},
-                                                                {"local": "169.254.3.4"}]}])
+    addresses = json.dumps([{"ifname": "ens3f1",
+                             "addr_info": [{"local": "fe80::5054:ff:fe12:3456"}, {"local": "169.254.3.4"}]}])
     runner = ScriptedRunner({("ip", ("-j", "address", "show")): (0, addresses, "")})
     result = run(host.root, ["ens3f1"], check_mode=True, runner=runner, persistent=False)
     assert result["changed"]

@@ -46,8 +46,8 @@ def parse_opts(text):
         rest, head = parts, None
     out = {}
     for part in rest:
-        key, _, value = part.partition("=")
-        out[key] = value if _ else "on"
+        key, _sep, value = part.partition("=")
+        out[key] = value if _sep else "on"
     return head, out
 
 
@@ -73,7 +73,7 @@ def test_seed_vhost_user_lines():
     kind, chardev = parse_opts(options(argv, "-chardev")[0])
     assert kind == "socket"
     assert chardev == {"id": "char0", "path": "/run/vhost/vm1.sock", "server": "on", "wait": "off"}
-    _, netdev = parse_opts(options(argv, "-netdev")[0])
+    _kind, netdev = parse_opts(options(argv, "-netdev")[0])
     assert netdev == {"type": "vhost-user", "id": "net0", "chardev": "char0", "vhostforce": "on"}
     kind, device = parse_opts(options(argv, "-device")[0])
     assert kind == "virtio-net-pci" and device == {"netdev": "net0", "mac": "52:54:00:00:00:01"}
@@ -99,14 +99,14 @@ def test_memory_without_backend_is_plain():
 
 def test_vhost_user_without_hugepages_uses_shared_memfd():
     spec = spec_of(memory="1G", nics=[{"type": "vhost-user", "socket": "/run/vhost/a.sock"}])
-    _, backend = parse_opts(options(qemu_argv(spec, QEMU, "tcg"), "-object")[0])
+    _kind, backend = parse_opts(options(qemu_argv(spec, QEMU, "tcg"), "-object")[0])
     assert options(qemu_argv(spec, QEMU, "tcg"), "-object")[0].startswith("memory-backend-memfd,")
     assert backend["share"] == "on" and backend["size"] == "1G"
 
 
 def test_numa_node_binds_the_backend():
     argv = qemu_argv(spec_of(memory="2G", numa_node=1, hugepages={"size": "2M"}), QEMU, "kvm")
-    _, backend = parse_opts(options(argv, "-object")[0])
+    _kind, backend = parse_opts(options(argv, "-object")[0])
     assert backend["host-nodes"] == "1" and backend["policy"] == "bind"
     assert backend["mem-path"] == "/dev/hugepages/nfv-qemu"
     argv = qemu_argv(spec_of(memory="2G", numa_node=0), QEMU, "kvm")
@@ -133,8 +133,8 @@ def test_format_mb():
 def test_vhost_user_multiqueue_vectors():
     spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vhost/a.sock", "queues": 4}])
     argv = qemu_argv(spec, QEMU, "tcg")
-    _, netdev = parse_opts(options(argv, "-netdev")[0])
-    _, device = parse_opts(options(argv, "-device")[0])
+    _kind, netdev = parse_opts(options(argv, "-netdev")[0])
+    _kind, device = parse_opts(options(argv, "-device")[0])
     assert netdev["queues"] == "4"
     assert device["mq"] == "on" and device["vectors"] == "10"
 
@@ -176,8 +176,8 @@ def test_generated_macs_are_stable_unique_and_locally_administered():
     spec = spec_of(nics=[{"type": "user"}, {"type": "vhost-user", "socket": "/run/vhost/a.sock"}])
     macs = [n["mac"] for n in spec["nics"]]
     assert macs == [generate_mac("vm1", 0), generate_mac("vm1", 1)]
-    assert macs == [n["mac"] for n in spec_of(nics=[{"type": "user"},
-                                                     {"type": "vhost-user", "socket": "/run/vhost/a.sock"}])["nics"]]
+    nics = [{"type": "user"}, {"type": "vhost-user", "socket": "/run/vhost/a.sock"}]
+    assert macs == [n["mac"] for n in spec_of(nics=nics)["nics"]]
     assert len(set(macs)) == 2 and all(m.startswith("52:54:00:") for m in macs)
     assert generate_mac("vm2", 0) != generate_mac("vm1", 0)
 
@@ -256,7 +256,7 @@ def test_unit_exec_start_is_the_exact_argv():
 
 def test_unit_hardening_and_service_user():
     spec = spec_of(user="qemu1", group="qemu1")
-    _, text = render(spec)
+    _first, text = render(spec)
     for setting in ("User=qemu1", "Group=qemu1", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
                     "DevicePolicy=closed", "CapabilityBoundingSet=", "AmbientCapabilities=", "Restart=on-failure",
                     "RuntimeDirectory=nfv-qemu/vm1", "WantedBy=multi-user.target"):
@@ -269,7 +269,7 @@ def test_unit_hardening_and_service_user():
 
 def test_unit_device_allow_follows_the_guest():
     spec = spec_of(nics=[{"type": "tap", "ifname": "tap1", "bridge": "br-mgmt"}, {"type": "vfio", "host": "0c:00.3"}])
-    _, text = render(spec, accel="kvm", vfio_groups=["12"])
+    _first, text = render(spec, accel="kvm", vfio_groups=["12"])
     assert lines(text, "DeviceAllow") == ["/dev/kvm rw", "/dev/net/tun rw", "/dev/vfio/vfio rw", "/dev/vfio/12 rw"]
     assert lines(text, "LimitMEMLOCK") == ["infinity"]
     pre = lines(text, "ExecStartPre")
@@ -281,7 +281,7 @@ def test_unit_device_allow_follows_the_guest():
 def test_unit_prepares_hugepage_and_socket_directories():
     spec = spec_of(memory="2G", hugepages={"size": "1G"}, cpu_affinity=[3, 2], numa_node=0,
                    nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1.sock"}])
-    _, text = render(spec)
+    _first, text = render(spec)
     assert lines(text, "ExecStartPre") == [
         "+/usr/bin/install -d -o root -g nfv-qemu -m 0770 /dev/hugepages1G/nfv-qemu",
         "+/usr/bin/install -d -o root -g nfv-qemu -m 0770 /run/vhost"]
@@ -293,7 +293,7 @@ def test_unit_prepares_hugepage_and_socket_directories():
 
 def test_macs_in_unit():
     spec = spec_of(nics=[{"type": "user", "mac": "52:54:00:00:00:0a"}, {"type": "tap", "ifname": "t1"}])
-    _, text = render(spec)
+    _first, text = render(spec)
     assert macs_in_unit(text) == ["52:54:00:00:00:0a", generate_mac("vm1", 1)]
 
 
@@ -317,8 +317,9 @@ class KvmFS:
         return self.kvm and path == "/dev/kvm"
 
 
-ABORT = (134, b'{"QMP": {}}\n', b"qemu-system-x86_64: error: failed to set MSR 0x10a to 0xc000069\n"
-                                   b"qemu-system-x86_64: kvm.c:3849: kvm_buf_set_msrs: Assertion failed.\n")
+ABORT = (134, b'{"QMP": {}}\n',
+         b"qemu-system-x86_64: error: failed to set MSR 0x10a to 0xc000069\n"
+         b"qemu-system-x86_64: kvm.c:3849: kvm_buf_set_msrs: Assertion failed.\n")
 QUIT = (0, b'{"QMP": {}}\n{"return": {}}\n{"event": "SHUTDOWN", "data": {"reason": "host-qmp-quit"}}\n'
            b'{"return": {}}\n', b"")
 
