@@ -382,16 +382,17 @@ def run_vfio_guest(image, log, extra=(), memory="512", timeout=240):
     argv = [qemu, "-M", "q35", "-accel", "tcg", "-cpu", "max", "-m", memory, "-smp", "1",
             "-device", "intel-iommu,intremap=on,caching-mode=on",
             "-netdev", "user,id=n1", "-device", "e1000,netdev=n1,addr=3",
-            "-netdev", "user,id=n2", "-device", "e1000,netdev=n2,addr=4"] + list(extra) + [
-            "-kernel", os.path.join(image, "vmlinuz"), "-initrd", os.path.join(image, "initrd.gz"),
-            "-append", "console=ttyS0 loglevel=3 panic=-1 intel_iommu=on iommu=pt",
-            "-display", "none", "-serial", "file:%s" % log, "-no-reboot", "-nodefaults"]
+            "-netdev", "user,id=n2", "-device", "e1000,netdev=n2,addr=4"]
+    argv += list(extra)
+    argv += ["-kernel", os.path.join(image, "vmlinuz"), "-initrd", os.path.join(image, "initrd.gz"),
+             "-append", "console=ttyS0 loglevel=3 panic=-1 intel_iommu=on iommu=pt",
+             "-display", "none", "-serial", "file:%s" % log, "-no-reboot", "-nodefaults"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     try:
-        out, _ = proc.communicate(timeout=timeout)
+        out, _err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        out, _ = proc.communicate()
+        out, _err = proc.communicate()
     text = log.read_text(errors="replace") if log.exists() else ""
     assert "pcidrv: done" in text, "guest did not finish:\n%s\n%s" % (out, text[-4000:])
     return text
