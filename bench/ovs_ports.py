@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: N dpdkvhostuserclient ports on one netdev bridge, first converge and no-op rerun.
 
 Compared on ONE private OVS-DPDK (tests/component/ovs_lab.py), each run a full ansible-playbook:

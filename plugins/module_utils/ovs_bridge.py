@@ -17,7 +17,12 @@ import json
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import (
-    OvsDb, daemon_pid, list_tables, rundir_of, vsctl_error)
+    OvsDb,
+    daemon_pid,
+    list_tables,
+    rundir_of,
+    vsctl_error,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import CommandError
 
@@ -487,7 +492,7 @@ class OvsBridge(PlannedModule):
                 ("Bridge", BRIDGE_COLUMNS, None), ("Port", PORT_COLUMNS, None),
                 ("Interface", INTERFACE_COLUMNS, None)])
         except CommandError as exc:
-            raise NfvError(vsctl_error(exc, self.db), db=self.db)
+            raise NfvError(vsctl_error(exc, self.db), db=self.db) from exc
         return index_state(bridges, ports, interfaces, self.bridge)
 
     def check_vswitchd(self):
@@ -496,9 +501,9 @@ class OvsBridge(PlannedModule):
             return
         pid, alive = daemon_pid(rundir, "ovs-vswitchd")
         if not alive:
+            why = "pid %s in %s/ovs-vswitchd.pid is gone" % (pid, rundir) if pid else "no pidfile in %s" % rundir
             raise NfvError("ovs-vswitchd is not running (%s): start it (e.g. systemctl start openvswitch-switch); "
-                           "nothing was changed" % ("pid %s in %s/ovs-vswitchd.pid is gone" % (pid, rundir) if pid
-                                                     else "no pidfile in %s" % rundir), db=self.db)
+                           "nothing was changed" % why, db=self.db)
 
     def read(self):
         if not self.ovsdb.installed:
@@ -518,8 +523,9 @@ class OvsBridge(PlannedModule):
             if exc.rc in (-14, 142) or "Alarm clock" in text:
                 raise NfvError("ovs-vsctl timed out after %ss waiting for ovs-vswitchd to apply the transaction; it "
                                "was committed to the database but not confirmed by ovs-vswitchd" % self.ovsdb.timeout,
-                               db=self.db)
-            raise NfvError("OVSDB transaction failed, nothing was changed: %s" % text, cmd=exc.argv, rc=exc.rc)
+                               db=self.db) from exc
+            raise NfvError("OVSDB transaction failed, nothing was changed: %s" % text, cmd=exc.argv,
+                           rc=exc.rc) from exc
 
     def apply(self, plan, current):
         self.vsctl_apply(transaction_args(plan, self.bridge))

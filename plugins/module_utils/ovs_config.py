@@ -12,7 +12,12 @@ import re
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import (
-    OvsDb, daemon_pid, list_tables, rundir_of, vsctl_error)
+    OvsDb,
+    daemon_pid,
+    list_tables,
+    rundir_of,
+    vsctl_error,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import CommandError
 
@@ -187,7 +192,7 @@ class OvsConfig(PlannedModule):
             rows = list_tables(self.ovsdb, [("Open_vSwitch", ["other_config", "dpdk_initialized",
                                                               "dpdk_version"], None)])[0]
         except CommandError as exc:
-            raise NfvError(vsctl_error(exc, self.db), db=self.db)
+            raise NfvError(vsctl_error(exc, self.db), db=self.db) from exc
         if not rows:
             raise NfvError("the Open_vSwitch table at %s has no row: run 'ovs-vsctl init' first"
                            % (self.db or "the default database"))
@@ -219,7 +224,7 @@ class OvsConfig(PlannedModule):
             self.runner.run("ovs-vsctl", args + transaction_args(plan))
         except CommandError as exc:
             raise NfvError("Open_vSwitch other_config update failed: %s" % vsctl_error(exc, self.db),
-                           cmd=exc.argv, rc=exc.rc)
+                           cmd=exc.argv, rc=exc.rc) from exc
 
     def report(self, current, plan):
         after = dict(current["other_config"])

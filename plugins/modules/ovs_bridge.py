@@ -25,7 +25,7 @@ description:
     second transaction, so the database holds no half-made port; ports that existed before and were
     changed into a rejected configuration are left as configured. RV(rejected) says which happened to each.
 author:
-  - nfv.dpdk contributors
+  - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

@@ -25,7 +25,7 @@ description:
     already initialized; restarting the daemon is left to the caller (the C(nfv.dpdk.ovs_dpdk) role does it
     in a handler).
 author:
-  - nfv.dpdk contributors
+  - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:

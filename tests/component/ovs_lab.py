@@ -163,8 +163,8 @@ class OvsLab:
         proc = subprocess.run(argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=timeout, check=False)
         if check and proc.returncode != 0:
-            raise OvsLabError("%s failed rc=%d: %s" % (" ".join(argv), proc.returncode,
-                                                        (proc.stderr or proc.stdout).strip()))
+            detail = (proc.stderr or proc.stdout).strip()
+            raise OvsLabError("%s failed rc=%d: %s" % (" ".join(argv), proc.returncode, detail))
         return proc
 
     def vsctl(self, *args, check=True, wait=True):
@@ -187,8 +187,8 @@ class OvsLab:
         out = self.run(["ovsdb-client", "--format=json", "dump", self.db, "Open_vSwitch"]).stdout
         # One JSON document per table, one per line.
         tables = {}
-        for line in out.splitlines():
-            line = line.strip()
+        for raw in out.splitlines():
+            line = raw.strip()
             if line:
                 doc = json.loads(line)
                 tables[doc["caption"]] = doc
@@ -278,9 +278,9 @@ class OvsLab:
         if self.vswitchd_running():
             return
         prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
-        self.run(prefix + [VSWITCHD_DPDK, self.db, "--pidfile=" + self._pidfile("ovs-vswitchd"),
-                  "--unixctl=" + self._ctl("ovs-vswitchd"), "--log-file=" + self.log_file,
-                  "--detach", "--no-chdir"], timeout=self.start_timeout)
+        argv = [VSWITCHD_DPDK, self.db, "--pidfile=" + self._pidfile("ovs-vswitchd"),
+                "--unixctl=" + self._ctl("ovs-vswitchd"), "--log-file=" + self.log_file, "--detach", "--no-chdir"]
+        self.run(prefix + argv, timeout=self.start_timeout)
         deadline = time.time() + self.start_timeout
         while time.time() < deadline:
             root = self.list_table("Open_vSwitch")[0]

@@ -25,8 +25,8 @@ def lab_extra(lab):
 
 def test_runtime_key_check_mode_apply_noop(ovs_lab):
     before = ovs_lab.dump()
-    checked = call(ovs_lab, check=True, pmd_cpu_mask="0x2", other_config={"pmd-auto-lb": True,
-                                                                            "tx-flush-interval": 50})
+    other = {"pmd-auto-lb": True, "tx-flush-interval": 50}
+    checked = call(ovs_lab, check=True, pmd_cpu_mask="0x2", other_config=other)
     assert not checked.get("failed"), checked.get("msg")
     assert checked["changed"] is True
     assert ovs_lab.dump() == before, "check mode changed the database"

@@ -20,7 +20,9 @@ def ovs_map(values):
 EMPTY = ["set", []]
 
 
-def interface_row(uuid, name, kind="", options=None, mtu=EMPTY, error=EMPTY, ofport=1, ext=None):
+def interface_row(uuid, name, kind="", options=None, mtu=None, error=None, ofport=1, ext=None):
+    mtu = EMPTY if mtu is None else mtu
+    error = EMPTY if error is None else error
     return [["uuid", uuid], name, kind, ovs_map(options or {}), mtu, ovs_map({}), ovs_map(ext or {}), error, ofport]
 
 
@@ -154,13 +156,13 @@ def test_new_bridge_and_absent():
     p = params(name="br-new", datapath_type="netdev", ports=[port("vhu5")])
     plan, state = plan_for(p)
     assert [c.action for c in plan] == ["create_bridge", "create_port"]
-    assert ob.transaction_args(plan, "br-new")[:9] == ["--", "add-br", "br-new", "--", "set", "Bridge", "br-new",
-                                                      'datapath_type="netdev"', "--"]
+    expected = ["--", "add-br", "br-new", "--", "set", "Bridge", "br-new", 'datapath_type="netdev"', "--"]
+    assert ob.transaction_args(plan, "br-new")[:9] == expected
     assert ob.predicted_ports(plan, state) == ["br-new", "vhu5"]
-    plan, _ = plan_for(params(state="absent"))
+    plan, _state = plan_for(params(state="absent"))
     assert [c.action for c in plan] == ["delete_bridge"]
     assert ob.transaction_args(plan, "br0") == ["--", "del-br", "br0"]
-    plan, _ = plan_for(params(name="br-gone", state="absent"))
+    plan, _state = plan_for(params(name="br-gone", state="absent"))
     assert not plan.changed
 
 
