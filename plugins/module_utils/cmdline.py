@@ -32,11 +32,11 @@ __metaclass__ = type
 
 import os
 import re
-import tempfile
 
 from ansible.module_utils.six import string_types
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.kernel import split_cmdline
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 
@@ -195,32 +195,6 @@ def satisfied(cmdline_params, params, state):
 # -- files ------------------------------------------------------------------------
 def host_path(root, path):
     return path if root == "/" else os.path.join(root, path.lstrip("/"))
-
-
-def read_text(path):
-    try:
-        with open(path, "r") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
-def write_atomic(path, content, module=None, mode=0o644):
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(content)
-        os.chmod(tmp, mode)
-        if module is not None:
-            module.atomic_move(tmp, path)
-        else:
-            os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def restore_file(path, content, module=None):

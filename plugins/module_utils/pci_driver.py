@@ -22,10 +22,10 @@ import ipaddress
 import json
 import os
 import re
-import tempfile
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import kernel, netdev, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.files import write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 
 KERNEL = "kernel"  # the `driver` value that hands a device back to its default kernel driver
@@ -173,21 +173,8 @@ def updated_state(state, devices):
 
 
 def write_file_atomic(fs, path, text, mode=0o644):
-    """Write `text` to host path `path` (under fs.root) through a temp file and os.replace."""
-    target = fs.path(path)
-    directory = os.path.dirname(target)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    fd, tmp = tempfile.mkstemp(prefix=".nfv-dpdk-", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except (IOError, OSError) as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise NfvError("writing %s failed: %s" % (path, exc), path=path) from exc
+    """Write `text` atomically to host path `path` (under fs.root)."""
+    write_atomic(fs.path(path), text, mode=mode)
 
 
 # -- resolution ----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ import sys
 import time
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
     kb_to_label,
@@ -43,11 +44,9 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
     SYSTEMD_BOOTED_MARKER,
     Systemd,
     exec_line,
-    read_file,
     render_unit,
     unescape_exec,
     verify_unit,
-    write_file_atomic,
 )
 
 UNIT_PREFIX = "nfv-qemu-"
@@ -743,8 +742,8 @@ class QemuVm(PlannedModule):
             raise NfvError("state=%s needs systemd to manage the unit %s, but %s; use state=present to only "
                            "install the unit file" % (state, spec["unit"], why), unit=spec["unit"])
         current = {
-            "unit_text": read_file(self.unit_path),
-            "helper_text": read_file(self.helper_path),
+            "unit_text": read_text(self.unit_path),
+            "helper_text": read_text(self.helper_path),
             "systemd": ok,
             "systemd_problem": why,
             "active": None,
@@ -801,7 +800,7 @@ class QemuVm(PlannedModule):
             try:
                 if not os.path.isdir(self.spec["run_dir"]):
                     os.makedirs(self.spec["run_dir"], 0o755)
-                write_file_atomic(self.module, cache, json.dumps({"key": key, "result": result}))
+                write_atomic(cache, json.dumps({"key": key, "result": result}), self.module)
             except (IOError, OSError):
                 pass  # a cache only
         result["cached"] = False
@@ -879,7 +878,7 @@ class QemuVm(PlannedModule):
         for entry in sorted(os.listdir(spec["unit_dir"])):
             if not entry.startswith(UNIT_PREFIX) or not entry.endswith(".service") or entry == spec["unit"]:
                 continue
-            other = read_file(os.path.join(spec["unit_dir"], entry)) or ""
+            other = read_text(os.path.join(spec["unit_dir"], entry)) or ""
             clash = sorted(mine.intersection(macs_in_unit(other)))
             if clash:
                 problems.append("MAC %s is already used by %s" % (", ".join(clash), entry))
@@ -963,9 +962,9 @@ class QemuVm(PlannedModule):
         if "write_helper" in actions:
             if not os.path.isdir(spec["helper_dir"]):
                 os.makedirs(spec["helper_dir"], 0o755)
-            write_file_atomic(self.module, self.helper_path, actions["write_helper"].after, mode=0o755)
+            write_atomic(self.helper_path, actions["write_helper"].after, self.module, mode=0o755)
         if "write_unit" in actions:
-            write_file_atomic(self.module, self.unit_path, actions["write_unit"].after, mode=0o644)
+            write_atomic(self.unit_path, actions["write_unit"].after, self.module, mode=0o644)
             if current["systemd"]:
                 self.systemd.daemon_reload()
         if "enable" in actions:

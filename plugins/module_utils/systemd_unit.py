@@ -166,33 +166,6 @@ def _text(data):
     return data or ""
 
 
-def read_file(path):
-    try:
-        with open(path, "r") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
-def write_file_atomic(module, path, text, mode=0o644):
-    """Temp file in the target directory, then atomic_move (or os.replace without a module)."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        if module is not None:
-            module.atomic_move(tmp, path)
-            os.chmod(path, mode)  # atomic_move gives new files the default mode
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 class Systemd:
     """Unit state through systemctl and journalctl (argv only, LC_ALL=C via the runner)."""
 
