@@ -33,8 +33,6 @@ __metaclass__ = type
 import os
 import re
 
-from ansible.module_utils.six import string_types
-
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.kernel import split_cmdline
@@ -97,7 +95,7 @@ def parse_words(text):
 
 
 def check_param(key, value, where):
-    if not isinstance(key, string_types) or not KEY_RE.match(key):
+    if not isinstance(key, str) or not KEY_RE.match(key):
         raise NfvError("%s: %r is not a kernel parameter name (letters, digits, '_', '.', '-')" % (where, key))
     if value is not None and BAD_VALUE_RE.search(value):
         raise NfvError("%s: the value of %s contains whitespace, a quote, a backslash, '$', '`' or a control "
@@ -123,10 +121,10 @@ def normalize_params(raw):
                                "for example value: \"on\"" % (where, item["key"]))
             if isinstance(value, (int, float)):
                 value = str(value)
-            if value is not None and not isinstance(value, string_types):
+            if value is not None and not isinstance(value, str):
                 raise NfvError("%s: the value of %s must be a string or a number" % (where, item["key"]))
             params.append(check_param(item["key"], value, where))
-        elif isinstance(item, string_types):
+        elif isinstance(item, str):
             if BAD_VALUE_RE.search(item):
                 raise NfvError("%s: %r contains whitespace, a quote, a backslash, '$', '`' or a control character; "
                                "give one parameter per list item, without quotes" % (where, item))

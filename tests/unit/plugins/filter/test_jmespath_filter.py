@@ -6,7 +6,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.nfv.dpdk.plugins.filter.jmespath import jmespath_filter
 from ansible_collections.nfv.dpdk.plugins.module_utils import facts
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from sysfs_tree import two_node_host
+from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import two_node_host
 
 
 class NoCommands:

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import facts, hugepages, kernel, netdev, numa, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS, format_cpulist, parse_cpulist
-from sysfs_tree import KB_1G, KB_2M, SysfsTree, one_node_host, two_node_host
+from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, SysfsTree, one_node_host, two_node_host
 
 
 class NoCommands:

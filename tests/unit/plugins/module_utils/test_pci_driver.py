@@ -14,10 +14,10 @@ import subprocess
 
 import pytest
 
-import sysfs_tree
 from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.tests.unit import sysfs_tree
 
 IP_JSON = json.dumps([
     {"ifname": "br-mgmt", "addr_info": [{"local": "192.0.2.10"}]},

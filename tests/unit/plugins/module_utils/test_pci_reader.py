@@ -2,9 +2,9 @@
 
 import pytest
 
-import sysfs_tree
 from ansible_collections.nfv.dpdk.plugins.module_utils import pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.tests.unit import sysfs_tree
 
 
 @pytest.mark.parametrize("text,expected", [

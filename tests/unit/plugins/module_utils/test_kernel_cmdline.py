@@ -14,7 +14,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils import cmdline as cl
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import CommandError
-from sysfs_tree import SysfsTree
+from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import SysfsTree
 
 P = cl.parse_word
 
