@@ -1,0 +1,507 @@
+"""The lab VM: a Debian 12 QEMU guest with a vIOMMU, two NUMA nodes and e1000 NICs for DPDK.
+
+    scripts/lab-vm build              build the golden disk image (cached), print its path
+    scripts/lab-vm up [--timeout N]   boot a fresh copy, wait for SSH, print the instance as JSON
+    scripts/lab-vm down               power it off, leave nothing behind
+    scripts/lab-vm status             print the instance as JSON, or exit 1 when it is not running
+    scripts/lab-vm ssh -- CMD...      run a command in the guest
+
+The disk image (.cache/labvm/disk-<key>.img, msdos label, one ext4 partition,
+GRUB on the MBR) is built once with debootstrap; <key> hashes everything that
+goes into it. It stays read-only: `up` boots it with a throw-away qcow2
+overlay (QEMU's snapshot=on, kept under .cache/labvm/run), so every `up`
+starts from a bare host while reboots inside one `up` keep their changes.
+The guest boots with a plain Debian GRUB setup (no IOMMU or hugepage
+arguments): the collection adds those itself.
+"""
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import uuid
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.environ.get("NFV_LABVM_CACHE", os.path.join(TOP, ".cache", "labvm"))
+RUN = os.environ.get("NFV_LABVM_RUN", "/run/nfv-labvm")
+QEMU = os.environ.get("NFV_LABVM_QEMU", "qemu-system-x86_64")
+NAME = "nfv-labvm"
+SUITE = "bookworm"
+DISK_GIB = 8
+# debootstrap --include: enough for a booting, reachable host
+BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "udev", "kmod", "openssh-server", "python3", "iproute2",
+                 "procps", "pciutils", "ca-certificates"]
+# apt-get install in the chroot: kernel, boot loader, and what the roles would otherwise install under TCG
+PACKAGES = ["linux-image-amd64", "grub-pc", "openvswitch-switch-dpdk", "librte-mempool-ring23",
+            "librte-net-vhost23", "librte-net-e1000-23", "librte-net-virtio23", "driverctl"]
+SOURCES = "/etc/apt/sources.list.d/debian.sources"
+# The guest's PCI layout (bus 0 of q35, fixed slots so it is the same after every boot).
+# Endpoints on the root complex each get an IOMMU group of their own; the two
+# functions of one multi-function device (no ACS) share one.
+MGMT = {"pci": "0000:00:02.0", "mac": "52:54:00:4e:00:10", "model": "virtio-net-pci", "ifname": "enp0s2"}
+E1000 = [
+    {"pci": "0000:00:03.0", "mac": "52:54:00:4e:00:01", "model": "e1000", "ifname": "enp0s3", "hub": 0},
+    {"pci": "0000:00:04.0", "mac": "52:54:00:4e:00:02", "model": "e1000", "ifname": "enp0s4", "hub": 0},
+]
+MULTIFUNCTION = [
+    {"pci": "0000:00:06.0", "mac": "52:54:00:4e:00:03", "model": "e1000", "ifname": "enp0s6f0", "hub": 1},
+    {"pci": "0000:00:06.1", "mac": "52:54:00:4e:00:04", "model": "e1000", "ifname": "enp0s6f1", "hub": 1},
+]
+DISK_ADDR = "0x5"
+NODE_MEM_MIB = 1536  # per NUMA node: room for a 1G page at boot plus 2M pools
+
+
+def log(msg):
+    print("[lab-vm] %s" % msg, file=sys.stderr, flush=True)
+
+
+def run(argv, check=True, **kwargs):
+    return subprocess.run(argv, check=check, **kwargs)
+
+
+def mirror():
+    """The Debian mirror the host uses (first URIs of its deb822 source)."""
+    if os.path.exists(SOURCES):
+        with open(SOURCES) as handle:
+            for line in handle:
+                if line.startswith("URIs:"):
+                    return line.split()[1]
+    return "http://deb.debian.org/debian"
+
+
+def guest_sources():
+    """The guest's apt sources: the host's deb822 file when there is one."""
+    if os.path.exists(SOURCES):
+        with open(SOURCES) as handle:
+            return handle.read()
+    return ("Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n"
+            "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n" % (mirror(), SUITE, SUITE))
+
+
+def image_key():
+    with open(__file__) as handle:
+        configure = handle.read().split("# -- configure --")[1]
+    recipe = json.dumps({"suite": SUITE, "base": BASE_PACKAGES, "packages": PACKAGES, "mirror": mirror(),
+                         "sources": guest_sources(), "size": DISK_GIB,
+                         "configure": configure})
+    return hashlib.sha256(recipe.encode()).hexdigest()[:12]
+
+
+def key_path():
+    return os.path.join(CACHE, "id_ed25519")
+
+
+def ensure_key():
+    os.makedirs(CACHE, exist_ok=True)
+    if not os.path.exists(key_path()):
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", NAME, "-f", key_path()])
+    with open(key_path() + ".pub") as handle:
+        return handle.read()
+
+
+# -- configure --
+def write_mbr(path, size):
+    """An msdos label with one bootable Linux partition from 1 MiB to the end."""
+    start, count = 2048, size // 512 - 2048
+    entry = (bytes([0x80, 0xFE, 0xFF, 0xFF, 0x83, 0xFE, 0xFF, 0xFF])
+             + start.to_bytes(4, "little") + count.to_bytes(4, "little"))
+    with open(path, "r+b") as handle:
+        handle.seek(440)
+        handle.write(os.urandom(4) + b"\0\0" + entry + bytes(48) + b"\x55\xaa")
+
+
+def private_dev(root, disk, part):
+    """A minimal /dev for the chroot (tmpfs, devpts), so the host's /dev is never touched.
+
+    The image's loop devices appear under their names and as vda and vda1
+    (see configure_image).
+    """
+    dev = os.path.join(root, "dev")
+    run(["mount", "-t", "tmpfs", "-o", "mode=755,size=16m", "nfv-labvm-dev", dev])
+    nodes = [(name, name) for name in ("null", "zero", "full", "random", "urandom", "tty")]
+    for name, host in nodes + [(disk, disk), (part, part), ("vda", disk), ("vda1", part)]:
+        info = os.stat(os.path.join("/dev", host))
+        kind = stat.S_IFBLK if stat.S_ISBLK(info.st_mode) else stat.S_IFCHR
+        os.mknod(os.path.join(dev, name), kind | 0o666, info.st_rdev)
+        os.chmod(os.path.join(dev, name), 0o666)  # mknod honours the umask
+    os.makedirs(os.path.join(dev, "pts"))
+    run(["mount", "-t", "devpts", "-o", "newinstance,ptmxmode=0666", "devpts", os.path.join(dev, "pts")])
+    os.symlink("pts/ptmx", os.path.join(dev, "ptmx"))
+    os.makedirs(os.path.join(dev, "shm"))
+
+
+def configure_image(root, disk, part, root_uuid, public_key):
+    """Kernel, GRUB, packages and settings in a debootstrapped tree on the image's partition.
+
+    disk and part are loop devices of the image and its partition (this machine's
+    kernel has no partition table support), so grub-install cannot relate them: GRUB
+    is set up the way grub-install would, step by step. grub-bios-setup wants the loop
+    names; update-grub must see vda1 instead (its 10_linux skips /dev/loopN roots).
+    """
+    def write(path, text, mode=0o644):
+        full = os.path.join(root, path.lstrip("/"))
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w") as handle:
+            handle.write(text)
+        os.chmod(full, mode)
+
+    def chroot(*argv, **kwargs):
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C.UTF-8",
+               "HOME": "/root"}
+        return run(["chroot", root] + list(argv), env=env, **kwargs)
+
+    # no daemons started by package scripts while building
+    write("/usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", 0o755)
+    write("/etc/apt/apt.conf.d/90nfv-labvm", 'APT::Install-Recommends "false";\nAcquire::Retries "3";\n')
+    write("/etc/apt/sources.list.d/debian.sources", guest_sources())
+    if os.path.exists(os.path.join(root, "etc/apt/sources.list")):
+        os.unlink(os.path.join(root, "etc/apt/sources.list"))
+    write("/etc/fstab", "UUID=%s / ext4 errors=remount-ro 0 1\n" % root_uuid)
+    write("/etc/hostname", NAME + "\n")
+    write("/etc/hosts", "127.0.0.1 localhost\n127.0.1.1 %s\n" % NAME)
+    write("/etc/default/grub",
+          'GRUB_DEFAULT=0\nGRUB_TIMEOUT=1\nGRUB_DISTRIBUTOR="Debian"\n'
+          'GRUB_CMDLINE_LINUX_DEFAULT="console=ttyS0,115200"\nGRUB_CMDLINE_LINUX=""\n'
+          'GRUB_TERMINAL="serial console"\nGRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"\n')
+    # grub-mkconfig writes root=UUID=... only when the by-uuid link exists
+    os.makedirs(os.path.join(root, "dev/disk/by-uuid"))
+    os.symlink("../../vda1", os.path.join(root, "dev/disk/by-uuid", root_uuid))
+    chroot("debconf-set-selections", input=b"grub-pc grub-pc/install_devices multiselect \n"
+           b"grub-pc grub-pc/install_devices_empty boolean true\n")
+    chroot("apt-get", "update", "-q", stdout=subprocess.DEVNULL)
+    chroot("apt-get", "install", "-y", "-q", "--no-install-recommends", *PACKAGES, stdout=subprocess.DEVNULL)
+    # grub-install --target=i386-pc by hand: modules, core.img finding / by UUID, boot sector + MBR gap
+    shutil.copytree(os.path.join(root, "usr/lib/grub/i386-pc"), os.path.join(root, "boot/grub/i386-pc"))
+    write("/boot/grub/i386-pc/load.cfg", "search.fs_uuid %s root\nset prefix=($root)'/boot/grub'\n" % root_uuid)
+    chroot("grub-mkimage", "-O", "i386-pc", "-d", "/usr/lib/grub/i386-pc", "-o", "/boot/grub/i386-pc/core.img",
+           "-c", "/boot/grub/i386-pc/load.cfg", "-p", "/boot/grub", "biosdisk", "part_msdos", "ext2",
+           "search_fs_uuid")
+    chroot("grub-bios-setup", "--skip-fs-probe", "-d", "/boot/grub/i386-pc", "/dev/" + disk)
+    for loop, name in ((disk, "vda"), (part, "vda1")):
+        os.unlink(os.path.join(root, "dev", loop))
+        os.symlink(name, os.path.join(root, "dev", loop))
+    chroot("update-grub")
+    # grub-probe finds no GRUB drive for vda1 here, so update-grub wrote root=/dev/vda1
+    # (right in the VM too); root=UUID as update-grub inside the VM writes it
+    grub_cfg = os.path.join(root, "boot/grub/grub.cfg")
+    with open(grub_cfg) as handle:
+        text = handle.read()
+    if "root=/dev/vda1 " not in text:
+        raise RuntimeError("update-grub wrote no kernel entry for the root partition")
+    with open(grub_cfg, "w") as handle:
+        handle.write(text.replace("root=/dev/vda1 ", "root=UUID=%s " % root_uuid))
+    # later grub-pc upgrades inside the VM reinstall to its disk
+    chroot("debconf-set-selections", input=b"grub-pc grub-pc/install_devices multiselect /dev/vda\n")
+    write("/root/.ssh/authorized_keys", public_key, 0o600)
+    os.chmod(os.path.join(root, "root/.ssh"), 0o700)
+    write("/etc/ssh/sshd_config.d/nfv-labvm.conf",
+          "PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n")
+    # DHCP on the management NIC only (matched by its MAC); QEMU user networking's DNS
+    write("/etc/systemd/network/10-mgmt.network",
+          "[Match]\nMACAddress=%s\n\n[Network]\nDHCP=ipv4\n" % MGMT["mac"])
+    write("/etc/resolv.conf", "nameserver 10.0.2.3\n")
+    wants = os.path.join(root, "etc/systemd/system/multi-user.target.wants/systemd-networkd.service")
+    if not os.path.lexists(wants):
+        os.symlink("/lib/systemd/system/systemd-networkd.service", wants)
+    for unit in ("apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "e2scrub_reap.service",
+                 "fstrim.timer", "man-db.timer", "systemd-networkd-wait-online.service"):
+        link = os.path.join(root, "etc/systemd/system", unit)
+        if not os.path.lexists(link):
+            os.symlink("/dev/null", link)
+    chroot("apt-get", "clean")
+    os.unlink(os.path.join(root, "usr/sbin/policy-rc.d"))
+    # a new machine-id on every first boot
+    write("/etc/machine-id", "")
+    if os.path.lexists(os.path.join(root, "var/lib/dbus/machine-id")):
+        os.unlink(os.path.join(root, "var/lib/dbus/machine-id"))
+# -- configure --
+
+
+def golden_path():
+    return os.path.join(CACHE, "disk-%s.img" % image_key())
+
+
+def build():
+    """The cached golden disk image, built when missing."""
+    public_key = ensure_key()
+    golden = golden_path()
+    if os.path.exists(golden):
+        return golden
+    for stale in glob.glob(os.path.join(CACHE, "disk-*.img*")):
+        os.unlink(stale)
+    partial = golden + ".partial"
+    size = DISK_GIB << 30
+    with open(partial, "wb") as handle:
+        handle.truncate(size)
+    write_mbr(partial, size)
+    root = os.path.join(CACHE, "mnt-build")
+    os.makedirs(root, exist_ok=True)
+    root_uuid = str(uuid.uuid4())
+    started = time.time()
+    loops = []
+    mounts = []
+    try:
+        # one loop device for the disk, one for its partition (at 1 MiB)
+        for extra in ([], ["--offset", str(1 << 20)]):
+            loops.append(run(["losetup", "-f", "--show"] + extra + [partial], stdout=subprocess.PIPE,
+                             universal_newlines=True).stdout.strip())
+        part = loops[1]
+        run(["mkfs.ext4", "-q", "-L", "nfv-labvm-root", "-U", root_uuid, part])
+        run(["mount", part, root])
+        mounts.append(root)
+        log("debootstrap %s (minbase, about two minutes)" % SUITE)
+        run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BASE_PACKAGES), SUITE, root, mirror()],
+            stdout=subprocess.DEVNULL)
+        for api, fstype in (("proc", "proc"), ("sys", "sysfs"), ("run", "tmpfs")):
+            run(["mount", "-t", fstype, api, os.path.join(root, api)])
+            mounts.append(os.path.join(root, api))
+        mounts.append(os.path.join(root, "dev"))
+        mounts.append(os.path.join(root, "dev/pts"))
+        private_dev(root, *[os.path.basename(loop) for loop in loops])
+        log("installing the kernel, GRUB and the DPDK packages in the image")
+        configure_image(root, *[os.path.basename(loop) for loop in loops], root_uuid, public_key)
+    finally:
+        for mount in reversed(mounts):
+            if subprocess.run(["umount", mount], check=False, stderr=subprocess.DEVNULL).returncode:
+                subprocess.run(["umount", "-l", mount], check=False)
+        for loop in loops:
+            subprocess.run(["losetup", "-d", loop], check=False)
+    os.chmod(partial, 0o444)
+    os.rename(partial, golden)
+    log("built %s in %d s" % (golden, time.time() - started))
+    return golden
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def state_path():
+    return os.path.join(RUN, "state.json")
+
+
+def read_state():
+    try:
+        with open(state_path()) as handle:
+            return json.load(handle)
+    except (IOError, ValueError):
+        return None
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def ssh_argv(state, *command):
+    return ["ssh", "-i", key_path(), "-p", str(state["port"]), "-o", "StrictHostKeyChecking=no",
+            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=5", "root@127.0.0.1"] + list(command)
+
+
+def nics():
+    strip = ("hub",)
+    return {"management": MGMT,
+            "e1000": [{k: v for k, v in nic.items() if k not in strip} for nic in E1000],
+            "multifunction": [{k: v for k, v in nic.items() if k not in strip} for nic in MULTIFUNCTION]}
+
+
+def instance(state):
+    return {"instance": NAME, "address": "127.0.0.1", "user": "root", "port": state["port"],
+            "identity_file": key_path(), "pid": state["pid"], "accel": state["accel"], "nics": nics()}
+
+
+def kvm_usable():
+    """KVM when /dev/kvm can run a guest (here it cannot: QEMU aborts on MSR 0x10a)."""
+    if os.environ.get("NFV_LABVM_ACCEL"):
+        return os.environ["NFV_LABVM_ACCEL"] == "kvm"
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    probe = subprocess.Popen([QEMU, "-accel", "kvm", "-cpu", "host", "-M", "q35", "-nodefaults", "-display", "none",
+                              "-m", "64"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        probe.wait(3)
+        return False  # exited early: it could not run
+    except subprocess.TimeoutExpired:
+        probe.kill()
+        probe.wait()
+        return True
+
+
+def qemu_argv(golden, port, kvm):
+    def slot(pci):
+        return "0x%s.%s" % (pci[8:10], pci[11])
+
+    argv = [QEMU, "-name", NAME, "-nodefaults", "-display", "none", "-vga", "none",
+            "-M", "q35,kernel-irqchip=split" if kvm else "q35",
+            "-accel", "kvm" if kvm else "tcg", "-cpu", "host" if kvm else "max",
+            "-smp", "2,sockets=2,cores=1,threads=1", "-m", "%dM" % (2 * NODE_MEM_MIB)]
+    for node in (0, 1):
+        argv += ["-object", "memory-backend-ram,id=m%d,size=%dM" % (node, NODE_MEM_MIB),
+                 "-numa", "node,nodeid=%d,cpus=%d,memdev=m%d" % (node, node, node)]
+    # the vIOMMU before every PCI device
+    argv += ["-device", "intel-iommu,intremap=on,caching-mode=on",
+             "-drive", "if=none,id=disk,file=%s,format=raw,snapshot=on,cache=unsafe" % golden,
+             "-device", "virtio-blk-pci,drive=disk,addr=%s" % DISK_ADDR,
+             "-netdev", "user,id=mgmt,hostfwd=tcp:127.0.0.1:%d-:22" % port,
+             "-device", "virtio-net-pci,netdev=mgmt,mac=%s,addr=%s,romfile=" % (MGMT["mac"], slot(MGMT["pci"]))]
+    for index, nic in enumerate(E1000 + MULTIFUNCTION):
+        # hub 0 wires the two single e1000s together, hub 1 the two functions
+        argv += ["-netdev", "hubport,id=n%d,hubid=%d" % (index, nic["hub"])]
+        device = "e1000,netdev=n%d,mac=%s,addr=%s,romfile=" % (index, nic["mac"], slot(nic["pci"]))
+        if nic["pci"].endswith(".0") and nic in MULTIFUNCTION:
+            device += ",multifunction=on"
+        argv += ["-device", device]
+    argv += ["-serial", "file:" + os.path.join(RUN, "console.log"),
+             "-qmp", "unix:%s,server=on,wait=off" % os.path.join(RUN, "qmp.sock"),
+             "-pidfile", os.path.join(RUN, "qemu.pid"), "-daemonize"]
+    return argv
+
+
+def wait_ssh(state, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if not alive(state["pid"]):
+            log("QEMU exited; console log: %s" % os.path.join(RUN, "console.log"))
+            return False
+        if subprocess.run(ssh_argv(state, "true"), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, check=False).returncode == 0:
+            return True
+        time.sleep(2)
+    log("no SSH within %d s; console log: %s" % (timeout, os.path.join(RUN, "console.log")))
+    return False
+
+
+def up(args):
+    state = read_state()
+    if state and alive(state["pid"]):
+        log("already running (pid %d, ssh port %d)" % (state["pid"], state["port"]))
+        print(json.dumps(instance(state)))
+        return 0
+    golden = build()
+    shutil.rmtree(RUN, ignore_errors=True)
+    os.makedirs(RUN)
+    overlay_dir = os.path.join(CACHE, "run")  # QEMU's snapshot=on overlay goes to $TMPDIR
+    shutil.rmtree(overlay_dir, ignore_errors=True)
+    os.makedirs(overlay_dir)
+    port = args.port or free_port()
+    kvm = kvm_usable()
+    argv = qemu_argv(golden, port, kvm)
+    with open(os.path.join(RUN, "qemu.argv"), "w") as handle:
+        json.dump(argv, handle)
+    started = time.time()
+    with open(os.path.join(RUN, "qemu.log"), "w") as qemu_log:
+        result = run(argv, check=False, stdin=subprocess.DEVNULL, stdout=qemu_log, stderr=subprocess.STDOUT,
+                     env=dict(os.environ, TMPDIR=overlay_dir))
+    if result.returncode:
+        with open(os.path.join(RUN, "qemu.log")) as handle:
+            log("QEMU failed (%d): %s" % (result.returncode, handle.read().strip()))
+        return 1
+    with open(os.path.join(RUN, "qemu.pid")) as handle:
+        pid = int(handle.read())
+    state = {"pid": pid, "port": port, "accel": "kvm" if kvm else "tcg", "overlay_dir": overlay_dir}
+    with open(state_path(), "w") as handle:
+        json.dump(state, handle)
+    log("booting %s (pid %d, %s), ssh on 127.0.0.1:%d" % (os.path.basename(golden), pid, state["accel"], port))
+    if not wait_ssh(state, args.timeout):
+        return 1
+    log("SSH answers after %d s" % (time.time() - started))
+    print(json.dumps(instance(state)))
+    return 0
+
+
+def qmp(command):
+    """Send one QMP command; False when the socket is gone."""
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(5)
+            sock.connect(os.path.join(RUN, "qmp.sock"))
+            stream = sock.makefile("rwb")
+            stream.readline()  # greeting
+            for cmd in ("qmp_capabilities", command):
+                stream.write(json.dumps({"execute": cmd}).encode() + b"\n")
+                stream.flush()
+                stream.readline()
+        return True
+    except OSError:
+        return False
+
+
+def wait_gone(pid, seconds):
+    deadline = time.time() + seconds
+    while alive(pid) and time.time() < deadline:
+        time.sleep(0.5)
+    return not alive(pid)
+
+
+def down(args):
+    state = read_state()
+    if state:
+        pid = state["pid"]
+        if alive(pid):
+            log("powering off (pid %d)" % pid)
+            if not (qmp("system_powerdown") and wait_gone(pid, args.timeout)):
+                log("still running: terminating")
+                os.kill(pid, signal.SIGTERM)
+                if not wait_gone(pid, 10):
+                    os.kill(pid, signal.SIGKILL)
+                    wait_gone(pid, 10)
+        shutil.rmtree(state.get("overlay_dir", os.path.join(CACHE, "run")), ignore_errors=True)
+    else:
+        log("not running")
+    shutil.rmtree(RUN, ignore_errors=True)
+    return 0
+
+
+def status(args):
+    state = read_state()
+    if state and alive(state["pid"]):
+        print(json.dumps(instance(state)))
+        return 0
+    log("not running")
+    return 1
+
+
+def ssh(args):
+    state = read_state()
+    if not (state and alive(state["pid"])):
+        log("not running")
+        return 1
+    command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    return subprocess.run(ssh_argv(state, *command), check=False).returncode
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_up = sub.add_parser("up")
+    p_up.add_argument("--port", type=int, default=0, help="ssh port (default: a free one)")
+    p_up.add_argument("--timeout", type=int, default=600, help="seconds to wait for SSH")
+    p_down = sub.add_parser("down")
+    p_down.add_argument("--timeout", type=int, default=90, help="seconds to wait for the guest to power off")
+    sub.add_parser("status")
+    sub.add_parser("build")
+    p_ssh = sub.add_parser("ssh")
+    p_ssh.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    if args.command == "build":
+        print(build())
+        return 0
+    return {"up": up, "down": down, "status": status, "ssh": ssh}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
