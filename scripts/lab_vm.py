@@ -56,7 +56,7 @@ MULTIFUNCTION = [
     {"pci": "0000:00:06.1", "mac": "52:54:00:4e:00:04", "model": "e1000", "ifname": "enp0s6f1", "hub": 1},
 ]
 DISK_ADDR = "0x5"
-NODE_MEM_MIB = 1536  # per NUMA node: room for a 1G page at boot plus 2M pools
+NODE_MEM_MIB = 2048  # per NUMA node; node 1 then spans 4-6 GiB, with a free aligned 1G page at boot
 
 
 def log(msg):
@@ -274,6 +274,7 @@ def build():
                 subprocess.run(["umount", "-l", mount], check=False)
         for loop in loops:
             subprocess.run(["losetup", "-d", loop], check=False)
+    os.rmdir(root)
     os.chmod(partial, 0o444)
     os.rename(partial, golden)
     log("built %s in %d s" % (golden, time.time() - started))
