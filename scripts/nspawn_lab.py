@@ -13,6 +13,7 @@ host's pools is restored by `down`.
 """
 
 import argparse
+import contextlib
 import glob
 import hashlib
 import json
@@ -54,8 +55,9 @@ def mirror():
 
 
 def rootfs_key():
-    recipe = json.dumps({"suite": SUITE, "packages": PACKAGES, "mirror": mirror(),
-                         "configure": open(__file__).read().split("# -- configure --")[1]})
+    with open(__file__) as handle:
+        configure = handle.read().split("# -- configure --")[1]
+    recipe = json.dumps({"suite": SUITE, "packages": PACKAGES, "mirror": mirror(), "configure": configure})
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
 
 
@@ -196,11 +198,11 @@ def up(args):
         handle.write("Port %d\n" % port)
     mounted = ensure_hugetlbfs()
     env = dict(os.environ, SYSTEMD_NSPAWN_API_VFS_WRITABLE="1", SYSTEMD_NSPAWN_TMPFS_TMP="0")
-    console = open(os.path.join(RUN, "console.log"), "w")
-    proc = subprocess.Popen(
-        ["systemd-nspawn", "-D", root, "-b", "-M", NAME, "--register=no", "--keep-unit",
-         "--capability=all", "--bind=" + HUGEPAGES, "--console=passive"],
-        env=env, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
+    with open(os.path.join(RUN, "console.log"), "w") as console:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            ["systemd-nspawn", "-D", root, "-b", "-M", NAME, "--register=no", "--keep-unit",
+             "--capability=all", "--bind=" + HUGEPAGES, "--console=passive"],
+            env=env, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
     state = {"pid": proc.pid, "port": port, "root": root, "pools": read_pools(), "mounted_hugetlbfs": mounted}
     with open(state_path(), "w") as handle:
         json.dump(state, handle)
@@ -258,19 +260,15 @@ def down(args):
         deadline = time.time() + 60
         while alive(pid) and time.time() < deadline:
             time.sleep(0.5)
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
         if alive(pid):
             log("still running after 60 s: killing")
             os.kill(pid, signal.SIGKILL)
     for leftover in container_pids(state["root"]):
         log("killing leftover process %d" % leftover)
-        try:
+        with contextlib.suppress(OSError):
             os.kill(leftover, signal.SIGKILL)
-        except OSError:
-            pass
     with open("/proc/mounts") as handle:
         mounts = [line.split()[1] for line in handle if line.split()[1].startswith(state["root"] + "/")]
     for mount in sorted(mounts, reverse=True):
