@@ -66,6 +66,18 @@ def read_cpu(fs):
     }
 
 
+# ACPI tables that describe the platform's IOMMU, whatever the CPU reports (TCG's "max" CPU is AMD-branded)
+IOMMU_ACPI_TABLES = (("DMAR", "intel"), ("IVRS", "amd"))
+
+
+def iommu_hardware(fs):
+    """intel (VT-d, ACPI DMAR table), amd (AMD-Vi, ACPI IVRS table) or None when firmware announces none."""
+    for table, kind in IOMMU_ACPI_TABLES:
+        if fs.exists("/sys/firmware/acpi/tables/" + table):
+            return kind
+    return None
+
+
 def read_iommu(fs, cmdline_params):
     """IOMMU state: enabled when the kernel created IOMMU groups."""
     groups = [g for g in fs.listdir("/sys/kernel/iommu_groups") if g.isdigit()]
@@ -74,6 +86,7 @@ def read_iommu(fs, cmdline_params):
     noiommu = fs.read("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode")
     return {
         "enabled": bool(groups),
+        "hardware": iommu_hardware(fs),
         "groups": len(groups),
         "units": fs.listdir("/sys/class/iommu"),
         "cmdline": args,

@@ -257,8 +257,9 @@ def is_link_local(address):
         return False
 
 
-def iommu_kernel_args(cpu_vendor):
-    if cpu_vendor == "AuthenticAMD" or cpu_vendor == "HygonGenuine":
+def iommu_kernel_args(cpu_vendor, hardware=None):
+    """The IOMMU arguments: by the firmware's IOMMU (kernel.iommu_hardware) when it names one, else by CPU vendor."""
+    if hardware == "amd" or (hardware is None and cpu_vendor in ("AuthenticAMD", "HygonGenuine")):
         return ["amd_iommu=on", "iommu=pt"]
     return ["intel_iommu=on", "iommu=pt"]
 
@@ -270,12 +271,14 @@ def iommu_enabled(fs):
 def iommu_error(fs):
     params = kernel.parse_cmdline(fs.read("/proc/cmdline", ""))
     vendor = kernel.read_cpu(fs)["vendor"]
-    args = iommu_kernel_args(vendor)
+    hardware = kernel.iommu_hardware(fs)
+    args = iommu_kernel_args(vendor, hardware)
     present = [p["key"] + ("=" + p["value"] if p["value"] is not None else "") for p in params
                if p["key"] in ("intel_iommu", "amd_iommu", "iommu")]
     msg = ("the IOMMU is off (no IOMMU groups in /sys/kernel/iommu_groups): vfio-pci needs it. "
-           "Add the kernel arguments %s (CPU vendor %s), for example with nfv.dpdk.kernel_cmdline "
-           "or the nfv.dpdk.vfio role, and reboot" % (" ".join(args), vendor or "unknown"))
+           "Add the kernel arguments %s (%s), for example with nfv.dpdk.kernel_cmdline "
+           "or the nfv.dpdk.vfio role, and reboot" % (" ".join(args), "%s IOMMU in the ACPI tables" % hardware
+                                                     if hardware else "CPU vendor %s" % (vendor or "unknown")))
     if present:
         msg += ("; the command line already has %s, so the IOMMU is missing or disabled in the "
                 "firmware (VT-d / AMD-Vi) or, in a VM, the VM has no virtual IOMMU" % " ".join(present))

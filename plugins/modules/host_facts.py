@@ -132,8 +132,9 @@ ansible_facts:
           type: list
           elements: str
         iommu:
-          description: C(enabled) (IOMMU groups exist), C(groups), C(units), IOMMU C(cmdline) arguments,
-            C(vfio_noiommu), C(vfio_loaded).
+          description: C(enabled) (IOMMU groups exist), C(hardware) (C(intel) when the firmware has an
+            ACPI DMAR table, C(amd) for an IVRS table, null for neither), C(groups), C(units), IOMMU
+            C(cmdline) arguments, C(vfio_noiommu), C(vfio_loaded).
           type: dict
         kernel:
           description: C(cmdline) as in /proc/cmdline, C(params) as an ordered list of C(key)/C(value),

@@ -160,7 +160,16 @@ def test_cpu_and_iommu(two_node):
     params = kernel.parse_cmdline(two_node.read("/proc/cmdline"))
     iommu = kernel.read_iommu(two_node, params)
     assert iommu["enabled"] and iommu["groups"] == 7 and iommu["units"] == ["dmar0"]
+    assert iommu["hardware"] == "intel"
     assert iommu["cmdline"] == {"intel_iommu": "on", "iommu": "pt"}
+
+
+def test_iommu_hardware_from_the_acpi_tables(tmp_path):
+    tree = one_node_host(tmp_path)
+    fs = HostFS(str(tmp_path))
+    assert kernel.iommu_hardware(fs) is None
+    tree.write("/sys/firmware/acpi/tables/IVRS", "IVRS")
+    assert kernel.iommu_hardware(fs) == "amd"
 
 
 def test_gather_two_node_shapes_for_selection(two_node):

@@ -575,6 +575,22 @@ def test_iommu_kernel_args_by_vendor():
     assert pd.iommu_kernel_args("AuthenticAMD") == ["amd_iommu=on", "iommu=pt"]
 
 
+def test_iommu_kernel_args_follow_the_firmware_table():
+    # a VM with an Intel vIOMMU on an AMD-branded CPU (QEMU TCG's "max") needs intel_iommu=on
+    assert pd.iommu_kernel_args("AuthenticAMD", "intel") == ["intel_iommu=on", "iommu=pt"]
+    assert pd.iommu_kernel_args("GenuineIntel", "amd") == ["amd_iommu=on", "iommu=pt"]
+
+
+def test_no_iommu_names_the_vt_d_args_when_the_acpi_table_says_so(tmp_path):
+    tree = sysfs_tree.one_node_host(tmp_path)
+    tree.write("/sys/firmware/acpi/tables/DMAR", "")
+    tree.pci("0000:00:04.0", "0x8086", "0x100e", driver="e1000", netdev="ens4")
+    with pytest.raises(NfvError) as err:
+        run(tmp_path, ["00:04.0"], check_mode=True)
+    assert "intel_iommu=on iommu=pt (intel IOMMU in the ACPI tables)" in err.value.msg
+    assert err.value.details["kernel_args"] == ["intel_iommu=on", "iommu=pt"]
+
+
 def test_empty_devices_fails(host):
     with pytest.raises(NfvError) as err:
         run(host.root, [])
