@@ -1,0 +1,105 @@
+"""What the provisioned lab VM must show, after converge and again after a reboot: the kernel
+arguments in effect, per-node pools, NICs on vfio-pci in their own IOMMU groups, an OVS-DPDK
+dpdk port on one of them with link up, and refusals for the management NIC and a split group."""
+
+import json
+import os
+import time
+
+import pytest
+
+BY_ADDRESS = "0000:00:03.0"  # bound by address, the OVS dpdk port
+BY_NAME = "0000:00:04.0"  # bound by interface name (enp0s4)
+MANAGEMENT = "0000:00:02.0"  # virtio-net, SSH
+SPLIT = ("0000:00:06.0", "0000:00:06.1")  # two functions of one e1000, one IOMMU group
+NODE_2M = "/sys/devices/system/node/node%d/hugepages/hugepages-2048kB/nr_hugepages"
+
+
+def wait_for(probe, timeout=300, step=5):
+    """The probe's last value, retried until it is truthy (services settle slowly under TCG)."""
+    deadline = time.time() + timeout
+    value = probe()
+    while not value and time.time() < deadline:
+        time.sleep(step)
+        value = probe()
+    return value
+
+
+def driver(host, address):
+    link = host.file("/sys/bus/pci/devices/%s/driver" % address)
+    return os.path.basename(link.linked_to) if link.exists else None
+
+
+def iommu_group(host, address):
+    return os.path.basename(host.file("/sys/bus/pci/devices/%s/iommu_group" % address).linked_to)
+
+
+def test_kernel_arguments_in_effect(host):
+    cmdline = host.file("/proc/cmdline").content_string.split()
+    for arg in ("intel_iommu=on", "iommu=pt", "hugepagesz=1G", "hugepages=1"):
+        assert arg in cmdline, cmdline
+    # written by update-grub, so they are there at every boot
+    grub = host.file("/boot/grub/grub.cfg").content_string
+    assert "intel_iommu=on" in grub and "hugepagesz=1G" in grub
+
+
+def test_two_numa_nodes_with_their_pools(host):
+    for node in (0, 1):
+        assert host.file("/sys/devices/system/node/node%d/cpulist" % node).content_string.strip() == str(node)
+        assert int(host.file(NODE_2M % node).content_string) == 256
+    assert int(host.file("/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages").content_string) == 1
+    mounts = host.check_output("findmnt -n -t hugetlbfs -o OPTIONS")
+    assert "pagesize=2M" in mounts and "pagesize=1024M" in mounts, mounts
+
+
+@pytest.mark.parametrize("address", [BY_ADDRESS, BY_NAME])
+def test_nic_bound_to_vfio_in_its_own_group(host, address):
+    assert driver(host, address) == "vfio-pci"
+    group = iommu_group(host, address)
+    members = host.check_output("ls /sys/kernel/iommu_groups/%s/devices" % group).split()
+    assert members == [address]
+    assert host.run("test -c /dev/vfio/%s" % group).rc == 0, "no /dev/vfio/%s" % group
+    # persistent: the binding is an override that udev applies at boot
+    assert host.file("/etc/driverctl.d/pci-%s" % address).exists or \
+        address in host.check_output("driverctl list-overrides")
+
+
+def test_other_nics_stay_with_the_kernel(host):
+    assert driver(host, MANAGEMENT) == "virtio-pci"
+    assert [driver(host, a) for a in SPLIT] == ["e1000", "e1000"]
+    assert iommu_group(host, SPLIT[0]) == iommu_group(host, SPLIT[1])
+
+
+def test_dpdk_port_on_vfio_nic_is_up(host):
+    assert host.service("openvswitch-switch").is_enabled
+    assert wait_for(lambda: host.run("ovs-vsctl get Open_vSwitch . dpdk_initialized").stdout.strip() == "true")
+    row = json.loads(host.check_output(
+        "ovs-vsctl --format=json --data=json --columns=type,error,link_state,options list Interface dpdk-p0"))
+    assert row["data"][0][0] == "dpdk"
+    assert row["data"][0][1] == ["set", []], row  # no Interface.error
+    assert wait_for(lambda: host.run("ovs-vsctl get Interface dpdk-p0 link_state").stdout.strip() == "up")
+    assert host.check_output("ovs-vsctl get Bridge br-phy datapath_type") == "netdev"
+
+
+def refusal(host, address):
+    """Bind one device to vfio-pci for real (no check mode) and return the module's message. testinfra
+    raises on a failed result only when the result says `failed` (its --tree output may not), so the
+    refusal is judged by the message and by the drivers, which the callers check."""
+    try:
+        result = host.ansible("nfv.dpdk.pci_driver", "devices=%s driver=vfio-pci" % address, check=False)
+    except host.ansible.AnsibleException as failure:
+        result = failure.result
+    assert not result.get("changed"), result
+    return result.get("msg", "")
+
+
+def test_management_nic_refused_without_force(host):
+    msg = refusal(host, MANAGEMENT)
+    assert "management" in msg, msg
+    assert driver(host, MANAGEMENT) == "virtio-pci"
+
+
+def test_split_group_refused(host):
+    msg = refusal(host, SPLIT[0])
+    assert "not viable" in msg and SPLIT[1] in msg, msg
+    assert [driver(host, a) for a in SPLIT] == ["e1000", "e1000"]
