@@ -29,6 +29,8 @@ import sys
 import time
 import uuid
 
+from lab_common import SOURCES, Lab, alive, free_port, mirror, run
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("NFV_LABVM_CACHE", os.path.join(TOP, ".cache", "labvm"))
 RUN = os.environ.get("NFV_LABVM_RUN", "/run/nfv-labvm")
@@ -42,7 +44,6 @@ BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "udev", "kmod", "openssh-ser
 # apt-get install in the chroot: kernel, boot loader, and what the roles would otherwise install under TCG
 PACKAGES = ["linux-image-amd64", "grub-pc", "openvswitch-switch-dpdk", "librte-mempool-ring23",
             "librte-net-vhost23", "librte-net-e1000-23", "librte-net-virtio23", "driverctl"]
-SOURCES = "/etc/apt/sources.list.d/debian.sources"
 # The guest's PCI layout (bus 0 of q35, fixed slots so it is the same after every boot).
 # Endpoints on the root complex each get an IOMMU group of their own; the two
 # functions of one multi-function device (no ACS) share one.
@@ -57,24 +58,9 @@ MULTIFUNCTION = [
 ]
 DISK_ADDR = "0x5"
 NODE_MEM_MIB = 2048  # per NUMA node; node 1 then spans 4-6 GiB, with a free aligned 1G page at boot
-
-
-def log(msg):
-    print("[lab-vm] %s" % msg, file=sys.stderr, flush=True)
-
-
-def run(argv, check=True, **kwargs):
-    return subprocess.run(argv, check=check, **kwargs)
-
-
-def mirror():
-    """The Debian mirror the host uses (first URIs of its deb822 source)."""
-    if os.path.exists(SOURCES):
-        with open(SOURCES) as handle:
-            for line in handle:
-                if line.startswith("URIs:"):
-                    return line.split()[1]
-    return "http://deb.debian.org/debian"
+LAB = Lab("lab-vm", NAME, CACHE, RUN)
+log, key_path, ensure_key, state_path, read_state, ssh_argv = (
+    LAB.log, LAB.key_path, LAB.ensure_key, LAB.state_path, LAB.read_state, LAB.ssh_argv)
 
 
 def guest_sources():
@@ -93,18 +79,6 @@ def image_key():
                          "sources": guest_sources(), "size": DISK_GIB,
                          "configure": configure})
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
-
-
-def key_path():
-    return os.path.join(CACHE, "id_ed25519")
-
-
-def ensure_key():
-    os.makedirs(CACHE, exist_ok=True)
-    if not os.path.exists(key_path()):
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", NAME, "-f", key_path()])
-    with open(key_path() + ".pub") as handle:
-        return handle.read()
 
 
 # -- configure --
@@ -279,38 +253,6 @@ def build():
     os.rename(partial, golden)
     log("built %s in %d s" % (golden, time.time() - started))
     return golden
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def state_path():
-    return os.path.join(RUN, "state.json")
-
-
-def read_state():
-    try:
-        with open(state_path()) as handle:
-            return json.load(handle)
-    except (IOError, ValueError):
-        return None
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except OSError:
-        return False
-
-
-def ssh_argv(state, *command):
-    return ["ssh", "-i", key_path(), "-p", str(state["port"]), "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
-            "-o", "ConnectTimeout=5", "root@127.0.0.1"] + list(command)
 
 
 def nics():

@@ -20,10 +20,11 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
+
+from lab_common import Lab, alive, free_port, mirror, run
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("NFV_LAB_CACHE", os.path.join(TOP, ".cache", "lab"))
@@ -33,25 +34,9 @@ SUITE = "bookworm"
 PACKAGES = ["systemd", "systemd-sysv", "dbus", "python3", "openssh-server", "iproute2", "ca-certificates",
             "procps", "kmod", "udev"]
 HUGEPAGES = "/dev/hugepages"
-
-
-def log(msg):
-    print("[nspawn-lab] %s" % msg, file=sys.stderr, flush=True)
-
-
-def run(argv, check=True, **kwargs):
-    return subprocess.run(argv, check=check, **kwargs)
-
-
-def mirror():
-    """The Debian mirror the host uses (first URIs of its deb822 source)."""
-    for path in ["/etc/apt/sources.list.d/debian.sources"]:
-        if os.path.exists(path):
-            with open(path) as handle:
-                for line in handle:
-                    if line.startswith("URIs:"):
-                        return line.split()[1]
-    return "http://deb.debian.org/debian"
+LAB = Lab("nspawn-lab", NAME, CACHE, RUN)
+log, key_path, ensure_key, state_path, read_state, ssh_argv = (
+    LAB.log, LAB.key_path, LAB.ensure_key, LAB.state_path, LAB.read_state, LAB.ssh_argv)
 
 
 def rootfs_key():
@@ -59,18 +44,6 @@ def rootfs_key():
         configure = handle.read().split("# -- configure --")[1]
     recipe = json.dumps({"suite": SUITE, "packages": PACKAGES, "mirror": mirror(), "configure": configure})
     return hashlib.sha256(recipe.encode()).hexdigest()[:12]
-
-
-def key_path():
-    return os.path.join(CACHE, "id_ed25519")
-
-
-def ensure_key():
-    os.makedirs(CACHE, exist_ok=True)
-    if not os.path.exists(key_path()):
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nfv-lab", "-f", key_path()])
-    with open(key_path() + ".pub") as handle:
-        return handle.read()
 
 
 # -- configure --
@@ -119,38 +92,6 @@ def build():
     open(os.path.join(partial, ".nfv-lab-complete"), "w").close()
     os.rename(partial, golden)
     return golden
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def state_path():
-    return os.path.join(RUN, "state.json")
-
-
-def read_state():
-    try:
-        with open(state_path()) as handle:
-            return json.load(handle)
-    except (IOError, ValueError):
-        return None
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except OSError:
-        return False
-
-
-def ssh_argv(state, *command):
-    return ["ssh", "-i", key_path(), "-p", str(state["port"]), "-o", "StrictHostKeyChecking=no",
-            "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
-            "-o", "ConnectTimeout=5", "root@127.0.0.1"] + list(command)
 
 
 def instance(state):
