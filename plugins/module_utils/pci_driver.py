@@ -275,10 +275,10 @@ def iommu_error(fs):
     args = iommu_kernel_args(vendor, hardware)
     present = [p["key"] + ("=" + p["value"] if p["value"] is not None else "") for p in params
                if p["key"] in ("intel_iommu", "amd_iommu", "iommu")]
+    reason = ("%s IOMMU in the ACPI tables" % hardware) if hardware else ("CPU vendor %s" % (vendor or "unknown"))
     msg = ("the IOMMU is off (no IOMMU groups in /sys/kernel/iommu_groups): vfio-pci needs it. "
            "Add the kernel arguments %s (%s), for example with nfv.dpdk.kernel_cmdline "
-           "or the nfv.dpdk.vfio role, and reboot" % (" ".join(args), "%s IOMMU in the ACPI tables" % hardware
-                                                     if hardware else "CPU vendor %s" % (vendor or "unknown")))
+           "or the nfv.dpdk.vfio role, and reboot" % (" ".join(args), reason))
     if present:
         msg += ("; the command line already has %s, so the IOMMU is missing or disabled in the "
                 "firmware (VT-d / AMD-Vi) or, in a VM, the VM has no virtual IOMMU" % " ".join(present))
