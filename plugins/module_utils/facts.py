@@ -41,6 +41,7 @@ def gather(fs, runner, connection_address=None, ovs_db=None):
     management = netdev.management_interfaces(fs, addresses, connection_address)
     nodes = numa.read_nodes(fs)
     default_kb = hugepages.default_size_kb(fs)
+    cpu = kernel.read_cpu(fs)
     return {
         "numa": {"available": bool(nodes), "nodes": nodes},
         "hugepages": {
@@ -51,10 +52,10 @@ def gather(fs, runner, connection_address=None, ovs_db=None):
         },
         "nics": nic_facts(fs, pci.read_devices(fs), addresses, management),
         "management_interfaces": sorted(management),
-        "iommu": kernel.read_iommu(fs, params),
+        "iommu": kernel.read_iommu(fs, params, cpu["vendor"]),
         "kernel": {"cmdline": fs.read("/proc/cmdline", ""), "params": params,
                    "release": fs.read("/proc/sys/kernel/osrelease")},
-        "cpu": kernel.read_cpu(fs),
+        "cpu": cpu,
         "kvm": {"device": kernel.kvm_available(fs)},
         "ovs": OvsDb(runner, db=ovs_db).facts(),
     }

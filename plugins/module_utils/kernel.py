@@ -78,15 +78,25 @@ def iommu_hardware(fs):
     return None
 
 
-def read_iommu(fs, cmdline_params):
+def iommu_on_arg(cpu_vendor, hardware):
+    """The kernel argument that turns the IOMMU on: by the firmware's IOMMU (iommu_hardware) when it
+    names one, else by CPU vendor."""
+    if hardware == "amd" or (hardware is None and cpu_vendor in ("AuthenticAMD", "HygonGenuine")):
+        return "amd_iommu=on"
+    return "intel_iommu=on"
+
+
+def read_iommu(fs, cmdline_params, cpu_vendor=None):
     """IOMMU state: enabled when the kernel created IOMMU groups."""
     groups = [g for g in fs.listdir("/sys/kernel/iommu_groups") if g.isdigit()]
+    hardware = iommu_hardware(fs)
     args = dict((p["key"], p["value"]) for p in cmdline_params
                 if p["key"] in ("intel_iommu", "amd_iommu", "iommu"))
     noiommu = fs.read("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode")
     return {
         "enabled": bool(groups),
-        "hardware": iommu_hardware(fs),
+        "hardware": hardware,
+        "on_arg": iommu_on_arg(cpu_vendor, hardware),
         "groups": len(groups),
         "units": fs.listdir("/sys/class/iommu"),
         "cmdline": args,

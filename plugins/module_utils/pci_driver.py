@@ -258,10 +258,7 @@ def is_link_local(address):
 
 
 def iommu_kernel_args(cpu_vendor, hardware=None):
-    """The IOMMU arguments: by the firmware's IOMMU (kernel.iommu_hardware) when it names one, else by CPU vendor."""
-    if hardware == "amd" or (hardware is None and cpu_vendor in ("AuthenticAMD", "HygonGenuine")):
-        return ["amd_iommu=on", "iommu=pt"]
-    return ["intel_iommu=on", "iommu=pt"]
+    return [kernel.iommu_on_arg(cpu_vendor, hardware), "iommu=pt"]
 
 
 def iommu_enabled(fs):

@@ -133,8 +133,9 @@ ansible_facts:
           elements: str
         iommu:
           description: C(enabled) (IOMMU groups exist), C(hardware) (C(intel) when the firmware has an
-            ACPI DMAR table, C(amd) for an IVRS table, null for neither), C(groups), C(units), IOMMU
-            C(cmdline) arguments, C(vfio_noiommu), C(vfio_loaded).
+            ACPI DMAR table, C(amd) for an IVRS table, null for neither), C(on_arg) (the argument that
+            turns it on, C(intel_iommu=on) or C(amd_iommu=on), chosen by C(hardware), else by CPU vendor),
+            C(groups), C(units), IOMMU C(cmdline) arguments, C(vfio_noiommu), C(vfio_loaded).
           type: dict
         kernel:
           description: C(cmdline) as in /proc/cmdline, C(params) as an ordered list of C(key)/C(value),

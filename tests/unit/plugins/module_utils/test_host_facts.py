@@ -158,9 +158,9 @@ def test_cpu_and_iommu(two_node):
     assert "pdpe1gb" in cpu["flags"] and "sse4_2" in cpu["flags"] and "fpu" not in cpu["flags"]
     assert cpu["isolated"] == [2, 3, 6, 7]
     params = kernel.parse_cmdline(two_node.read("/proc/cmdline"))
-    iommu = kernel.read_iommu(two_node, params)
+    iommu = kernel.read_iommu(two_node, params, "GenuineIntel")
     assert iommu["enabled"] and iommu["groups"] == 7 and iommu["units"] == ["dmar0"]
-    assert iommu["hardware"] == "intel"
+    assert iommu["hardware"] == "intel" and iommu["on_arg"] == "intel_iommu=on"
     assert iommu["cmdline"] == {"intel_iommu": "on", "iommu": "pt"}
 
 
@@ -168,8 +168,11 @@ def test_iommu_hardware_from_the_acpi_tables(tmp_path):
     tree = one_node_host(tmp_path)
     fs = HostFS(str(tmp_path))
     assert kernel.iommu_hardware(fs) is None
+    assert kernel.read_iommu(fs, [], "AuthenticAMD")["on_arg"] == "amd_iommu=on"
     tree.write("/sys/firmware/acpi/tables/IVRS", "IVRS")
     assert kernel.iommu_hardware(fs) == "amd"
+    # a VM with an Intel vIOMMU on an AMD-branded CPU (QEMU TCG's "max")
+    assert kernel.iommu_on_arg("AuthenticAMD", "intel") == "intel_iommu=on"
 
 
 def test_gather_two_node_shapes_for_selection(two_node):
