@@ -38,13 +38,14 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, w
 from ansible_collections.nfv.dpdk.plugins.module_utils.kernel import split_cmdline
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 
-KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+# patterns used with fullmatch: "$" also matches before a final newline ("quiet\n")
+KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
 # characters that would corrupt a command line or the shell-sourced GRUB drop-in
 BAD_VALUE_RE = re.compile(r"[\s\"'\\$`\x00-\x1f\x7f]")
 
 GRUB_DROPIN_DIR = "/etc/default/grub.d"
 GRUB_DROPIN = "99-nfv-dpdk.cfg"
-GRUB_LINE_RE = re.compile(r'^GRUB_CMDLINE_LINUX="\$GRUB_CMDLINE_LINUX(?: (?P<params>[^"]*))?"$')
+GRUB_LINE_RE = re.compile(r'GRUB_CMDLINE_LINUX="\$GRUB_CMDLINE_LINUX(?: (?P<params>[^"]*))?"')
 GRUB_HEADER = ("# Managed by Ansible (nfv.dpdk.kernel_cmdline): kernel parameters appended to\n"
                "# GRUB_CMDLINE_LINUX. Edits here are overwritten; run update-grub after changes.\n")
 # what update-grub itself does to find the command line: source /etc/default/grub, then the
@@ -95,7 +96,7 @@ def parse_words(text):
 
 
 def check_param(key, value, where):
-    if not isinstance(key, str) or not KEY_RE.match(key):
+    if not isinstance(key, str) or not KEY_RE.fullmatch(key):
         raise NfvError("%s: %r is not a kernel parameter name (letters, digits, '_', '.', '-')" % (where, key))
     if value is not None and BAD_VALUE_RE.search(value):
         raise NfvError("%s: the value of %s contains whitespace, a quote, a backslash, '$', '`' or a control "
@@ -280,7 +281,7 @@ class GrubBackend(FileBackend):
         if text is None:
             return {"text": None, "params": [], "tail": []}
         lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
-        match = GRUB_LINE_RE.match(lines[0]) if len(lines) == 1 else None
+        match = GRUB_LINE_RE.fullmatch(lines[0]) if len(lines) == 1 else None
         if not match:
             raise NfvError("%s was not written by this module (expected one line "
                            "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX ...\"); move it away or merge it by hand"
