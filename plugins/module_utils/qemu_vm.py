@@ -50,11 +50,13 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
 )
 
 UNIT_PREFIX = "nfv-qemu-"
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")
-MAC_RE = re.compile(r"^([0-9a-fA-F]{2})([:-][0-9a-fA-F]{2}){5}$")
-IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
-BRIDGE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-MEMORY_RE = re.compile(r"^\s*(\d+)\s*([mMgGtT]?)(i?[bB])?\s*$")
+# patterns used with fullmatch: "$" also matches before a final newline ("vm1\n")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,47}")
+MAC_RE = re.compile(r"([0-9a-fA-F]{2})([:-][0-9a-fA-F]{2}){5}")
+IFNAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
+BRIDGE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+USER_RE = re.compile(r"[a-z_][a-z0-9_-]*[$]?")  # user and group names
+MEMORY_RE = re.compile(r"[ \t]*(\d+)[ \t]*([mMgGtT]?)(i?[bB])?[ \t]*")  # spaces, not newlines
 NIC_TYPES = ("vhost-user", "tap", "user", "vfio")
 SUN_PATH_MAX = 107  # bytes of sockaddr_un.sun_path usable for a path (108 with the NUL)
 PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp")
@@ -84,7 +86,7 @@ def parse_memory_mb(text):
     """'256M', '4G', '4GiB', '1T', 2048 (MiB, QEMU's unit) -> MiB; ValueError otherwise."""
     if isinstance(text, int) and not isinstance(text, bool):
         return text
-    match = MEMORY_RE.match(str(text))
+    match = MEMORY_RE.fullmatch(str(text))
     if not match:
         raise ValueError("not a memory size: %r" % (text,))
     factor = {"": 1, "m": 1, "g": 1024, "t": 1024 * 1024}[match.group(2).lower()]
@@ -100,8 +102,8 @@ def format_mb(mb):
 
 def normalize_mac(text):
     """'52-54-00-AB-CD-EF' -> '52:54:00:ab:cd:ef'; None when not a MAC."""
-    text = str(text or "").strip()
-    if not MAC_RE.match(text):
+    text = str(text or "").strip(" \t")
+    if not MAC_RE.fullmatch(text):
         return None
     return text.replace("-", ":").lower()
 
@@ -153,7 +155,7 @@ def guest_spec(params):
     p.update(dict((k, v) for k, v in params.items() if v is not None))
     problems = []
     name = p.get("name") or ""
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         problems.append("name %r is not usable as a unit and file name: use 1-48 letters, digits, '-' or '_', "
                         "starting with a letter or digit" % (name,))
     state = p.get("state", "started")
@@ -177,7 +179,7 @@ def guest_spec(params):
         problems.append("run_dir must be a directory under /run (systemd creates the guest's runtime "
                         "directory there), got %r" % (spec["run_dir"],))
     for key in ("user", "group"):
-        if not re.match(r"^[a-z_][a-z0-9_-]*[$]?$", spec[key] or ""):
+        if not USER_RE.fullmatch(spec[key] or ""):
             problems.append("%s %r is not a valid user/group name" % (key, spec[key]))
     if spec["stop_timeout"] < 1:
         problems.append("stop_timeout must be at least 1 second")
@@ -321,10 +323,10 @@ def guest_spec(params):
         elif ntype == "tap":
             ifname = nic.get("ifname")
             bridge = nic.get("bridge")
-            if not ifname or not IFNAME_RE.match(ifname):
+            if not ifname or not IFNAME_RE.fullmatch(ifname):
                 problems.append("%s.ifname %r is not an interface name (1-15 letters, digits, '-', '_', '.')"
                                 % (where, ifname))
-            if bridge and not BRIDGE_RE.match(bridge):
+            if bridge and not BRIDGE_RE.fullmatch(bridge):
                 problems.append("%s.bridge %r is not a bridge name" % (where, bridge))
             out.update({"ifname": ifname, "bridge": bridge})
         elif ntype == "user":
@@ -343,7 +345,7 @@ def guest_spec(params):
                 if proto not in ("tcp", "udp"):
                     problems.append("%s.forwards[%d].protocol must be tcp or udp" % (where, findex))
                 address = fwd.get("host_address") or "127.0.0.1"
-                if not re.match(r"^[0-9.]*$", address):
+                if not re.fullmatch(r"[0-9.]*", address):
                     problems.append("%s.forwards[%d].host_address %r is not an IPv4 address" % (where, findex, address))
                 forwards.append({"protocol": proto, "host_address": address, "host_port": host_port,
                                  "guest_port": guest_port})
