@@ -11,19 +11,20 @@ import re
 
 PCI_ROOT = "/sys/bus/pci/devices"
 NET_ROOT = "/sys/class/net"
-FULL_ADDRESS = re.compile(r"^([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7])$")
-SHORT_ADDRESS = re.compile(r"^([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7])$")
+# patterns used with fullmatch: "$" also matches before a final newline ("03:00.0\n")
+FULL_ADDRESS = re.compile(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7])")
+SHORT_ADDRESS = re.compile(r"([0-9a-fA-F]{2}):([0-1][0-9a-fA-F])\.([0-7])")
 NETWORK_CLASS = 0x02  # PCI base class "network controller"
 BRIDGE_CLASS = 0x06
 
 
 def normalize_address(text):
     """'03:00.0' or '0000:03:00.0' -> '0000:03:00.0' (lower case); None when malformed."""
-    text = (text or "").strip()
-    match = FULL_ADDRESS.match(text)
+    text = (text or "").strip(" \t")
+    match = FULL_ADDRESS.fullmatch(text)
     if match:
         return ("%s:%s:%s.%s" % match.groups()).lower()
-    match = SHORT_ADDRESS.match(text)
+    match = SHORT_ADDRESS.fullmatch(text)
     if match:
         return ("0000:%s:%s.%s" % match.groups()).lower()
     return None
@@ -31,7 +32,7 @@ def normalize_address(text):
 
 def looks_like_address(text):
     """True for strings shaped like a PCI address, well formed or not (e.g. '03:00.9')."""
-    return bool(re.match(r"^([0-9a-fA-F]+:)?[0-9a-fA-F]+:[0-9a-fA-F]+\.[0-9a-fA-F]+$", text or ""))
+    return bool(re.fullmatch(r"([0-9a-fA-F]+:)?[0-9a-fA-F]+:[0-9a-fA-F]+\.[0-9a-fA-F]+", text or ""))
 
 
 def _hex_id(value):
@@ -52,7 +53,7 @@ def netdevs_by_address(fs):
         real = fs.realpath("%s/%s/device" % (NET_ROOT, name))
         while real and real != "/":
             base = real.rsplit("/", 1)[-1]
-            if FULL_ADDRESS.match(base) and fs.exists("%s/%s" % (PCI_ROOT, base)):
+            if FULL_ADDRESS.fullmatch(base) and fs.exists("%s/%s" % (PCI_ROOT, base)):
                 result.setdefault(base, []).append(name)
                 break
             real = real.rsplit("/", 1)[0] or "/"
@@ -91,7 +92,7 @@ def read_devices(fs):
     """Every PCI device, sorted by address."""
     netdevs = netdevs_by_address(fs)
     return [read_device(fs, address, netdevs.get(address)) for address in fs.listdir(PCI_ROOT)
-            if FULL_ADDRESS.match(address)]
+            if FULL_ADDRESS.fullmatch(address)]
 
 
 def iommu_group_members(fs, group):

@@ -46,8 +46,9 @@ UNIT_FILE = "/etc/systemd/system/" + UNIT_NAME
 UNIT_WANTS_LINK = "/etc/systemd/system/sysinit.target.wants/" + UNIT_NAME
 DRIVERCTL_DIR = "/etc/driverctl.d"  # driverctl's saved overrides: one file pci-ADDR holding the driver
 
-DRIVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-IFNAME = re.compile(r"^[^/\s:]{1,15}$")
+# patterns used with fullmatch: "$" also matches before a final newline ("vfio-pci\n")
+DRIVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+IFNAME = re.compile(r"[^/\s:]{1,15}")
 
 CONF_HEADER = ("# Managed by nfv.dpdk.pci_driver. Applied at boot by %s before networking and\n"
                "# Open vSwitch start. One device per line: PCI-ADDRESS DRIVER\n" % UNIT_NAME)
@@ -124,14 +125,14 @@ def parse_device_spec(text):
 
     Raises NfvError for an address that is malformed and for strings that are neither.
     """
-    text = (str(text) if text is not None else "").strip()
+    text = (str(text) if text is not None else "").strip(" \t")
     address = pci.normalize_address(text)
     if address:
         return ("address", address)
     if ":" in text or pci.looks_like_address(text):
         raise NfvError("malformed PCI address %r: expected DDDD:BB:DD.F or BB:DD.F in hex, "
                        "for example 0000:03:00.0 or 03:00.0" % text, device=text)
-    if not IFNAME.match(text) or text in (".", ".."):
+    if not IFNAME.fullmatch(text) or text in (".", ".."):
         raise NfvError("%r is neither a PCI address (0000:03:00.0, 03:00.0) nor a network "
                        "interface name" % text, device=text)
     return ("interface", text)
@@ -140,7 +141,7 @@ def parse_device_spec(text):
 def validate_driver(name):
     if name == KERNEL:
         return
-    if not name or not DRIVER_NAME.match(name):
+    if not name or not DRIVER_NAME.fullmatch(name):
         raise NfvError("malformed driver name %r" % name, driver=name)
 
 
