@@ -30,7 +30,7 @@ START_ONLY_KEYS = frozenset([
 ])
 
 # option name -> (other_config key, converter)
-MASK_RE = re.compile(r"^(0x)?[0-9a-fA-F]+$")
+MASK_RE = re.compile(r"(0x)?[0-9a-fA-F]+")  # fullmatch: "$" also matches before a final newline
 
 ARGUMENT_SPEC = dict(
     db=dict(type="str"),
@@ -79,8 +79,8 @@ def dpdk_init_value(value):
 def check_mask(name, value):
     if value is None:
         return None
-    text = str(value).strip()
-    if not MASK_RE.match(text) or int(text, 16) == 0:
+    text = str(value).strip(" \t")
+    if not MASK_RE.fullmatch(text) or int(text, 16) == 0:
         raise NfvError("%s must be a non-zero hexadecimal CPU mask such as 0x6, got %r" % (name, value))
     return text if text.lower().startswith("0x") else "0x" + text
 
