@@ -13,8 +13,9 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import NODE_ROOT, node_ids
 
 SYSTEM_ROOT = "/sys/kernel/mm/hugepages"
-POOL_DIR = re.compile(r"^hugepages-(\d+)kB$")
-SIZE_TEXT = re.compile(r"^\s*(\d+)\s*([kKmMgG])[iI]?[bB]?\s*$")
+# patterns used with fullmatch: "$" also matches before a final newline ("2M\n")
+POOL_DIR = re.compile(r"hugepages-(\d+)kB")
+SIZE_TEXT = re.compile(r"[ \t]*(\d+)[ \t]*([kKmMgG])[iI]?[bB]?[ \t]*")  # spaces, not newlines
 UNIT_KB = {"k": 1, "m": 1024, "g": 1024 * 1024}
 # counters present in both the system-wide and the per-node directories
 COUNTERS = ("nr_hugepages", "free_hugepages", "surplus_hugepages")
@@ -24,7 +25,7 @@ def size_to_kb(text):
     """'2M', '1G', '2048kB', '1048576kB', '2MiB' -> size in kB; ValueError otherwise."""
     if isinstance(text, int):
         return text
-    match = SIZE_TEXT.match(str(text))
+    match = SIZE_TEXT.fullmatch(str(text))
     if not match:
         raise ValueError("not a page size: %r" % (text,))
     return int(match.group(1)) * UNIT_KB[match.group(2).lower()]
@@ -41,7 +42,7 @@ def kb_to_label(size_kb):
 def supported_sizes_kb(fs):
     sizes = []
     for entry in fs.listdir(SYSTEM_ROOT):
-        match = POOL_DIR.match(entry)
+        match = POOL_DIR.fullmatch(entry)
         if match:
             sizes.append(int(match.group(1)))
     return sorted(sizes)

@@ -12,14 +12,14 @@ import re
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import parse_cpulist
 
 NODE_ROOT = "/sys/devices/system/node"
-NODE_DIR = re.compile(r"^node(\d+)$")
+NODE_DIR = re.compile(r"node(\d+)")  # fullmatch: "$" also matches before a final newline
 
 
 def node_ids(fs):
     """Ids of the NUMA nodes the kernel exposes; [] on a host without NUMA sysfs."""
     ids = []
     for entry in fs.listdir(NODE_ROOT):
-        match = NODE_DIR.match(entry)
+        match = NODE_DIR.fullmatch(entry)
         if match:
             ids.append(int(match.group(1)))
     return sorted(ids)
