@@ -24,7 +24,8 @@ import tempfile
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 
-UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.\\-]+\.(service|socket|target|timer|path|mount)$")
+# used with fullmatch: "$" also matches before a final newline
+UNIT_NAME = re.compile(r"[A-Za-z0-9:_.\\-]+\.(service|socket|target|timer|path|mount)")
 # characters that force a word into quotes
 _NEEDS_QUOTES = re.compile(r"[\s\"'\\;]")
 SYSTEMD_BOOTED_MARKER = "/run/systemd/system"
@@ -132,6 +133,9 @@ def verify_unit(runner, unit_name, text):
     systemd would ignore (bad quoting, unparseable values). A host without
     systemd-analyze returns ran=False.
     """
+    if not UNIT_NAME.fullmatch(unit_name or ""):
+        raise NfvError("unit name %r is not a systemd unit name (letters, digits, ':', '_', '.', '-' and a type "
+                       "suffix such as .service)" % (unit_name,))
     if not runner.has("systemd-analyze"):
         return {"ran": False, "output": "systemd-analyze not found; unit not verified"}
     tmp = tempfile.mkdtemp(prefix="nfv-unit-")
