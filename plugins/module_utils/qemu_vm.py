@@ -10,8 +10,8 @@ tests use the very code the unit runs:
 - `qemu_argv(spec, qemu, accel)` is the exact argv of ExecStart=;
 - `prestart_commands(spec, tools)` are the privileged ExecStartPre=+ steps
   (hugepage and socket directories, tap devices);
-- `unit_text(...)` renders the unit; `probe_accel(...)` decides KVM or TCG with a
-  real, tiny QEMU run;
+- `unit_text(...)` renders the unit; `accel_probe(...)` decides KVM or TCG from a tiny
+  guest that really ran under KVM as the service user (module_utils/kvm_probe);
 - `QemuVm` is the PlannedModule behind nfv.dpdk.qemu_vm.
 """
 
@@ -21,13 +21,13 @@ __metaclass__ = type
 
 import grp
 import hashlib
-import json
 import os
 import pwd
 import re
 import sys
 import time
 
+from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist, parse_cpulist
@@ -502,8 +502,8 @@ def device_allow(spec, accel, vfio_groups):
     return devices
 
 
-def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None):
-    """The unit file of one guest."""
+def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_group=None):
+    """The unit file of one guest; kvm_group is the group of a root:GROUP 0660 /dev/kvm (for KVM)."""
     vfio_groups = vfio_groups or []
     vhost = bool(socket_dirs(spec))
     bridged = any(n["type"] == "tap" and n["bridge"] for n in spec["nics"])
@@ -514,8 +514,10 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None):
         ("Type", "simple"),
         ("User", spec["user"]),
         ("Group", spec["group"]),
-        ("UMask", "0007"),
     ]
+    if accel == "kvm" and kvm_group:
+        service.append(("SupplementaryGroups", kvm_group))
+    service.append(("UMask", "0007"))
     for argv_pre, ignore in prestart:
         service.append(("ExecStartPre", exec_line(argv_pre, prefix="-+" if ignore else "+", group_options=False)))
     service += [
@@ -668,36 +670,31 @@ def helper_argv(spec, python):
 # acceleration
 
 
-def probe_argv(qemu):
-    """A tiny real KVM start: CPU reset sets the MSRs (where a broken KVM aborts), then QMP quits."""
-    return [qemu, "-accel", "kvm", "-cpu", "host", "-machine", "pc", "-m", "16", "-nodefaults",
-            "-no-user-config", "-display", "none", "-S", "-qmp", "stdio"]
+def accel_probe(runner, qemu, spec, cache_path):
+    """The KVM verdict for this guest's credentials (kvm_probe), from the host's cache or a real probe.
 
-
-PROBE_INPUT = '{"execute": "qmp_capabilities"}\n{"execute": "quit"}\n'
-
-
-def probe_cache_key(fs, qemu):
+    The cache is written in check mode too: it is not state this module manages, and a probe
+    that boots a guest should run once per host, not once per check run.
+    """
+    device = kvm_probe.stat_or_none()
+    supplementary = [g for g in [kvm_probe.device_group(device)] if g]
+    key = kvm_probe.cache_key(qemu, spec["user"], spec["group"], supplementary, device)
+    cached = kvm_probe.read_cache(cache_path, key)
+    if cached is not None:
+        cached["cached"] = True
+        return cached
     try:
-        st = os.stat(qemu)
-        ident = "%s:%d:%d" % (qemu, st.st_size, int(st.st_mtime))
-    except OSError:
-        ident = qemu
-    release = fs.read("/proc/sys/kernel/osrelease") or ""
-    return hashlib.sha256(("%s|%s|%s" % (ident, release, fs.exists("/dev/kvm"))).encode()).hexdigest()[:16]
-
-
-def probe_kvm(runner, fs, qemu):
-    """{'usable': bool, 'reason': str} from a real start of QEMU with KVM."""
-    if not fs.exists("/dev/kvm"):
-        return {"usable": False, "reason": "/dev/kvm does not exist"}
-    rc, out, err = runner.run("timeout", ["20"] + probe_argv(qemu), check=False, data=PROBE_INPUT)
-    out = _text(out)
-    err = _text(err)
-    if rc == 0 and '"SHUTDOWN"' in out:
-        return {"usable": True, "reason": "a KVM guest started (probe)"}
-    detail = (err.strip().splitlines() or ["rc=%s" % rc])[0]
-    return {"usable": False, "reason": "QEMU cannot run a KVM guest here: %s" % detail}
+        result = kvm_probe.probe(lambda argv: runner.run(argv[0], argv[1:], check=False), qemu,
+                                 user=spec["user"], group=spec["group"], supplementary=supplementary,
+                                 device_stat=device)
+    except KeyError as exc:  # the service user or group does not exist yet
+        result = {"usable": False, "seconds": None, "cached": False,
+                  "reason": "cannot probe KVM as %s:%s, which does not exist yet (%s)"
+                            % (spec["user"], spec["group"], exc)}
+        return result
+    kvm_probe.write_cache(cache_path, key, result)
+    result["cached"] = False
+    return result
 
 
 def is_running(active_state, sub_state):
@@ -771,9 +768,16 @@ class QemuVm(PlannedModule):
                            "nfv.dpdk.qemu_vms does)" % qemu)
         current["qemu"] = qemu_path
         current["probe"] = None
-        if self.params.get("accel", "auto") == "auto":
-            current["probe"] = self._probe(qemu_path)
-        current["accel"] = choose_accel(self.params.get("accel", "auto"), current["probe"])
+        requested = self.params.get("accel", "auto")
+        if requested == "auto":
+            current["probe"] = accel_probe(self.runner, qemu_path, spec, self.params["accel_probe_cache"])
+            if not current["probe"]["usable"]:
+                self.warnings.append("accel=auto chose TCG (slow emulation) for guest %s: %s"
+                                     % (spec["name"], current["probe"]["reason"]))
+        current["accel"] = choose_accel(requested, current["probe"])
+        current["kvm_group"] = None
+        if current["accel"] == "kvm":
+            current["kvm_group"] = kvm_probe.device_group(kvm_probe.stat_or_none())
         tools = {}
         for tool in needed_tools(spec):
             path = self.runner.find(tool)
@@ -786,27 +790,15 @@ class QemuVm(PlannedModule):
         self._host_checks(current)
         return current
 
-    def _probe(self, qemu_path):
-        cache = os.path.join(self.spec["run_dir"], ".accel-probe.json")
-        key = probe_cache_key(self.fs, qemu_path)
+    def _kvm_access(self, kvm_group):
+        """Why the unit's credentials cannot open /dev/kvm (accel=kvm), or None."""
         try:
-            with open(cache) as handle:
-                cached = json.load(handle)
-            if cached.get("key") == key:
-                cached["result"]["cached"] = True
-                return cached["result"]
-        except (IOError, OSError, ValueError, KeyError):
-            pass
-        result = probe_kvm(self.runner, self.fs, qemu_path)
-        if not self.check_mode:
-            try:
-                if not os.path.isdir(self.spec["run_dir"]):
-                    os.makedirs(self.spec["run_dir"], 0o755)
-                write_atomic(cache, json.dumps({"key": key, "result": result}), self.module)
-            except (IOError, OSError):
-                pass  # a cache only
-        result["cached"] = False
-        return result
+            uid, _gid, gids = kvm_probe.credentials(self.spec["user"], self.spec["group"],
+                                                    [kvm_group] if kvm_group else [])
+        except KeyError:
+            return None  # reported above as a missing user or group
+        ok, reason = kvm_probe.device_access(kvm_probe.stat_or_none(), uid, gids)
+        return None if ok else "accel=kvm, but the guest cannot use KVM: %s" % reason
 
     def _vfio_groups(self):
         groups = []
@@ -842,6 +834,12 @@ class QemuVm(PlannedModule):
                     self.warnings.append(msg)  # a run that creates it first cannot show it in check mode
                 else:
                     problems.append(msg)
+        if self.params.get("accel") == "kvm":
+            problem = self._kvm_access(current["kvm_group"])
+            if problem and spec["state"] == "started":
+                problems.append(problem)
+            elif problem:
+                self.warnings.append(problem)
         if spec["hugepages"]:
             try:
                 resolve_size(self.fs, spec["hugepages"]["size"])
@@ -895,7 +893,7 @@ class QemuVm(PlannedModule):
         argv = qemu_argv(spec, current["qemu"], current["accel"])
         prestart = prestart_commands(spec, current["tools"])
         text = unit_text(spec, argv, prestart, helper_argv(spec, python), current["accel"],
-                         current["vfio_groups"])
+                         current["vfio_groups"], current["kvm_group"])
         return argv, text, helper_text(python)
 
     def plan(self, current):

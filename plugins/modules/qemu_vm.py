@@ -36,7 +36,8 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Validates, probes KVM and verifies the unit; writes nothing and changes no unit state.
+    details: Validates, probes KVM (once per host; the verdict cache is written) and verifies the unit; writes no
+      managed file and changes no unit state.
   diff_mode:
     support: full
     details: The unit file text (and the stop helper) before and after, plus state changes.
@@ -185,12 +186,26 @@ options:
         type: str
   accel:
     description:
-      - V(auto) uses KVM only when a tiny real KVM start succeeds (a host may have C(/dev/kvm) and still
-        fail, for example with C(failed to set MSR)); otherwise TCG (C(-accel tcg -cpu max)). The probe
-        result is cached in O(run_dir) until QEMU, the kernel or C(/dev/kvm) change.
+      - V(auto) uses KVM only after a guest has really executed code under KVM as the unit's user: a
+        512-byte boot payload (long mode, fifty million loop iterations with memory stores, a checked sum)
+        must reach QEMU's C(isa-debug-exit) port within 10 seconds when run with the unit's credentials
+        (O(user), O(group), the user's groups and the C(SupplementaryGroups=) below). A host may have
+        C(/dev/kvm) and still fail (QEMU aborts with C(failed to set MSR), or starts while guests hang or
+        crawl), or the device may not be open to that user; then TCG (C(-accel tcg -cpu max)) is used and
+        a warning names the reason. The verdict is cached per host in O(accel_probe_cache), also in check
+        mode, until QEMU, the kernel, C(/dev/kvm) or the credentials change.
+      - V(kvm) uses KVM without a probe; a C(/dev/kvm) that the unit's credentials cannot open is an error
+        for O(state=started), a warning otherwise.
+      - With KVM, a C(/dev/kvm) of mode C(0660) owned by a group other than C(root) (C(kvm) on Debian) is
+        opened through C(SupplementaryGroups=) in the unit, beside C(DeviceAllow=/dev/kvm rw).
     type: str
     choices: [auto, kvm, tcg]
     default: auto
+  accel_probe_cache:
+    description: Host-wide cache of KVM probe verdicts for O(accel=auto) (JSON, one entry per QEMU binary, kernel,
+      C(/dev/kvm) and credentials); under C(/run), so a reboot probes again.
+    type: path
+    default: /run/nfv-dpdk/kvm-probe.json
   machine:
     description: QEMU machine type.
     type: str
@@ -204,7 +219,7 @@ options:
       - Start the guest at boot. Defaults to V(true) for O(state=started), otherwise left as it is.
     type: bool
   user:
-    description: Service user QEMU runs as (must exist; member of C(kvm) for KVM).
+    description: Service user QEMU runs as (must exist); the KVM probe runs as this user too.
     type: str
     default: nfv-qemu
   group:
@@ -217,8 +232,7 @@ options:
     default: /etc/systemd/system
   run_dir:
     description:
-      - Directory under C(/run) holding C(<name>/qmp.sock) (the unit's C(RuntimeDirectory)) and the
-        KVM probe cache.
+      - Directory under C(/run) holding C(<name>/qmp.sock) (the unit's C(RuntimeDirectory)).
     type: path
     default: /run/nfv-qemu
   helper_dir:
@@ -321,11 +335,13 @@ accel:
   type: str
   sample: tcg
 accel_probe:
-  description: Result of the KVM probe for O(accel=auto) (C(usable), C(reason), C(cached)), else null.
+  description: Verdict of the KVM probe for O(accel=auto) (C(usable), C(reason), C(seconds) the payload took,
+    C(cached)), else null.
   returned: when state is not absent
   type: dict
-  sample: {"usable": false, "reason": "QEMU cannot run a KVM guest here: ... failed to set MSR 0x10a ...",
-           "cached": true}
+  sample: {"usable": false, "cached": true, "seconds": 11.02, "reason": "QEMU started under KVM, but the guest did
+           not finish the probe payload within 10 s (TCG needs well under 1 s): guests hang or crawl under KVM on
+           this host"}
 macs:
   description: MAC addresses of the guest's virtio NICs in order (given or generated).
   returned: when state is not absent
@@ -411,6 +427,7 @@ ARGUMENT_SPEC = dict(
         host=dict(type="str"),
     )),
     accel=dict(type="str", choices=["auto", "kvm", "tcg"], default="auto"),
+    accel_probe_cache=dict(type="path", default="/run/nfv-dpdk/kvm-probe.json"),
     machine=dict(type="str", default="q35"),
     restart_on_change=dict(type="bool", default=False),
     enabled=dict(type="bool"),

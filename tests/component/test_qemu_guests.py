@@ -35,15 +35,15 @@ import time
 import pytest
 
 import guest_image
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
+    accel_probe,
     choose_accel,
     guest_spec,
     helper_argv,
     helper_text,
     macs_in_unit,
     prestart_commands,
-    probe_kvm,
     qemu_argv,
     unit_exec_start,
     unit_text,
@@ -178,8 +178,12 @@ def _ovs_map(cell):
 def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, guest_hugepages, processes):
     runner = ProcessRunner()
     qemu = runner.find("qemu-system-x86_64")
-    probe = probe_kvm(runner, HostFS(), qemu)
+    # KVM only where a guest really ran under it as the service user (the module's own decision)
+    probe_spec = {"user": SERVICE_USER, "group": SERVICE_GROUP}
+    probe = accel_probe(runner, qemu, probe_spec, os.path.join(run_root, "kvm-probe.json"))
     accel = choose_accel("auto", probe)
+    kvm_group = kvm_probe.device_group(kvm_probe.stat_or_none()) if accel == "kvm" else None
+    extra_groups = [grp.getgrnam(kvm_group).gr_gid] if kvm_group else []  # the unit's SupplementaryGroups=
     vhost_dir = os.path.join(run_root, "vhost")
     tools = {"install": runner.find("install"), "ip": runner.find("ip"), "ovs-vsctl": runner.find("ovs-vsctl")}
     uid = pwd.getpwnam(SERVICE_USER).pw_uid
@@ -198,7 +202,7 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
         argv = qemu_argv(spec, qemu, accel)
         prestart = prestart_commands(spec, tools)
         # the unit carries exactly this argv
-        text = unit_text(spec, argv, prestart, helper_argv(spec, sys.executable), accel)
+        text = unit_text(spec, argv, prestart, helper_argv(spec, sys.executable), accel, kvm_group=kvm_group)
         assert unit_exec_start(text) == argv
         assert macs_in_unit(text) == [spec["nics"][0]["mac"]]
         # ExecStartPre=+ steps as root, RuntimeDirectory= owned by the service user
@@ -210,7 +214,7 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
         run_argv = qemu_argv(spec, qemu, accel, serial=logs[name])
         assert [a for a in run_argv if not a.startswith("file:")] == [a for a in argv if not a.startswith("file:")]
         with open(os.path.join(run_root, name + ".qemu.out"), "w") as out:
-            processes.append(subprocess.Popen(run_argv, user=uid, group=gid, extra_groups=[], umask=0o007,
+            processes.append(subprocess.Popen(run_argv, user=uid, group=gid, extra_groups=extra_groups, umask=0o007,
                                               stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
         specs[name] = spec
 
@@ -399,13 +403,50 @@ def test_module_refuses_started_stopped_without_systemd(image, dirs, state):
     assert _listing(dirs) == []
 
 
-def test_accel_probe_is_cached_and_explains(image, dirs):
-    first = run_module("qemu_vm", _args(image, dirs))
-    second = run_module("qemu_vm", _args(image, dirs))
-    assert first["accel_probe"]["cached"] is False and second["accel_probe"]["cached"] is True
-    assert first["accel_probe"]["usable"] == second["accel_probe"]["usable"]
-    assert first["accel"] == ("kvm" if first["accel_probe"]["usable"] else "tcg")
-    with open(os.path.join(dirs["run_dir"], ".accel-probe.json")) as handle:
-        assert json.load(handle)["result"]["usable"] == first["accel_probe"]["usable"]
-    if os.path.exists("/dev/kvm") and not first["accel_probe"]["usable"]:
-        assert first["accel_probe"]["reason"].startswith("QEMU cannot run a KVM guest here")
+def test_accel_probe_is_cached_per_host_and_explains(image, dirs, tmp_path):
+    cache = str(tmp_path / "kvm-probe.json")
+    # check mode probes once and keeps the verdict: the next check run and the real run reuse it
+    first = run_module("qemu_vm", _args(image, dirs, accel_probe_cache=cache), check=True)
+    second = run_module("qemu_vm", _args(image, dirs, accel_probe_cache=cache), check=True)
+    real = run_module("qemu_vm", _args(image, dirs, accel_probe_cache=cache))
+    assert first["accel_probe"]["cached"] is False
+    assert second["accel_probe"]["cached"] is True and real["accel_probe"]["cached"] is True
+    assert first["accel_probe"]["usable"] == second["accel_probe"]["usable"] == real["accel_probe"]["usable"]
+    assert first["accel"] == real["accel"] == ("kvm" if first["accel_probe"]["usable"] else "tcg")
+    with open(cache) as handle:
+        entries = json.load(handle)
+    assert [e["usable"] for e in entries.values()] == [first["accel_probe"]["usable"]]
+    device = kvm_probe.stat_or_none()
+    reason = first["accel_probe"]["reason"]
+    if device is None:
+        assert "/dev/kvm does not exist" in reason
+    elif not kvm_probe.device_access(device, pwd.getpwnam(SERVICE_USER).pw_uid,
+                                     os.getgrouplist(SERVICE_USER, grp.getgrnam(SERVICE_GROUP).gr_gid))[0]:
+        assert "cannot open read-write" in reason  # e.g. root:root 0600 here
+    if not first["accel_probe"]["usable"]:
+        assert any("accel=auto chose TCG" in w and reason in w for w in real.get("warnings", []))
+        assert "SupplementaryGroups" not in real["unit_text"] and "/dev/kvm" not in real["unit_text"]
+
+
+def test_probe_payload_really_runs_as_the_service_user():
+    """The payload and the setpriv path, proven under TCG on any machine: QEMU exits with the payload's code."""
+    runner = ProcessRunner()
+    verdict = kvm_probe.probe(lambda argv: runner.run(argv[0], argv[1:], check=False),
+                              runner.find("qemu-system-x86_64"), user=SERVICE_USER, group=SERVICE_GROUP,
+                              accel="tcg")
+    assert verdict["usable"] is True, verdict
+    assert "as user %s" % SERVICE_USER in verdict["reason"] and verdict["seconds"] < kvm_probe.PROBE_SECONDS
+
+
+def test_probe_with_kvm_on_this_host_explains_itself():
+    """Whatever KVM does here (absent, closed to the user, aborts, hangs, works) the verdict says which."""
+    runner = ProcessRunner()
+    verdict = kvm_probe.probe(lambda argv: runner.run(argv[0], argv[1:], check=False),
+                              runner.find("qemu-system-x86_64"), device_stat=kvm_probe.stat_or_none())
+    if verdict["usable"]:
+        assert verdict["seconds"] <= kvm_probe.PROBE_SECONDS and "ran the probe payload" in verdict["reason"]
+    else:
+        assert any(text in verdict["reason"] for text in (
+            "/dev/kvm does not exist", "cannot run a KVM guest here", "did not finish the probe payload")), verdict
+
+

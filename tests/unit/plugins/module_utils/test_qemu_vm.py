@@ -17,7 +17,6 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     normalize_mac,
     parse_memory_mb,
     prestart_commands,
-    probe_kvm,
     qemu_argv,
     unit_exec_start,
     unit_text,
@@ -299,47 +298,20 @@ def test_macs_in_unit():
 
 # ---- acceleration -------------------------------------------------------------------------------
 
-class ProbeRunner:
-    def __init__(self, rc, out, err):
-        self.result = (rc, out, err)
-        self.calls = []
-
-    def run(self, name, args, check=True, data=None, env=None):
-        self.calls.append((name, args, data))
-        return self.result
+def test_choose_accel():
+    assert choose_accel("auto", {"usable": True}) == "kvm"
+    assert choose_accel("auto", {"usable": False}) == "tcg"
+    assert choose_accel("kvm", {"usable": False}) == "kvm" and choose_accel("tcg", {"usable": True}) == "tcg"
 
 
-class KvmFS:
-    def __init__(self, kvm):
-        self.kvm = kvm
-
-    def exists(self, path):
-        return self.kvm and path == "/dev/kvm"
-
-
-ABORT = (134, b'{"QMP": {}}\n',
-         b"qemu-system-x86_64: error: failed to set MSR 0x10a to 0xc000069\n"
-         b"qemu-system-x86_64: kvm.c:3849: kvm_buf_set_msrs: Assertion failed.\n")
-QUIT = (0, b'{"QMP": {}}\n{"return": {}}\n{"event": "SHUTDOWN", "data": {"reason": "host-qmp-quit"}}\n'
-           b'{"return": {}}\n', b"")
-
-
-def test_probe_broken_kvm_falls_back_to_tcg():
-    runner = ProbeRunner(*ABORT)
-    probe = probe_kvm(runner, KvmFS(True), QEMU)
-    assert probe["usable"] is False and "failed to set MSR 0x10a" in probe["reason"]
-    assert choose_accel("auto", probe) == "tcg"
-    name, args, data = runner.calls[0]
-    assert name == "timeout" and args[1:6] == [QEMU, "-accel", "kvm", "-cpu", "host"]
-    assert '"quit"' in data
-
-
-def test_probe_working_kvm_and_no_device():
-    assert choose_accel("auto", probe_kvm(ProbeRunner(*QUIT), KvmFS(True), QEMU)) == "kvm"
-    runner = ProbeRunner(*QUIT)
-    probe = probe_kvm(runner, KvmFS(False), QEMU)
-    assert probe == {"usable": False, "reason": "/dev/kvm does not exist"} and runner.calls == []
-    assert choose_accel("kvm", probe) == "kvm" and choose_accel("tcg", {"usable": True}) == "tcg"
+def test_kvm_unit_opens_a_group_owned_device_through_supplementary_groups():
+    spec = spec_of()
+    argv = qemu_argv(spec, QEMU, "kvm")
+    text = unit_text(spec, argv, [], helper_argv(spec, "/usr/bin/python3"), "kvm", kvm_group="kvm")
+    assert lines(text, "SupplementaryGroups") == ["kvm"] and "/dev/kvm rw" in lines(text, "DeviceAllow")
+    tcg = unit_text(spec, qemu_argv(spec, QEMU, "tcg"), [], helper_argv(spec, "/usr/bin/python3"), "tcg",
+                    kvm_group="kvm")
+    assert lines(tcg, "SupplementaryGroups") == [] and "/dev/kvm rw" not in lines(tcg, "DeviceAllow")
 
 
 @pytest.mark.parametrize("active, sub, running", [
