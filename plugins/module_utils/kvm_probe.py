@@ -64,7 +64,7 @@ PAYLOAD_LISTING = (
 
 def payload():
     """The 512-byte boot sector of PAYLOAD_LISTING."""
-    code = bytes.fromhex("".join(hexbytes for hexbytes, _ in PAYLOAD_LISTING).replace(" ", ""))
+    code = bytes.fromhex("".join(entry[0] for entry in PAYLOAD_LISTING).replace(" ", ""))
     return code.ljust(510, b"\0") + b"\x55\xaa"
 
 
