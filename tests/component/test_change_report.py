@@ -45,8 +45,9 @@ def test_loop_items_with_labels_and_diffs_and_the_published_path(tmp_path):
         "tasks": [
             {"name": "The callback publishes the absolute path",
              "ansible.builtin.assert": {"that": "nfv_dpdk_change_report_path == %r" % str(work / "change.json")}},
-            {"name": "Write files", "ansible.builtin.copy": {"dest": str(tmp_path / "{{ item.name }}.txt"),
-                                                              "content": "{{ item.content }}\n", "mode": "0644"},
+            {"name": "Write files",
+             "ansible.builtin.copy": {"dest": str(tmp_path / "{{ item.name }}.txt"),
+                                      "content": "{{ item.content }}\n", "mode": "0644"},
              "loop": [{"name": "one", "content": "1"}, {"name": "two", "content": "2"}],
              "loop_control": {"label": "{{ item.name }}"}},
         ]}]))
