@@ -1,4 +1,5 @@
-"""Collection metadata tells the truth: the licence the files cite is shipped."""
+"""Collection metadata tells the truth: the licence the files cite is shipped, and the roles' Galaxy metadata
+agrees with meta/runtime.yml and with the platform the tests cover."""
 
 import os
 import re
@@ -20,6 +21,11 @@ def load(*parts):
 def read(*parts):
     with open(os.path.join(REPO, *parts), encoding="utf-8") as handle:
         return handle.read()
+
+
+def role_names():
+    return sorted(name for name in os.listdir(os.path.join(REPO, "roles"))
+                  if os.path.isfile(os.path.join(REPO, "roles", name, "meta", "main.yml")))
 
 
 def cited_licenses():
@@ -54,3 +60,25 @@ def test_the_licence_is_the_gpl3_text_and_copying_is_the_same():
     assert "END OF TERMS AND CONDITIONS" in text
     assert read("COPYING") == text
     assert load("galaxy.yml")["license"] == ["GPL-3.0-or-later"]
+
+
+def test_roles_declare_the_ansible_version_of_meta_runtime():
+    requires = load("meta", "runtime.yml")["requires_ansible"]
+    match = re.fullmatch(r">=\s*(\d+)\.(\d+)(?:\.\d+)?", requires)
+    assert match, requires
+    wanted = "%s.%s" % match.groups()
+    found = {role: str(load("roles", role, "meta", "main.yml")["galaxy_info"]["min_ansible_version"])
+             for role in role_names()}
+    assert found == dict.fromkeys(role_names(), wanted)
+
+
+def test_roles_claim_only_the_tested_platform():
+    # the Molecule scenarios and component tests run Debian 12 (bookworm) only
+    found = {role: load("roles", role, "meta", "main.yml")["galaxy_info"]["platforms"] for role in role_names()}
+    assert found == {role: [{"name": "Debian", "versions": ["bookworm"]}] for role in role_names()}
+
+
+def test_roles_carry_the_collection_licence():
+    licence = load("galaxy.yml")["license"]
+    found = {role: load("roles", role, "meta", "main.yml")["galaxy_info"]["license"] for role in role_names()}
+    assert found == dict.fromkeys(role_names(), " ".join(licence))
