@@ -57,6 +57,7 @@ def test_tarball_ships_the_collection_without_caches(installed):
     with tarfile.open(str(installed["tarball"])) as tar:
         names = tar.getnames()
     for needed in ("MANIFEST.json", "FILES.json", "meta/runtime.yml", "meta/execution-environment.yml",
+                   "COPYING", "LICENSES/GPL-3.0-or-later.txt",
                    "requirements.txt", "bindep.txt", "plugins/modules/host_facts.py",
                    "roles/host/meta/argument_specs.yml", "playbooks/facts.yml", "changelogs/config.yaml"):
         assert needed in names, needed

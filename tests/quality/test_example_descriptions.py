@@ -1,4 +1,4 @@
-"""The shipped host descriptions (lab and fleet examples) pass the role argument specs,
+"""The shipped host descriptions (lab and fleet examples, and the README's) pass the role argument specs,
 the same checks roles/host/tasks/validate.yml runs before any change."""
 
 import os
@@ -36,7 +36,33 @@ def host_role_errors(description):
     return errors
 
 
+def readme_yaml(after):
+    """The first ```yaml block of README.md after the line holding `after`."""
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as handle:
+        text = handle.read()
+    block = text[text.index(after):].split("```yaml\n", 1)[1].split("```", 1)[0]
+    return yaml.safe_load(block)
+
+
+def readme_indented(heading):
+    """The first indented code block of the README section under `heading`."""
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as handle:
+        section = handle.read().split("\n## " + heading + "\n", 1)[1].split("\n## ", 1)[0]
+    lines, started = [], False
+    for line in section.splitlines():
+        if line.startswith("    "):
+            started = True
+            lines.append(line[4:])
+        elif started and line.strip():
+            break
+        elif started:
+            lines.append("")
+    return yaml.safe_load("\n".join(lines))
+
+
 DESCRIPTIONS = {
+    "README quick start": readme_yaml("`inventory/host_vars/dpdk1.yml`"),
+    "README host description": readme_indented("A host description"),
     "lab": load("inventory", "lab", "host_vars", "nfv-lab.yml"),
     "fleet group": load("inventory", "fleet", "group_vars", "dpdk_hosts.yml"),
     "fleet compute-b1": dict(load("inventory", "fleet", "group_vars", "dpdk_hosts.yml"),
@@ -52,3 +78,23 @@ def test_example_description_is_valid(name):
 def test_a_wrong_field_is_named():
     broken = dict(DESCRIPTIONS["lab"], host_reboot="sometimes")
     assert any("host_reboot" in e for e in host_role_errors(broken))
+
+
+def test_readme_quick_start_inventory_and_awx_requirements():
+    hosts = readme_yaml("`inventory/hosts.yml`")
+    assert hosts["dpdk_hosts"]["hosts"]["dpdk1"]["ansible_user"] == "root"
+    requirements = load("examples", "collections", "requirements.yml")
+    assert requirements["collections"] == [
+        {"name": "https://github.com/nfv-dpdk/nfv.dpdk.git", "type": "git", "version": "main"}]
+
+
+@pytest.mark.parametrize("role", ["host", "hugepages", "vfio", "ovs_dpdk", "qemu_vms"])
+def test_role_readme_example_passes_the_role_argument_spec(role):
+    with open(os.path.join(REPO, "roles", role, "README.md"), encoding="utf-8") as handle:
+        block = handle.read().split("```yaml\n", 1)[1].split("```", 1)[0]
+    entry = yaml.safe_load(block)[0]["roles"][0]
+    assert entry["role"] == "nfv.dpdk." + role
+    result = ArgumentSpecValidator(spec(role)).validate(entry["vars"])
+    assert result.error_messages == []
+    if role == "host":
+        assert host_role_errors(entry["vars"]) == []
