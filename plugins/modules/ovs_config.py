@@ -96,7 +96,7 @@ options:
     type: path
   vhost_sock_dir:
     description:
-      - C(vhost-sock-dir), where server-mode (C(dpdkvhostuser)) sockets are created: a directory relative to
+      - C(vhost-sock-dir), where server-mode (C(dpdkvhostuser)) sockets are created, a directory relative to
         Open vSwitch's run directory (ovs-vswitchd joins the two), without C(..). An absolute path is refused.
     type: path
   vhost_iommu_support:
@@ -111,8 +111,8 @@ options:
     description:
       - Any other C(other_config) keys. Booleans become C(true)/C(false). V(null) removes the key.
       - A key also set by a dedicated option must agree with it.
-      - Known keys are checked and normalized as their options are (C(pmd-cpu-mask: zz) or
-        C(dpdk-socket-mem: 1024 MB) fail naming the key); C(dpdk-socket-mem) and C(dpdk-socket-limit) may be
+      - Known keys are checked and normalized as their options are (C(pmd-cpu-mask=zz) or
+        C(dpdk-socket-mem=1024 MB) fail naming the key); C(dpdk-socket-mem) and C(dpdk-socket-limit) may be
         given as C(1024,0) or a list. Unknown keys are stored as given.
     type: dict
   timeout:
