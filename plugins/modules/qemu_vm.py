@@ -200,7 +200,7 @@ options:
         type: str
   accel:
     description:
-      - V(auto) uses KVM only after a guest has really executed code under KVM as the unit's user: a
+      - V(auto) uses KVM only after a guest has really executed code under KVM as the unit's user. A
         512-byte boot payload (long mode, fifty million loop iterations with memory stores, a checked sum)
         must reach QEMU's C(isa-debug-exit) port within 10 seconds when run with the unit's credentials
         (O(user), O(group), the user's groups and the C(SupplementaryGroups=) below). A host may have
