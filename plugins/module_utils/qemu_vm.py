@@ -35,11 +35,12 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, w
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
     kb_to_label,
+    kb_to_text,
     read_mounts,
     resolve_size,
     size_to_kb,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.numa import NODE_ROOT, node_ids, parse_node_meminfo
+from ansible_collections.nfv.dpdk.plugins.module_utils.numa import memory_total_kb, node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
@@ -895,23 +896,6 @@ def _text(data):
     return data or ""
 
 
-def meminfo_total_kb(fs):
-    """MemTotal of /proc/meminfo in kB, or None."""
-    for line in (fs.read("/proc/meminfo") or "").splitlines():
-        if line.startswith("MemTotal:"):
-            return int(line.split()[1])
-    return None
-
-
-def _kb_text(kb):
-    """kB as a short size for messages: 4G, 768M, 31.4G, 64T."""
-    for unit, factor in (("T", 1 << 30), ("G", 1 << 20), ("M", 1 << 10)):
-        if kb >= factor:
-            value = kb / float(factor)
-            return ("%d%s" % (value, unit)) if value == int(value) else ("%.1f%s" % (value, unit))
-    return "%dK" % kb
-
-
 def _user_name(uid):
     try:
         return pwd.getpwuid(uid).pw_name
@@ -1115,16 +1099,15 @@ class QemuVm(PlannedModule):
             return problems
         memory_kb = spec["memory_mb"] * 1024
         if spec["numa_node"] is not None:
-            node_kb = parse_node_meminfo(self.fs.read("%s/node%d/meminfo" % (NODE_ROOT, spec["numa_node"]))
-                                         ).get("MemTotal")
+            node_kb = memory_total_kb(self.fs, spec["numa_node"])
             if node_kb and memory_kb > node_kb:
                 problems.append("memory %s is more than NUMA node %d has (MemTotal %s)"
-                                % (_kb_text(memory_kb), spec["numa_node"], _kb_text(node_kb)))
+                                % (kb_to_text(memory_kb), spec["numa_node"], kb_to_text(node_kb)))
                 return problems
-        total_kb = meminfo_total_kb(self.fs)
+        total_kb = memory_total_kb(self.fs)
         if total_kb and memory_kb > total_kb:
             problems.append("memory %s is more than this host has (MemTotal %s)"
-                            % (_kb_text(memory_kb), _kb_text(total_kb)))
+                            % (kb_to_text(memory_kb), kb_to_text(total_kb)))
         return problems
 
     def _managed_dirs(self):
