@@ -84,7 +84,7 @@ SOCKET_BASES = ("/run", "/var/run")
 # runtime directories of other software (and of the collection's other parts) under /run: never a
 # socket directory of a guest
 RESERVED_RUN_DIRS = ("systemd", "user", "lock", "dbus", "udev", "mount", "log", "credentials", "sshd",
-                    "initramfs", "shm", "netns", "openvswitch", "libvirt", "nfv-dpdk")
+                     "initramfs", "shm", "netns", "openvswitch", "libvirt", "nfv-dpdk")
 DEFAULTS = {
     "user": "nfv-qemu",
     "group": "nfv-qemu",

@@ -457,5 +457,3 @@ def test_probe_with_kvm_on_this_host_explains_itself():
     else:
         assert any(text in verdict["reason"] for text in (
             "/dev/kvm does not exist", "cannot run a KVM guest here", "did not finish the probe payload")), verdict
-
-

@@ -502,8 +502,8 @@ def vhost(sock, **extra):
     ({"nics": [vhost("/run/vhost/a b.sock")]}, "nics[0].socket '/run/vhost/a b.sock' contains whitespace"),
     ({"nics": [vhost("/run/vhost/%h.sock")]}, "nics[0].socket '/run/vhost/%h.sock' contains whitespace"),
     ({"nics": [vhost("/run/vho\tst/a.sock")]}, "nics[0].socket '/run/vho\\tst/a.sock' contains whitespace"),
-    ({"nics": [vhost("/run/vhost/../../etc/a.sock")]}, "nics[0].socket '/run/vhost/../../etc/a.sock' is not a "
-                                                        "normalized path"),
+    ({"nics": [vhost("/run/vhost/../../etc/a.sock")]},
+     "nics[0].socket '/run/vhost/../../etc/a.sock' is not a normalized path"),
     ({"nics": [vhost("/run//vhost/a.sock")]}, "nics[0].socket '/run//vhost/a.sock' is not a normalized path"),
     ({"disks": [{"path": "/var/lib/vm.img /"}]}, "disks[0].path '/var/lib/vm.img /' contains whitespace"),
     ({"disks": [{"path": "/var/lib/vm.img/"}]}, "disks[0].path '/var/lib/vm.img/' is not a normalized path"),
