@@ -675,3 +675,16 @@ def test_second_guest_on_the_same_resource_is_refused(host, other, mine, message
     (host / "libexec" / "nfv-qemu-powerdown").unlink()
     (host / "libexec").rmdir()
     refused(host, message, **mine)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"nics": [vhost("/usr/local/bin/a.sock")]}, "nics[0].socket /usr/local/bin/a.sock is not below /run"),
+    ({"disks": [{"path": "/var/lib/vm.img /"}]}, "disks[0].path '/var/lib/vm.img /' contains whitespace"),
+    ({"run_dir": "/run/nfv qemu"}, "run_dir '/run/nfv qemu' contains whitespace"),
+    ({"nics": [{"type": "tap", "ifname": "t0"}, {"type": "tap", "ifname": "t0"}]}, "nics[1].ifname t0 is also used"),
+    ({"vcpus": 5000}, "vcpus must be an integer from 1 to 1024"),
+    ({"memory": "100000T"}, "memory 100000T is more than the 64T"),
+    ({"user": "root"}, "user root is refused"),
+])
+def test_invalid_definition_writes_nothing(host, params, message):
+    refused(host, message, **params)
