@@ -13,8 +13,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import kb_to_label, pool_dir, read_pool, resolve_size
-from ansible_collections.nfv.dpdk.plugins.module_utils.numa import NODE_ROOT, node_ids
+from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
+    kb_to_label,
+    kb_to_text,
+    pool_dir,
+    read_pool,
+    resolve_size,
+)
+from ansible_collections.nfv.dpdk.plugins.module_utils.numa import NODE_ROOT, memory_total_kb, node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 
 
@@ -50,6 +56,14 @@ def validate_pool_request(fs, size, count, node):
                            % (node, kb_to_label(size_kb), pool_dir(size_kb, node)))
     elif not fs.isdir(pool_dir(size_kb)):
         raise NfvError("the %s hugepage pool is missing (%s)" % (kb_to_label(size_kb), pool_dir(size_kb)))
+    # the kernel takes such a count and allocates what it can: all free memory, until the shortfall
+    # restore gives it back, with the host starved meanwhile
+    memory_kb = memory_total_kb(fs, node)
+    if memory_kb and count * size_kb > memory_kb:
+        raise NfvError("count %d of %s pages is %s, more than %s has (MemTotal %s); nothing was changed"
+                       % (count, kb_to_label(size_kb), kb_to_text(count * size_kb),
+                          "this host" if node is None else "NUMA node %d" % node, kb_to_text(memory_kb)),
+                       size=kb_to_label(size_kb), count=count, node=node, memory_total_kb=memory_kb)
     return size_kb
 
 

@@ -39,6 +39,15 @@ def kb_to_label(size_kb):
     return "%dK" % size_kb
 
 
+def kb_to_text(size_kb):
+    """kB as a short size for messages: 4G, 768M, 31.4G, 64T (rounded where kb_to_label would be long)."""
+    for unit, factor in (("T", 1 << 30), ("G", 1 << 20), ("M", 1 << 10)):
+        if size_kb >= factor:
+            value = size_kb / float(factor)
+            return ("%d%s" % (value, unit)) if value == int(value) else ("%.1f%s" % (value, unit))
+    return "%dK" % size_kb
+
+
 def supported_sizes_kb(fs):
     sizes = []
     for entry in fs.listdir(SYSTEM_ROOT):

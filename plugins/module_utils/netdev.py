@@ -13,10 +13,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import json
 import os
+import re
+import socket
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import NET_ROOT
+
+# a DNS host name (fullmatch): dot-separated labels of letters, digits and inner '-', an optional final dot
+HOSTNAME_RE = re.compile(r"(?=.{1,253}\.?$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
+                         r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 
 
 def read_link(fs, name):
@@ -65,10 +73,45 @@ def read_addresses(runner):
     return parse_ip_addresses(out) if rc == 0 else {}
 
 
+def normalize_ip(text):
+    """An IP address as `ip -j address` prints it ('2001:DB8::0001' -> '2001:db8::1', a zone and an
+    IPv4-mapped IPv6 form dropped), or None when `text` is not an IP address."""
+    try:
+        address = ipaddress.ip_address(str(text).strip(" \t").split("%", 1)[0])
+    except ValueError:
+        return None
+    mapped = getattr(address, "ipv4_mapped", None)
+    return str(mapped or address)
+
+
+def resolve_connection_address(value, field="connection_address", resolve=None):
+    """An explicit connection address (IP address or host name) -> the IP addresses it names.
+
+    Raises NfvError naming `field` when it is neither an IP address nor a host name that resolves:
+    a typo would otherwise silently switch the management-NIC guard off for that address.
+    """
+    text = str(value).strip(" \t")
+    address = normalize_ip(text)
+    if address:
+        return [address]
+    if not HOSTNAME_RE.fullmatch(text):
+        raise NfvError("%s %r is neither an IP address nor a host name; give the address through which Ansible "
+                       "reaches this host" % (field, value), **{field: value})
+    try:
+        infos = (resolve or socket.getaddrinfo)(text, None)
+    except (socket.gaierror, socket.herror, UnicodeError) as exc:
+        raise NfvError("%s %r is not an IP address and does not resolve on this host (%s); give the address "
+                       "through which Ansible reaches this host" % (field, value, exc), **{field: value}) from exc
+    addresses = sorted(set(normalize_ip(info[4][0]) for info in infos if normalize_ip(info[4][0])))
+    if not addresses:
+        raise NfvError("%s %r resolves to no IP address on this host" % (field, value), **{field: value})
+    return addresses
+
+
 def connection_address():
     """The local address of the SSH connection Ansible came in on, if any."""
     fields = os.environ.get("SSH_CONNECTION", "").split()
-    return fields[2] if len(fields) == 4 else None
+    return normalize_ip(fields[2]) if len(fields) == 4 else None
 
 
 def lower_devices(fs, name):
@@ -78,14 +121,19 @@ def lower_devices(fs, name):
 
 
 def management_interfaces(fs, addresses, conn_address):
-    """{ifname: reason} for every interface that carries management traffic."""
+    """{ifname: reason} for every interface that carries management traffic.
+
+    `conn_address` is the connection address, or a list of them (a host name's addresses).
+    """
     reasons = {}
     for name in default_route_interfaces(fs):
         reasons.setdefault(name, "default route")
-    if conn_address:
+    wanted = [conn_address] if isinstance(conn_address, str) else list(conn_address or [])
+    wanted = [normalize_ip(a) or a for a in wanted]
+    for conn in wanted:
         for name, addrs in addresses.items():
-            if conn_address in addrs:
-                reasons.setdefault(name, "ansible connection address %s" % conn_address)
+            if conn in [normalize_ip(a) or a for a in addrs]:
+                reasons.setdefault(name, "ansible connection address %s" % conn)
     pending = list(reasons)
     while pending:
         upper = pending.pop()

@@ -35,6 +35,16 @@ def parse_node_meminfo(text):
     return values
 
 
+def memory_total_kb(fs, node=None):
+    """MemTotal in kB of the host (/proc/meminfo) or of one NUMA node; None when it cannot be read."""
+    if node is None:
+        for line in (fs.read("/proc/meminfo") or "").splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+        return None
+    return parse_node_meminfo(fs.read("%s/node%d/meminfo" % (NODE_ROOT, node))).get("MemTotal")
+
+
 def read_nodes(fs):
     nodes = []
     for node in node_ids(fs):

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import (
@@ -33,6 +34,11 @@ INTERFACE_TYPES = ["system", "internal", "dpdk", "dpdkvhostuser", "dpdkvhostuser
                    "gtpu", "srv6", "tap", "afxdp", "afxdp-nonpmd"]
 TUNNEL_TYPES = ("vxlan", "geneve", "gre", "erspan", "ip6erspan", "ip6gre", "stt", "lisp", "gtpu", "srv6")
 QUEUE_OPTIONS = (("n_rxq", "n_rxq"), ("n_rxq_desc", "n_rxq_desc"), ("n_txq_desc", "n_txq_desc"))
+MAX_QUEUE_DESC = 4096
+# Bridge and port names (fullmatch): they become Linux interface names (the bridge's internal port, system
+# and tap ports) and bare ovs-vsctl arguments, where ':' separates column and key, '@' names a record of
+# the transaction, a leading '-' reads as an option and '/', whitespace or '%' are not valid in netdev names.
+NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 PORT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -96,11 +102,25 @@ def optional(value):
     return values[0] if values else None
 
 
-def normalize_port(port):
+def check_queue_option(where, key, value, field=None):
+    """options.n_rxq (>= 1) and n_rxq_desc/n_txq_desc (a power of two, 1-4096), as ovs-vswitchd.conf.db(5) says."""
+    field = field or "options.%s" % key
+    text = str(value).strip(" \t")
+    number = int(text) if re.fullmatch(r"\d+", text) and not isinstance(value, bool) else None
+    if key == "n_rxq":
+        if number is None or number < 1:
+            raise NfvError("%s: %s must be an integer of at least 1, got %r" % (where, field, value))
+    elif number is None or not 1 <= number <= MAX_QUEUE_DESC or number & (number - 1):
+        raise NfvError("%s: %s must be a power of two from 1 to %d (queue descriptors), got %r"
+                       % (where, field, MAX_QUEUE_DESC, value))
+    return str(number)
+
+
+def normalize_port(port, index=None):
     """One `ports` entry -> the wanted state of that port, validated. Raises NfvError."""
     name = port["name"]
+    check_name(name, "port" if index is None else "ports[%d].name" % index)
     where = "port %s" % name
-    check_name(name, "port")
     kind = port.get("type") or "system"
     options = string_map(where + " options", port.get("options"), allow_null=False)
     for option, key in QUEUE_OPTIONS:
@@ -108,9 +128,9 @@ def normalize_port(port):
             value = str(port[option])
             if options.get(key, value) != value:
                 raise NfvError("%s: %s=%s conflicts with options.%s=%s" % (where, option, value, key, options[key]))
-            if port[option] < 1:
-                raise NfvError("%s: %s must be at least 1" % (where, option))
-            options[key] = value
+            options[key] = check_queue_option(where, key, port[option], field=option)
+        elif key in options:
+            options[key] = check_queue_option(where, key, options[key])
     other_config = string_map(where + " other_config", port.get("other_config"), allow_null=True)
     if port.get("pmd_rxq_affinity") is not None:
         value = port["pmd_rxq_affinity"]
@@ -157,13 +177,17 @@ def normalize_port(port):
 
 
 def check_name(name, what):
+    """A bridge or port name: 1-15 bytes of NAME_RE. `what` names the field ('bridge', 'ports[0].name')."""
+    label = what if "." in what else "%s name" % what
     if not name:
-        raise NfvError("%s name cannot be empty" % what)
+        raise NfvError("%s cannot be empty" % label)
     if len(name.encode("utf-8")) >= IFNAMSIZ:
-        raise NfvError("%s name '%s' is %d bytes; Linux interface names hold at most %d"
-                       % (what, name, len(name.encode("utf-8")), IFNAMSIZ - 1))
-    if "/" in name or any(c.isspace() for c in name):
-        raise NfvError("%s name '%s' cannot contain '/' or whitespace" % (what, name))
+        raise NfvError("%s '%s' is %d bytes; Linux interface names hold at most %d"
+                       % (label, name, len(name.encode("utf-8")), IFNAMSIZ - 1))
+    if not NAME_RE.fullmatch(name) or name in (".", ".."):
+        raise NfvError("%s %r may hold only letters, digits, '_', '-' and '.', and start with a letter, digit or "
+                       "'_': ovs-vsctl reads ':' and '@' in its arguments, a leading '-' as an option, and Linux "
+                       "interface names cannot hold '/' or whitespace" % (label, name))
 
 
 def validate(params):
@@ -171,8 +195,8 @@ def validate(params):
     check_name(params["name"], "bridge")
     wanted = []
     seen, sockets = {}, {}
-    for port in params.get("ports") or []:
-        spec = normalize_port(port)
+    for index, port in enumerate(params.get("ports") or []):
+        spec = normalize_port(port, index)
         if spec["name"] in seen:
             raise NfvError("port '%s' is listed more than once" % spec["name"])
         if spec["name"] == params["name"]:

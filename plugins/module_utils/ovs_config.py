@@ -11,6 +11,7 @@ import json
 import re
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.numa import node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import (
     OvsDb,
     daemon_pid,
@@ -29,8 +30,34 @@ START_ONLY_KEYS = frozenset([
     "userspace-tso-enable", "offload-rebalance",
 ])
 
-# option name -> (other_config key, converter)
-MASK_RE = re.compile(r"(0x)?[0-9a-fA-F]+")  # fullmatch: "$" also matches before a final newline
+MASK_RE = re.compile(r"(0[xX])?[0-9a-fA-F]+")  # fullmatch: "$" also matches before a final newline
+PER_NODE_RE = re.compile(r"\d+(,\d+)*")  # fullmatch: "1024,0"
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+# Known other_config keys and what ovs-vswitchd.conf.db(5) allows in them. A known key is checked
+# the same way whether a dedicated option or O(other_config) sets it.
+MASK_KEYS = ("dpdk-lcore-mask", "pmd-cpu-mask")
+PER_NODE_KEYS = ("dpdk-socket-mem", "dpdk-socket-limit")
+BOOL_KEYS = frozenset([
+    "per-port-memory", "vhost-iommu-support", "vhost-postcopy-support", "hw-offload", "userspace-tso-enable",
+    "offload-rebalance", "pmd-auto-lb", "smc-enable", "pmd-perf-metrics", "pmd-rxq-isolate",
+    "flow-restore-wait", "enable-statistics",
+])
+INT_KEYS = {  # key: (minimum, maximum or None)
+    "dpdk-alloc-mem": (0, None), "n-offload-threads": (1, 10), "flow-limit": (0, None),
+    "max-revalidator": (100, None), "min-revalidate-pps": (1, None), "n-handler-threads": (1, None),
+    "n-revalidator-threads": (1, None), "emc-insert-inv-prob": (0, 4294967295), "vlan-limit": (0, None),
+    "tx-flush-interval": (0, 1000000), "pmd-auto-lb-rebal-interval": (0, 20000),
+    "pmd-auto-lb-load-threshold": (0, 100), "pmd-auto-lb-improvement-threshold": (0, 100),
+    "pmd-maxsleep": (0, 10000),
+}
+CHOICE_KEYS = {"pmd-rxq-assign": ("cycles", "group", "roundrobin")}
+# option name -> other_config key, for the options that set exactly one key
+OPTION_KEYS = (("dpdk_init", "dpdk-init"), ("socket_mem", "dpdk-socket-mem"), ("socket_limit", "dpdk-socket-limit"),
+               ("lcore_mask", "dpdk-lcore-mask"), ("pmd_cpu_mask", "pmd-cpu-mask"), ("extra_args", "dpdk-extra"),
+               ("hugepage_dir", "dpdk-hugepage-dir"), ("vhost_sock_dir", "vhost-sock-dir"),
+               ("per_port_memory", "per-port-memory"), ("vhost_iommu_support", "vhost-iommu-support"),
+               ("vhost_postcopy_support", "vhost-postcopy-support"))
 
 ARGUMENT_SPEC = dict(
     db=dict(type="str"),
@@ -61,45 +88,111 @@ def to_ovs_string(value):
     return str(value)
 
 
-def dpdk_init_value(value):
+def bool_value(name, value):
+    """true/false as OVS reads them (it takes only the exact string "true" as true)."""
     if value is None:
         return None
     if isinstance(value, bool):
         return ovs_bool(value)
-    text = str(value).strip().lower()
+    text = str(value).strip(" \t").lower()
     if text in ("true", "yes", "on", "1"):
         return "true"
     if text in ("false", "no", "off", "0"):
         return "false"
-    if text == "try":
+    raise NfvError("%s must be true or false, got %r" % (name, value))
+
+
+def dpdk_init_value(value, name="dpdk_init"):
+    if value is None:
+        return None
+    if str(value).strip(" \t").lower() == "try":
         return "try"
-    raise NfvError("dpdk_init must be true, false or try, got %r" % (value,))
+    try:
+        return bool_value(name, value)
+    except NfvError:
+        raise NfvError("%s must be true, false or try, got %r" % (name, value)) from None
 
 
 def check_mask(name, value):
+    """A CPU mask, normalized: '0x06', '06' and '0X6' are all '0x6'."""
     if value is None:
         return None
     text = str(value).strip(" \t")
-    if not MASK_RE.fullmatch(text) or int(text, 16) == 0:
+    if isinstance(value, bool) or not MASK_RE.fullmatch(text) or int(text, 16) == 0:
         raise NfvError("%s must be a non-zero hexadecimal CPU mask such as 0x6, got %r" % (name, value))
-    return text if text.lower().startswith("0x") else "0x" + text
+    return "0x%x" % int(text, 16)
+
+
+def same_mask(before, after):
+    """Whether two mask strings select the same CPUs ('0x06' and '0x6' do)."""
+    try:
+        return int(before, 16) == int(after, 16)
+    except (TypeError, ValueError):
+        return False
 
 
 def per_node_list(name, values):
+    """MB per NUMA node: a list of integers (or, through other_config, '1024,0') -> '1024,0'."""
     if values is None:
         return None
-    if not values:
+    if isinstance(values, str):
+        text = values.strip(" \t")
+        if not PER_NODE_RE.fullmatch(text):
+            raise NfvError("%s must be MB per NUMA node separated by commas, like 1024,0, got %r" % (name, values))
+        values = [int(v) for v in text.split(",")]
+    elif isinstance(values, int) and not isinstance(values, bool):
+        values = [values]
+    if not isinstance(values, (list, tuple)) or not values:
         raise NfvError("%s needs one value (MB) per NUMA node, e.g. [1024, 0]" % name)
+    numbers = []
     for value in values:
-        if value < 0:
+        text = str(value).strip(" \t")
+        if isinstance(value, bool) or not re.fullmatch(r"-?\d+", text):
+            raise NfvError("%s values are MB per NUMA node (integers), got %r" % (name, values))
+        if int(text) < 0:
             raise NfvError("%s values are MB per NUMA node and cannot be negative: %r" % (name, values))
-    return ",".join(str(v) for v in values)
+        numbers.append(int(text))
+    return ",".join(str(n) for n in numbers)
 
 
-def extra_value(args):
+def int_value(name, value, low, high):
+    text = str(value).strip(" \t")
+    if isinstance(value, bool) or not re.fullmatch(r"\d+", text) or int(text) < low \
+            or (high is not None and int(text) > high):
+        raise NfvError("%s must be an integer %s, got %r"
+                       % (name, "from %d to %d" % (low, high) if high is not None else "of at least %d" % low, value))
+    return str(int(text))
+
+
+def hugepage_dir_value(name, value):
+    if value is None:
+        return None
+    text = str(value)
+    if not text.startswith("/") or CONTROL_RE.search(text) or any(c == ".." for c in text.split("/")):
+        raise NfvError("%s must be the absolute path of a hugetlbfs mount, got %r" % (name, value))
+    return text
+
+
+def vhost_sock_dir_value(name, value):
+    """vhost-sock-dir is relative to OVS's run directory; ovs-vswitchd ignores a value with '..'."""
+    if value is None:
+        return None
+    text = str(value)
+    if not text or text.startswith("/") or CONTROL_RE.search(text) or any(c == ".." for c in text.split("/")):
+        raise NfvError("%s must be a directory relative to Open vSwitch's run directory (like vhost), without "
+                       "'..': ovs-vswitchd joins it to its run directory, so an absolute path is not used as "
+                       "given; got %r" % (name, value))
+    return text
+
+
+def extra_value(args, name="extra_args"):
     """EAL arguments as OVS's dpdk-extra string. OVS splits it on whitespace, so none may contain any."""
     if args is None:
         return None
+    if isinstance(args, str):  # other_config.dpdk-extra: the string OVS splits
+        if CONTROL_RE.search(args.replace("\t", " ")):
+            raise NfvError("%s cannot contain control characters: %r" % (name, args))
+        return " ".join(args.split())
     for arg in args:
         if not arg or re.search(r"\s", arg):
             raise NfvError("extra_args entries cannot be empty or contain whitespace (OVS splits dpdk-extra "
@@ -107,25 +200,47 @@ def extra_value(args):
     return " ".join(args)
 
 
+def key_value(key, value, name=None):
+    """The string OVSDB gets for other_config `key`, checked as ovs-vswitchd.conf.db(5) describes the key.
+
+    `name` is the field the value came from (a dedicated option, or other_config.KEY).
+    """
+    name = name or "other_config.%s" % key
+    if key == "dpdk-init":
+        return dpdk_init_value(value, name)
+    if key in MASK_KEYS:
+        return check_mask(name, value)
+    if key in PER_NODE_KEYS:
+        return per_node_list(name, value)
+    if key in BOOL_KEYS:
+        return bool_value(name, value)
+    if key in INT_KEYS:
+        return int_value(name, value, *INT_KEYS[key])
+    if key in CHOICE_KEYS:
+        if str(value) not in CHOICE_KEYS[key]:
+            raise NfvError("%s must be one of %s, got %r" % (name, ", ".join(CHOICE_KEYS[key]), value))
+        return str(value)
+    if key == "dpdk-extra":
+        return extra_value(value if isinstance(value, (list, str)) else str(value), name)
+    if key == "dpdk-hugepage-dir":
+        return hugepage_dir_value(name, value)
+    if key == "vhost-sock-dir":
+        return vhost_sock_dir_value(name, value)
+    return to_ovs_string(value)
+
+
 def wanted_keys(params):
     """Module options -> {other_config key: string value or None (remove)}; only managed keys appear."""
     wanted = {}
-    for key, value in sorted((params.get("other_config") or {}).items()):
-        wanted[str(key)] = None if value is None else to_ovs_string(value)
-    typed = {
-        "dpdk-init": dpdk_init_value(params.get("dpdk_init")),
-        "dpdk-socket-mem": per_node_list("socket_mem", params.get("socket_mem")),
-        "dpdk-socket-limit": per_node_list("socket_limit", params.get("socket_limit")),
-        "dpdk-lcore-mask": check_mask("lcore_mask", params.get("lcore_mask")),
-        "pmd-cpu-mask": check_mask("pmd_cpu_mask", params.get("pmd_cpu_mask")),
-        "dpdk-extra": extra_value(params.get("extra_args")),
-        "dpdk-hugepage-dir": params.get("hugepage_dir"),
-        "vhost-sock-dir": params.get("vhost_sock_dir"),
-    }
-    for option, key in (("per_port_memory", "per-port-memory"), ("vhost_iommu_support", "vhost-iommu-support"),
-                        ("vhost_postcopy_support", "vhost-postcopy-support")):
+    for given, value in sorted((params.get("other_config") or {}).items()):
+        key = str(given)
+        if not key or CONTROL_RE.search(key):
+            raise NfvError("other_config key %r is empty or contains a control character" % (key,))
+        wanted[key] = None if value is None else key_value(key, value)
+    typed = {}
+    for option, key in OPTION_KEYS:
         if params.get(option) is not None:
-            typed[key] = ovs_bool(params[option])
+            typed[key] = key_value(key, params[option], option)
     for key, value in typed.items():
         if value is None:
             continue
@@ -137,7 +252,10 @@ def wanted_keys(params):
 
 
 def plan_config(current, wanted):
-    """Plan over other_config keys. current: dict of the row's other_config."""
+    """Plan over other_config keys. current: dict of the row's other_config.
+
+    A mask that selects the same CPUs in another spelling ('0x06' for '0x6') is no change.
+    """
     plan = Plan()
     for key in sorted(wanted):
         value = wanted[key]
@@ -145,9 +263,27 @@ def plan_config(current, wanted):
         if value is None:
             if before is not None:
                 plan.add(key, before, None, action="remove")
-        elif before != value:
+        elif before != value and not (key in MASK_KEYS and same_mask(before, value)):
             plan.add(key, before, value, action="set")
     return plan
+
+
+def node_problem(wanted, params, nodes):
+    """More per-node values (socket-mem, socket-limit) than the host has NUMA nodes: the message, or None.
+
+    `nodes` are the host's node ids ([] without NUMA sysfs: one node, 0); DPDK reads the list by node id.
+    """
+    nodes = nodes or [0]
+    for option, key in (("socket_mem", "dpdk-socket-mem"), ("socket_limit", "dpdk-socket-limit")):
+        value = wanted.get(key)
+        if value is None:
+            continue
+        count = len(value.split(","))
+        if count > max(nodes) + 1:
+            name = option if params.get(option) is not None else "other_config.%s" % key
+            return ("%s has %d values (%s), but this host has NUMA node(s) %s: give at most %d, one per node in "
+                    "node order" % (name, count, value, ", ".join(str(n) for n in nodes), max(nodes) + 1))
+    return None
 
 
 def quote(text):
@@ -184,6 +320,9 @@ class OvsConfig(PlannedModule):
 
     def validate(self):
         self.wanted = wanted_keys(self.params)
+        problem = node_problem(self.wanted, self.params, node_ids(self.fs))
+        if problem:
+            raise NfvError(problem)
 
     def read(self):
         if not self.ovsdb.installed:

@@ -350,6 +350,7 @@ def read_driverctl_overrides(fs, addresses):
 # -- the module -----------------------------------------------------------------------------------
 class PciDriver(PlannedModule):
     diff_header = "PCI driver bindings"
+    connection = None  # the guarded addresses of an explicit connection_address (set by validate)
 
     def validate(self):
         validate_driver(self.params["driver"])
@@ -357,6 +358,8 @@ class PciDriver(PlannedModule):
             raise NfvError("devices is empty: name at least one PCI address or interface")
         for spec in self.params["devices"]:
             parse_device_spec(spec)
+        given = self.params.get("connection_address")
+        self.connection = netdev.resolve_connection_address(given) if given not in (None, "") else None
 
     # -- read
     def read(self):
@@ -411,7 +414,7 @@ class PciDriver(PlannedModule):
                            % (", ".join(bridges), driver), devices=bridges)
         if driver != KERNEL and not self.params["force"]:
             addresses = netdev.read_addresses(self.runner)
-            conn = self.params.get("connection_address") or netdev.connection_address()
+            conn = self.connection or netdev.connection_address()
             management = netdev.management_interfaces(self.fs, addresses, conn)
             refused = []
             for device in moving:

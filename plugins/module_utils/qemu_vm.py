@@ -21,9 +21,11 @@ __metaclass__ = type
 
 import grp
 import hashlib
+import ipaddress
 import os
 import pwd
 import re
+import stat
 import sys
 import time
 
@@ -33,11 +35,12 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, w
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
     kb_to_label,
+    kb_to_text,
     read_mounts,
     resolve_size,
     size_to_kb,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.numa import node_ids
+from ansible_collections.nfv.dpdk.plugins.module_utils.numa import memory_total_kb, node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
@@ -67,6 +70,21 @@ DIR_MODE = "0770"
 LOG_DIR = "/var/log/nfv-qemu"
 HELPER_NAME = "nfv-qemu-powerdown"
 MAX_QUEUES = 64
+MAX_VCPUS = 1024  # QEMU's q35 limit with x2APIC and the KVM limit of common kernels
+MAX_MEMORY_MB = 64 * 1024 * 1024  # 64T: more than any host this collection targets
+MAX_MEMORY_LABEL = "64T"
+# characters a path may not contain where it reaches a unit setting that systemd reads as a
+# space-separated list with specifier expansion (ReadWritePaths=, RuntimeDirectory=): whitespace
+# splits it, quotes and backslashes are unquoted, '%' expands specifiers; '$' and control
+# characters are refused with them (no unit setting of ours needs them)
+UNIT_LIST_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f\"'\\%$]")
+# vhost-user socket directories: the unit creates them root:<group> 0770 at every start, so they
+# must be runtime directories of their own, below one of these bases
+SOCKET_BASES = ("/run", "/var/run")
+# runtime directories of other software (and of the collection's other parts) under /run: never a
+# socket directory of a guest
+RESERVED_RUN_DIRS = ("systemd", "user", "lock", "dbus", "udev", "mount", "log", "credentials", "sshd",
+                     "initramfs", "shm", "netns", "openvswitch", "libvirt", "nfv-dpdk")
 DEFAULTS = {
     "user": "nfv-qemu",
     "group": "nfv-qemu",
@@ -133,6 +151,60 @@ def unit_name(name):
     return "%s%s.service" % (UNIT_PREFIX, name)
 
 
+def path_problem(field, path, unit_list=False):
+    """Why `path` cannot be the value of option `field`, or None.
+
+    Every path must be absolute and normalized (no '.', '..' or empty components, no trailing '/'
+    except for '/' itself): systemd refuses or rewrites such paths and checks below compare
+    paths as strings. With `unit_list` the path reaches a unit setting systemd splits on
+    whitespace and expands specifiers in, so UNIT_LIST_UNSAFE characters are refused too.
+    """
+    if not isinstance(path, str) or not path.startswith("/"):
+        return "%s must be an absolute path, got %r" % (field, path)
+    if unit_list and UNIT_LIST_UNSAFE.search(path):
+        return ("%s %r contains whitespace, a control character, a quote, a backslash, '%%' or '$': the path "
+                "goes into the unit's space-separated %s, where systemd would split or expand it"
+                % (field, path, "RuntimeDirectory=" if field == "run_dir" else "ReadWritePaths="))
+    if path != "/" and (path.endswith("/") or "//" in path or any(c in (".", "..") for c in path.split("/"))):
+        return "%s %r is not a normalized path: remove '.', '..', '//' and a trailing '/'" % (field, path)
+    return None
+
+
+def socket_dir_problem(field, sock):
+    """Why the directory of vhost-user socket `sock` (a clean absolute path) cannot be used, or None.
+
+    The unit runs `install -d -o root -g <group> -m 0770 <dir>` at every start, which also
+    re-owns and re-modes an existing directory: the directory must be a runtime directory of
+    its own below /run (or /var/run), never a system directory or another program's.
+    """
+    parent = os.path.dirname(sock)
+    if any(parent == d or parent.startswith(d + "/") for d in PRIVATE_TMP_DIRS):
+        return ("%s %s is under a private /tmp of the service (PrivateTmp); Open vSwitch could not reach it: "
+                "use a directory like /run/vhost" % (field, sock))
+    for base in SOCKET_BASES:
+        if parent == base:
+            return ("%s %s must be in a directory of its own (like /run/vhost/), not directly in %s"
+                    % (field, sock, parent))
+        if parent.startswith(base + "/"):
+            top = parent[len(base) + 1:].split("/")[0]
+            if top in RESERVED_RUN_DIRS:
+                return ("%s %s is in %s/%s, the runtime directory of other software: the unit would re-own "
+                        "its directory %s (root:<group> 0770) at every start; use a directory of its own "
+                        "like /run/vhost" % (field, sock, base, top, parent))
+            return None
+    return ("%s %s is not below /run: the unit creates the socket directory %s (root:<group> 0770, also "
+            "re-owning and re-moding an existing one) at every guest start, so it must be a runtime "
+            "directory of its own like /run/vhost" % (field, sock, parent))
+
+
+def _is_ipv4(text):
+    try:
+        ipaddress.IPv4Address(str(text))
+    except ValueError:
+        return False
+    return True
+
+
 def _cpus(value):
     if value is None or value == "" or value == []:
         return []
@@ -169,18 +241,25 @@ def guest_spec(params):
         "machine": p["machine"],
         "stop_timeout": int(p["stop_timeout"]),
         "unit_dir": p["unit_dir"],
-        "run_dir": p["run_dir"].rstrip("/") or "/",
+        "run_dir": p["run_dir"],
         "helper_dir": p["helper_dir"],
     }
-    for key in ("unit_dir", "run_dir", "helper_dir"):
-        if not os.path.isabs(spec[key]):
-            problems.append("%s must be an absolute path, got %r" % (key, spec[key]))
-    if not spec["run_dir"].startswith("/run/") or ".." in spec["run_dir"].split("/"):
+    for key in ("unit_dir", "helper_dir"):
+        why = path_problem(key, spec[key])
+        if why:
+            problems.append(why)
+    why = path_problem("run_dir", spec["run_dir"], unit_list=True)
+    if why:
+        problems.append(why)
+    elif not spec["run_dir"].startswith("/run/"):
         problems.append("run_dir must be a directory under /run (systemd creates the guest's runtime "
                         "directory there), got %r" % (spec["run_dir"],))
     for key in ("user", "group"):
         if not USER_RE.fullmatch(spec[key] or ""):
             problems.append("%s %r is not a valid user/group name" % (key, spec[key]))
+        elif spec[key] == "root":
+            problems.append("%s root is refused: the guest runs under a non-root service %s (only the unit's "
+                            "preparation steps run as root); use a dedicated one like nfv-qemu" % (key, key))
     if spec["stop_timeout"] < 1:
         problems.append("stop_timeout must be at least 1 second")
 
@@ -197,15 +276,18 @@ def guest_spec(params):
         spec["memory_mb"] = parse_memory_mb(memory)
         if spec["memory_mb"] < 16:
             problems.append("memory %s is too small (at least 16M)" % (memory,))
+        elif spec["memory_mb"] > MAX_MEMORY_MB:
+            problems.append("memory %s is more than the %s a guest may have" % (memory, MAX_MEMORY_LABEL))
+            spec["memory_mb"] = None
     except ValueError:
         spec["memory_mb"] = None
         problems.append("memory %r is not a size (examples: 512M, 4G)" % (memory,))
     try:
         spec["vcpus"] = int(p.get("vcpus", 1))
-        if spec["vcpus"] < 1:
+        if not 1 <= spec["vcpus"] <= MAX_VCPUS:
             raise ValueError
     except (TypeError, ValueError):
-        problems.append("vcpus must be a positive integer, got %r" % (p.get("vcpus"),))
+        problems.append("vcpus must be an integer from 1 to %d, got %r" % (MAX_VCPUS, p.get("vcpus")))
         spec["vcpus"] = 1
 
     hugepages = p.get("hugepages")
@@ -220,9 +302,12 @@ def guest_spec(params):
         if size_kb:
             label = kb_to_label(size_kb)
             path = hugepages.get("path") or ("/dev/hugepages" if size_kb == 2048 else "/dev/hugepages" + label)
-            if not os.path.isabs(path):
-                problems.append("hugepages.path must be an absolute path, got %r" % (path,))
-            spec["hugepages"] = {"size": label, "size_kb": size_kb, "path": path.rstrip("/") or "/",
+            why = path_problem("hugepages.path", path, unit_list=True)
+            if why:
+                problems.append(why)
+            elif path == "/":
+                problems.append("hugepages.path must be the hugetlbfs mount of the page size, not /")
+            spec["hugepages"] = {"size": label, "size_kb": size_kb, "path": path,
                                  "mem_dir": os.path.join(path, HUGEPAGE_SUBDIR)}
             if spec["memory_mb"] and (spec["memory_mb"] * 1024) % size_kb:
                 problems.append("memory %s is not a multiple of the %s page size" % (memory, label))
@@ -242,16 +327,18 @@ def guest_spec(params):
     spec["initrd"] = p.get("initrd")
     spec["append"] = p.get("append")
     for key in ("kernel", "initrd"):
-        if spec[key] and not os.path.isabs(spec[key]):
-            problems.append("%s must be an absolute path, got %r" % (key, spec[key]))
+        why = path_problem(key, spec[key]) if spec[key] else None
+        if why:
+            problems.append(why)
     if (spec["initrd"] or spec["append"]) and not spec["kernel"]:
         problems.append("initrd and append need kernel (direct kernel boot)")
     spec["disks"] = []
     for index, disk in enumerate(p.get("disks") or []):
         path = disk.get("path")
         fmt = disk.get("format") or "raw"
-        if not path or not os.path.isabs(path):
-            problems.append("disks[%d].path must be an absolute path, got %r" % (index, path))
+        why = path_problem("disks[%d].path" % index, path, unit_list=True)
+        if why:
+            problems.append(why)
         if fmt not in ("raw", "qcow2"):
             problems.append("disks[%d].format must be raw or qcow2, got %r" % (index, fmt))
         spec["disks"].append({"path": path, "format": fmt, "readonly": bool(disk.get("readonly", False))})
@@ -262,6 +349,8 @@ def guest_spec(params):
     spec["nics"] = []
     seen_macs = {}
     seen_sockets = {}
+    seen_ifnames = {}
+    seen_hosts = {}
     for index, given in enumerate(p.get("nics") or []):
         nic = dict(given or {})
         ntype = nic.get("type")
@@ -295,22 +384,21 @@ def guest_spec(params):
             queues = nic.get("queues")
             if queues is None:
                 queues = 1
-            if not sock or not os.path.isabs(sock):
-                problems.append("%s.socket must be an absolute path for the vhost-user socket, got %r" % (where, sock))
+            why = path_problem(where + ".socket", sock, unit_list=True)
+            if why:
+                problems.append(why)
             else:
                 blen = len(sock.encode("utf-8"))
                 if blen > SUN_PATH_MAX:
                     problems.append("%s.socket %s is %d bytes, over the %d-byte limit of unix socket paths"
                                     % (where, sock, blen, SUN_PATH_MAX))
-                parent = os.path.dirname(sock)
-                if any(parent == d or parent.startswith(d + "/") for d in PRIVATE_TMP_DIRS):
-                    problems.append("%s.socket %s is under a private /tmp of the service (PrivateTmp); "
-                                    "Open vSwitch could not reach it: use a directory like /run/vhost" % (where, sock))
-                elif parent.count("/") < 2:
-                    problems.append("%s.socket %s must be in a directory of its own (like /run/vhost/), not "
-                                    "directly in %s" % (where, sock, parent))
+                why = socket_dir_problem(where + ".socket", sock)
+                if why:
+                    problems.append(why)
                 if sock in seen_sockets:
                     problems.append("%s.socket %s is also used by nics[%d]" % (where, sock, seen_sockets[sock]))
+                elif sock == spec["qmp_socket"]:
+                    problems.append("%s.socket %s is the guest's QMP socket" % (where, sock))
                 seen_sockets.setdefault(sock, index)
             try:
                 queues = int(queues)
@@ -323,9 +411,13 @@ def guest_spec(params):
         elif ntype == "tap":
             ifname = nic.get("ifname")
             bridge = nic.get("bridge")
-            if not ifname or not IFNAME_RE.fullmatch(ifname):
+            if not ifname or not IFNAME_RE.fullmatch(ifname) or ifname in (".", ".."):
                 problems.append("%s.ifname %r is not an interface name (1-15 letters, digits, '-', '_', '.')"
                                 % (where, ifname))
+            elif ifname in seen_ifnames:
+                problems.append("%s.ifname %s is also used by nics[%d]" % (where, ifname, seen_ifnames[ifname]))
+            else:
+                seen_ifnames[ifname] = index
             if bridge and not BRIDGE_RE.fullmatch(bridge):
                 problems.append("%s.bridge %r is not a bridge name" % (where, bridge))
             out.update({"ifname": ifname, "bridge": bridge})
@@ -345,7 +437,7 @@ def guest_spec(params):
                 if proto not in ("tcp", "udp"):
                     problems.append("%s.forwards[%d].protocol must be tcp or udp" % (where, findex))
                 address = fwd.get("host_address") or "127.0.0.1"
-                if not re.fullmatch(r"[0-9.]*", address):
+                if not _is_ipv4(address):
                     problems.append("%s.forwards[%d].host_address %r is not an IPv4 address" % (where, findex, address))
                 forwards.append({"protocol": proto, "host_address": address, "host_port": host_port,
                                  "guest_port": guest_port})
@@ -355,6 +447,10 @@ def guest_spec(params):
             if host is None:
                 problems.append("%s.host %r is not a PCI address (like 0000:0c:00.3 or 0c:00.3)"
                                 % (where, nic.get("host")))
+            elif host in seen_hosts:
+                problems.append("%s.host %s is also passed through by nics[%d]" % (where, host, seen_hosts[host]))
+            else:
+                seen_hosts[host] = index
             out["host"] = host
             if nic.get("mac"):
                 problems.append("%s.mac cannot be set for vfio passthrough (the device keeps its own MAC)" % where)
@@ -590,9 +686,93 @@ def unit_exec_start(text):
     return None
 
 
-def macs_in_unit(text):
+def split_qemu_opts(text):
+    """'a,b=c,,d' -> ['a', 'b=c,d']: QEMU's option syntax, a doubled comma is a literal one."""
+    parts, cur, i = [], [], 0
+    while i < len(text):
+        if text[i] == ",":
+            if text[i + 1:i + 2] == ",":
+                cur.append(",")
+                i += 2
+                continue
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(text[i])
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
+def qemu_opts(text):
+    """'socket,id=c0,path=/x' -> ('socket', {'id': 'c0', 'path': '/x'}); the head is None without one."""
+    parts = split_qemu_opts(text)
+    head = None if "=" in parts[0] else parts[0]
+    opts = dict(part.split("=", 1) for part in parts[0 if head is None else 1:] if "=" in part)
+    return head, opts
+
+
+def unit_resources(text):
+    """What a guest unit claims on the host, read from its text (ExecStart= argv, RuntimeDirectory=).
+
+    {'mac': [...], 'socket': [vhost-user sockets], 'qmp': [...], 'tap': [ifnames], 'vfio': [PCI addresses],
+    'runtime_dir': '/run/...' or None}, lists in argv order.
+    """
     argv = unit_exec_start(text) or []
-    return re.findall(r"mac=([0-9a-f:]{17})", " ".join(argv))
+    res = {"mac": [], "socket": [], "qmp": [], "tap": [], "vfio": [], "runtime_dir": None}
+    for flag, value in zip(argv, argv[1:]):
+        if flag == "-chardev":
+            kind, opts = qemu_opts(value)
+            if kind == "socket" and opts.get("path"):
+                res["socket"].append(opts["path"])
+        elif flag == "-netdev":
+            kind, opts = qemu_opts(value)
+            if (kind or opts.get("type")) == "tap" and opts.get("ifname"):
+                res["tap"].append(opts["ifname"])
+        elif flag == "-qmp" and value.startswith("unix:"):
+            res["qmp"].append(split_qemu_opts(value[len("unix:"):])[0])
+        elif flag == "-device":
+            kind, opts = qemu_opts(value)
+            if kind == "vfio-pci" and opts.get("host"):
+                res["vfio"].append(normalize_address(opts["host"]) or opts["host"])
+            if opts.get("mac"):
+                res["mac"].append(opts["mac"])
+    for line in (text or "").splitlines():
+        if line.startswith("RuntimeDirectory="):
+            res["runtime_dir"] = os.path.join("/run", line.split("=", 1)[1].strip())
+    return res
+
+
+def macs_in_unit(text):
+    return unit_resources(text)["mac"]
+
+
+def _inside(path, directory):
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def resource_clashes(spec, unit, res):
+    """Why this guest collides with the guest of `unit` (its unit_resources `res`): a list of problems."""
+    problems = []
+    served = set(res["socket"]) | set(res["qmp"])
+    for nic in spec["nics"]:
+        where = "nics[%d]" % nic["index"]
+        if nic.get("mac") and nic["mac"] in res["mac"]:
+            problems.append("%s.mac %s is already used by %s" % (where, nic["mac"], unit))
+        if nic["type"] == "vhost-user" and nic.get("socket") in served:
+            problems.append("%s.socket %s is already served by %s: two guests on one vhost-user socket take "
+                            "over each other's Open vSwitch port" % (where, nic["socket"], unit))
+        if nic["type"] == "tap" and nic.get("ifname") in res["tap"]:
+            problems.append("%s.ifname %s is already the tap device of %s" % (where, nic["ifname"], unit))
+        if nic["type"] == "vfio" and nic.get("host") in res["vfio"]:
+            problems.append("%s.host %s is already passed through by %s" % (where, nic["host"], unit))
+    if spec["qmp_socket"] in served:
+        problems.append("run_dir: the QMP socket %s is already used by %s" % (spec["qmp_socket"], unit))
+    other = res["runtime_dir"]
+    if other and (_inside(spec["run_subdir"], other) or _inside(other, spec["run_subdir"])):
+        problems.append("run_dir: the runtime directory %s overlaps %s of %s, which systemd removes when either "
+                        "guest stops" % (spec["run_subdir"], other, unit))
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -716,6 +896,20 @@ def _text(data):
     return data or ""
 
 
+def _user_name(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group_name(gid):
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
 # ---------------------------------------------------------------------------------------------
 # the module
 
@@ -825,15 +1019,24 @@ class QemuVm(PlannedModule):
     def _host_checks(self, current):
         spec = self.spec
         problems = []
+        ids = {}
         for kind, name, getter in (("user", spec["user"], pwd.getpwnam), ("group", spec["group"], grp.getgrnam)):
             try:
-                getter(name)
+                entry = getter(name)
             except KeyError:
                 msg = "service %s %s does not exist (the role nfv.dpdk.qemu_vms creates it)" % (kind, name)
                 if self.check_mode:
                     self.warnings.append(msg)  # a run that creates it first cannot show it in check mode
                 else:
                     problems.append(msg)
+                continue
+            ids[kind] = entry.pw_uid if kind == "user" else entry.gr_gid
+            if ids[kind] == 0:
+                problems.append("%s %s has %s 0: the guest runs under a non-root service %s"
+                                % (kind, name, "uid" if kind == "user" else "gid", kind))
+        problems += self._size_problems()
+        problems += self._directory_problems(ids.get("group"))
+        problems += self._tap_problems()
         if self.params.get("accel") == "kvm":
             problem = self._kvm_access(current["kvm_group"])
             if problem and spec["state"] == "started":
@@ -873,18 +1076,99 @@ class QemuVm(PlannedModule):
                     problems.append(msg)
                 else:
                     self.warnings.append(msg)
-        # MACs of the other guests this module manages
-        mine = set(n["mac"] for n in spec["nics"] if n.get("mac"))
+        # MACs, sockets, tap devices, vfio devices and runtime directories of the other guests
+        # this module manages
         for entry in sorted(os.listdir(spec["unit_dir"])):
             if not entry.startswith(UNIT_PREFIX) or not entry.endswith(".service") or entry == spec["unit"]:
                 continue
             other = read_text(os.path.join(spec["unit_dir"], entry)) or ""
-            clash = sorted(mine.intersection(macs_in_unit(other)))
-            if clash:
-                problems.append("MAC %s is already used by %s" % (", ".join(clash), entry))
+            problems += resource_clashes(spec, entry, unit_resources(other))
         if problems:
             raise NfvError("guest %s cannot be set up on this host: %s" % (spec["name"], "; ".join(problems)),
                            problems=problems)
+
+    def _size_problems(self):
+        """memory against the host's (or the NUMA node's) memory; vcpus above the online CPUs warn."""
+        spec = self.spec
+        problems = []
+        online = parse_cpulist(self.fs.read("/sys/devices/system/cpu/online") or "")
+        if online and spec["vcpus"] > len(online):
+            self.warnings.append("vcpus %d is more than the %d CPUs online on this host: the guest's vCPUs share "
+                                 "host CPUs" % (spec["vcpus"], len(online)))
+        if not spec["memory_mb"]:
+            return problems
+        memory_kb = spec["memory_mb"] * 1024
+        if spec["numa_node"] is not None:
+            node_kb = memory_total_kb(self.fs, spec["numa_node"])
+            if node_kb and memory_kb > node_kb:
+                problems.append("memory %s is more than NUMA node %d has (MemTotal %s)"
+                                % (kb_to_text(memory_kb), spec["numa_node"], kb_to_text(node_kb)))
+                return problems
+        total_kb = memory_total_kb(self.fs)
+        if total_kb and memory_kb > total_kb:
+            problems.append("memory %s is more than this host has (MemTotal %s)"
+                            % (kb_to_text(memory_kb), kb_to_text(total_kb)))
+        return problems
+
+    def _managed_dirs(self):
+        """(field, directory, base) of every directory the unit creates and owns at start."""
+        spec = self.spec
+        dirs = []
+        if spec["hugepages"]:
+            dirs.append(("hugepages.path", spec["hugepages"]["mem_dir"], spec["hugepages"]["path"]))
+        seen = set()
+        for nic in spec["nics"]:
+            if nic["type"] != "vhost-user" or os.path.dirname(nic["socket"]) in seen:
+                continue
+            directory = os.path.dirname(nic["socket"])
+            seen.add(directory)
+            base = next(b for b in SOCKET_BASES if directory.startswith(b + "/"))
+            dirs.append(("nics[%d].socket" % nic["index"], directory, base))
+        return dirs
+
+    def _directory_problems(self, gid):
+        """A directory the unit would re-own must be missing or already the unit's (root:<group> directory).
+
+        `install -d -o root -g GROUP -m 0770` at every start also re-owns and re-modes an existing
+        directory, through a symbolic link too: a directory of someone else is refused here, before
+        a unit that would take it over is written.
+        """
+        problems = []
+        for field, directory, base in self._managed_dirs():
+            real_base = self.fs.realpath(base) or base
+            expected = os.path.normpath(os.path.join(real_base, os.path.relpath(directory, base)))
+            real = self.fs.realpath(directory)
+            if real != expected:
+                problems.append("%s: the directory %s leads through a symbolic link to %s; the unit would create "
+                                "or re-own that directory at every start" % (field, directory, real or "outside"))
+                continue
+            try:
+                info = os.lstat(self.fs.path(directory))
+            except OSError:
+                continue  # missing: the unit creates it
+            if not stat.S_ISDIR(info.st_mode):
+                problems.append("%s: %s exists and is not a directory" % (field, directory))
+            elif info.st_uid != 0 or gid is None or info.st_gid != gid:
+                problems.append("%s: the directory %s exists owned by %s:%s, not root:%s; the unit makes it "
+                                "root:%s mode %s at every start and takes over only directories already made "
+                                "that way (by itself or the nfv.dpdk.ovs_dpdk role): use a directory of its own"
+                                % (field, directory, _user_name(info.st_uid), _group_name(info.st_gid),
+                                   self.spec["group"], self.spec["group"], DIR_MODE))
+        return problems
+
+    def _tap_problems(self):
+        """A tap NIC's ifname must be free or a tap device: the unit brings it up and may add it to a bridge."""
+        problems = []
+        for nic in self.spec["nics"]:
+            if nic["type"] != "tap":
+                continue
+            base = "/sys/class/net/%s" % nic["ifname"]
+            if self.fs.exists(base) and not self.fs.exists(base + "/tun_flags"):
+                problems.append("nics[%d].ifname %s is an existing network interface that is not a tap device: "
+                                "the unit would bring it up%s; choose a name of its own"
+                                % (nic["index"], nic["ifname"],
+                                   " and add it to bridge %s" % nic["bridge"] if nic["bridge"] else ""))
+        return problems
 
     # -- plan ----------------------------------------------------------------------------------
     def desired(self, current):

@@ -40,6 +40,8 @@ options:
       - Local address through which the controller reaches this host. NICs holding it are marked
         C(management).
       - Defaults to the server address of the C(SSH_CONNECTION) the module runs under.
+      - An IP address, or a host name that resolves on the host (all its addresses count). Anything else is an
+        error naming this option.
     type: str
   ovs_db:
     description:
@@ -160,7 +162,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.facts import gather
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.netdev import connection_address
+from ansible_collections.nfv.dpdk.plugins.module_utils.netdev import connection_address, resolve_connection_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
 
 
@@ -172,8 +174,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    address = module.params["connection_address"] or connection_address()
+    given = module.params["connection_address"]
     try:
+        address = resolve_connection_address(given) if given else connection_address()
         facts = gather(HostFS(), Runner(module), connection_address=address,
                        ovs_db=module.params["ovs_db"])
     except NfvError as exc:

@@ -47,6 +47,9 @@ options:
     description:
       - Number of persistent pages wanted in the pool, an integer >= 0.
       - C(0) releases the pool; pages still in use become surplus pages and are freed when released.
+      - O(count) times the page size may not exceed the host's C(MemTotal), or with O(node) that node's. A larger
+        count is refused before anything is written (the kernel would otherwise take all the memory it can
+        until the shortfall is restored); the error names the size, the count and the memory.
     type: int
     required: true
   node:

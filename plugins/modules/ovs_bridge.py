@@ -40,7 +40,9 @@ attributes:
 options:
   name:
     description:
-      - Bridge name, at most 15 bytes.
+      - Bridge name, at most 15 bytes of letters, digits, C(_), C(-) and C(.), starting with a letter, digit or
+        C(_) (C(:) and C(@) mean something to ovs-vsctl, a leading C(-) reads as an option, and the bridge's
+        internal interface is a Linux interface).
     type: str
     required: true
   state:
@@ -89,7 +91,7 @@ options:
     default: []
     suboptions:
       name:
-        description: Port and interface name, at most 15 bytes.
+        description: Port and interface name, with the same rules as the bridge O(name).
         type: str
         required: true
       type:
@@ -118,13 +120,15 @@ options:
         elements: int
         default: []
       n_rxq:
-        description: Number of receive queues (C(options:n_rxq)) of a V(dpdk) port.
+        description: Number of receive queues (C(options:n_rxq)) of a V(dpdk) port, at least 1.
         type: int
       n_rxq_desc:
-        description: Receive queue size (C(options:n_rxq_desc)) of a V(dpdk) port.
+        description:
+          - Receive queue size (C(options:n_rxq_desc)) of a V(dpdk) port, a power of two from 1 to 4096.
+          - The same checks apply to C(n_rxq), C(n_rxq_desc) and C(n_txq_desc) given in O(ports[].options).
         type: int
       n_txq_desc:
-        description: Transmit queue size (C(options:n_txq_desc)) of a V(dpdk) port.
+        description: Transmit queue size (C(options:n_txq_desc)) of a V(dpdk) port, a power of two from 1 to 4096.
         type: int
       pmd_rxq_affinity:
         description: Pins receive queues to PMD cores (interface C(other_config:pmd-rxq-affinity)), e.g. C(0:3,1:7).

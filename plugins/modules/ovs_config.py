@@ -19,6 +19,10 @@ description:
     other key given in O(other_config).
   - Only the keys a task names are managed; other keys are left alone. A key set to V(null) in
     O(other_config) is removed.
+  - Every value is checked before the database is read, in check mode too, and an error names the option or
+    the O(other_config) key. Keys that ovs-vswitchd.conf.db(5) describes (masks, per-node memory lists,
+    booleans, integers with their ranges, C(pmd-rxq-assign), C(dpdk-hugepage-dir), C(vhost-sock-dir)) are
+    checked the same way whether a dedicated option or O(other_config) sets them.
   - All changes go to the database in one ovs-vsctl transaction, built as an argument list (no shell), so
     values containing C(=), spaces or quotes are stored as given.
   - Reports RV(restart_required) when a key that ovs-vswitchd reads only at start changes while DPDK is
@@ -53,20 +57,26 @@ options:
     description:
       - Hugepage memory in MB that DPDK preallocates, one value per NUMA node in node order
         (C([1024, 0]) becomes C(dpdk-socket-mem=1024,0)).
+      - More values than the host has NUMA nodes (by node id) is an error; the same holds for
+        C(dpdk-socket-mem) given in O(other_config).
     type: list
     elements: int
   socket_limit:
     description:
-      - Upper limit of hugepage memory in MB per NUMA node (C(dpdk-socket-limit)).
+      - Upper limit of hugepage memory in MB per NUMA node (C(dpdk-socket-limit)), at most one value per NUMA
+        node.
     type: list
     elements: int
   lcore_mask:
     description:
       - Hexadecimal CPU mask of the DPDK lcore (non-PMD) threads (C(dpdk-lcore-mask)), for example C(0x1).
+      - Written normalized (C(0x) and lowercase hex without leading zeros); a stored value that selects the same
+        CPUs in another spelling (C(0x01)) is no change.
     type: str
   pmd_cpu_mask:
     description:
       - Hexadecimal CPU mask of the PMD threads (C(pmd-cpu-mask)), for example C(0x6). Takes effect at runtime.
+      - Normalized like O(lcore_mask).
     type: str
   per_port_memory:
     description:
@@ -86,7 +96,8 @@ options:
     type: path
   vhost_sock_dir:
     description:
-      - C(vhost-sock-dir), where server-mode (C(dpdkvhostuser)) sockets are created.
+      - C(vhost-sock-dir), where server-mode (C(dpdkvhostuser)) sockets are created, a directory relative to
+        Open vSwitch's run directory (ovs-vswitchd joins the two), without C(..). An absolute path is refused.
     type: path
   vhost_iommu_support:
     description:
@@ -100,6 +111,9 @@ options:
     description:
       - Any other C(other_config) keys. Booleans become C(true)/C(false). V(null) removes the key.
       - A key also set by a dedicated option must agree with it.
+      - Known keys are checked and normalized as their options are (C(pmd-cpu-mask=zz) or
+        C(dpdk-socket-mem=1024 MB) fail naming the key); C(dpdk-socket-mem) and C(dpdk-socket-limit) may be
+        given as C(1024,0) or a list. Unknown keys are stored as given.
     type: dict
   timeout:
     description:

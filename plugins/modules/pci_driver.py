@@ -81,6 +81,10 @@ options:
         bridge, bond or VLAN on it) holds it is refused without O(force).
       - Defaults to the server address of the C(SSH_CONNECTION) the module runs under. C(sudo) may
         drop that variable under C(become); pass the address explicitly then.
+      - An IP address (compared in canonical form, so C(2001:DB8::0001) matches C(2001:db8::1)), or a host name
+        that resolves on the host, all of whose addresses are guarded. Any other value is an error naming this
+        option, before anything is read or changed, also with O(force=true), as a typo must not silently switch
+        the guard off.
     type: str
   vfio_noiommu:
     description:

@@ -23,9 +23,15 @@ description:
     vhost-user NIC and no hugepages gets shared memfd memory (vhost-user needs shared memory).
   - vhost-user NICs make QEMU the socket server (C(server=on,wait=off)); Open vSwitch connects as the
     client (C(dpdkvhostuserclient) ports, see M(nfv.dpdk.ovs_bridge)).
-  - Every option is validated before anything is written (names, MACs, duplicate MACs also across the
-    other guests in O(unit_dir), unix socket path lengths, memory against the page size, NIC types);
-    the unit is checked with C(systemd-analyze verify) before it is installed when that tool exists.
+  - Every option is validated before anything is written, in check mode too, and an error names the option
+    (names, MACs, unix socket path lengths, memory against the page size and the host's memory, NIC types,
+    paths); the unit is checked with C(systemd-analyze verify) before it is installed when that tool exists.
+  - Paths must be absolute and normalized (no C(.), C(..), C(//) or trailing C(/)). Paths that go into the
+    unit's space-separated lists (O(disks[].path), O(nics[].socket), O(hugepages.path), O(run_dir)) cannot
+    contain whitespace, control characters, quotes, backslashes, C(%) or C($).
+  - A guest does not take what another guest in O(unit_dir) uses - a MAC address, a vhost-user socket, a tap
+    device, a vfio device, its QMP socket or runtime directory - and one guest cannot use a socket, tap device
+    or vfio device twice.
   - A changed definition of a running guest is written but the guest is not restarted, the result
     says C(restart_required=true); O(restart_on_change=true) restarts it.
   - A guest that fails to start fails the task with the end of its journal.
@@ -62,18 +68,21 @@ options:
     default: started
   memory:
     description:
-      - Guest memory, like V(512M) or V(4G) (a bare number is MiB).
+      - Guest memory, like V(512M) or V(4G) (a bare number is MiB), at most V(64T).
       - With O(hugepages) it must be a multiple of the page size.
+      - It cannot exceed the host's C(MemTotal), or with O(numa_node) that node's.
     type: str
     default: 1G
   vcpus:
-    description: Number of virtual CPUs.
+    description:
+      - Number of virtual CPUs, 1 to 1024. More vCPUs than the host has CPUs online is a warning.
     type: int
     default: 1
   hugepages:
     description:
       - Back guest memory with hugepages (shared, preallocated C(memory-backend-file)).
-      - The unit creates C(<path>/nfv-qemu), group-writable by O(group), where QEMU creates the file.
+      - The unit creates C(<path>/nfv-qemu), group-writable by O(group), where QEMU creates the file. When that
+        directory exists already it must be a directory (not a symbolic link) owned by C(root:<group>).
     type: dict
     suboptions:
       size:
@@ -146,15 +155,20 @@ options:
         type: str
       socket:
         description:
-          - vhost-user socket path (at most 107 bytes; not under C(/tmp), which is private to the unit).
-          - The unit makes its directory group-writable by O(group).
+          - vhost-user socket path (at most 107 bytes), in a directory of its own below C(/run) or C(/var/run)
+            such as C(/run/vhost), not in the runtime directory of other software (C(/run/systemd),
+            C(/run/user), C(/run/openvswitch), ...).
+          - The unit makes its directory C(root:<group>) mode 0770 at every start. A directory that exists
+            already must be owned by C(root:<group>) (as the unit or the nfv.dpdk.ovs_dpdk role make it) and
+            must not lead through a symbolic link; other directories are refused rather than re-owned.
         type: path
       queues:
         description: vhost-user queue pairs; more than 1 enables multiqueue (C(mq=on,vectors=2N+2)).
         type: int
         default: 1
       ifname:
-        description: tap device name.
+        description:
+          - tap device name; an existing interface of that name must be a tap device.
         type: str
       bridge:
         description: Open vSwitch bridge the tap device joins (C(ovs-vsctl --may-exist add-port)).
@@ -219,11 +233,15 @@ options:
       - Start the guest at boot. Defaults to V(true) for O(state=started), otherwise left as it is.
     type: bool
   user:
-    description: Service user QEMU runs as (must exist); the KVM probe runs as this user too.
+    description:
+      - Service user QEMU runs as (must exist); the KVM probe runs as this user too.
+      - V(root), or any user with uid 0, is refused.
     type: str
     default: nfv-qemu
   group:
-    description: Service group; owns the hugepage and socket directories of the guest.
+    description:
+      - Service group; owns the hugepage and socket directories of the guest.
+      - V(root), or any group with gid 0, is refused.
     type: str
     default: nfv-qemu
   unit_dir:

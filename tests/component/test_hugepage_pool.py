@@ -124,22 +124,37 @@ def test_2m_pool_up_and_back_relative(pool_2m):
     pool_2m.record(-16)
 
 
+def mem_total_kb():
+    with open("/proc/meminfo") as handle:
+        for line in handle:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1])
+    raise AssertionError("no MemTotal in /proc/meminfo")
+
+
+def unreachable_1g_count():
+    """As many 1G pages as the host has memory (the most the module accepts): more than the kernel can give."""
+    return mem_total_kb() // KB_1G
+
+
 def test_shortfall_fails_and_restores_previous_count(pool_1g):
     start = run_module("hugepage_pool", {"size": "1G", "count": pool_1g + 1})
     assert start["changed"] is True and counter(KB_1G) == pool_1g + 1
-    result = run_module("hugepage_pool", {"size": "1G", "count": 100})  # 100 GiB on a 24 GiB machine
+    want = unreachable_1g_count()
+    result = run_module("hugepage_pool", {"size": "1G", "count": want})
     assert result.get("failed") is True, result
-    assert result["msg"].startswith("allocated %d of 100 pages of 1G system wide; restored the previous count %d"
-                                    % (result["allocated"], pool_1g + 1)), result["msg"]
-    assert result["allocated"] < 100
+    assert result["msg"].startswith("allocated %d of %d pages of 1G system wide; restored the previous count %d"
+                                    % (result["allocated"], want, pool_1g + 1)), result["msg"]
+    assert result["allocated"] < want
     assert counter(KB_1G) == pool_1g + 1
 
 
 def test_shortfall_accepted_keeps_what_the_kernel_gave(pool_1g):
-    result = run_module("hugepage_pool", {"size": "1G", "count": 100, "allow_shortfall": True})
-    assert not result.get("failed") and result["after"] < 100, result
+    want = unreachable_1g_count()
+    result = run_module("hugepage_pool", {"size": "1G", "count": want, "allow_shortfall": True})
+    assert not result.get("failed") and result["after"] < want, result
     assert counter(KB_1G) == result["after"]
-    assert any("allocated %d of 100 pages of 1G system wide" % result["after"] in w
+    assert any("allocated %d of %d pages of 1G system wide" % (result["after"], want) in w
                for w in result.get("warnings", [])), result
 
 
@@ -149,10 +164,15 @@ def test_shortfall_accepted_keeps_what_the_kernel_gave(pool_1g):
     ({"size": "1G", "count": "two"}, "count"),
     ({"size": "1G", "count": 1.5}, "count"),
     ({"size": "1G", "count": 1, "node": 5}, "NUMA node 5 does not exist; this host has node(s): 0"),
+    # issue 15: a count beyond the memory is refused before the kernel is asked
+    ({"size": "1G", "count": 1000000000}, "count 1000000000 of 1G pages is 976562.5T, more than this host has"),
+    ({"size": "2M", "count": 100000000}, "count 100000000 of 2M pages is 190.7T, more than this host has"),
+    ({"size": "1G", "count": 100000, "node": 0}, "count 100000 of 1G pages is 97.7T, more than NUMA node 0 has"),
 ])
-def test_bad_input_fails_and_changes_nothing(pool_1g, args, message):
+@pytest.mark.parametrize("check", [True, False])
+def test_bad_input_fails_and_changes_nothing(pool_1g, args, message, check):
     before_1g, before_node = counter(KB_1G), counter(KB_1G, node=0)
-    result = run_module("hugepage_pool", args)
+    result = run_module("hugepage_pool", args, check=check)
     assert result.get("failed") is True and message in result["msg"], result
     assert result.get("changed") is False
     assert (counter(KB_1G), counter(KB_1G, node=0)) == (before_1g, before_node)

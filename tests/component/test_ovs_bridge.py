@@ -152,6 +152,10 @@ def test_rejected_dpdk_port_fails_with_ovs_error_and_is_removed(ovs_lab):
        "options": {"vhost-server-path": "/tmp/" + "s" * 100 + ".sock"}}], "longer than the 107"),
     ([{"name": "a-name-of-16-chr", "type": "internal"}], "at most 15"),
     ([{"name": "vhu-x", "type": "dpdkvhostuserclient"}], "needs options.vhost-server-path"),
+    # issue 15
+    ([{"name": "vhu:x", "type": "internal"}], "ports[0].name 'vhu:x' may hold only"),
+    ([{"name": "dpdk-q", "type": "dpdk", "options": {"dpdk-devargs": "0000:99:1f.7"}, "n_rxq_desc": 1000}],
+     "n_rxq_desc must be a power of two from 1 to 4096"),
 ])
 def test_bad_input_fails_before_anything_is_sent(ovs_lab, ports, message):
     before = ovs_lab.dump()

@@ -1,5 +1,8 @@
 """nfv.dpdk.ovs_config through ansible-playbook against a private, real OVS-DPDK (ovs_lab)."""
 
+import os
+import re
+
 import pytest
 
 from module_call import run_module
@@ -66,10 +69,22 @@ def test_start_only_keys_report_restart_required(ovs_lab):
                 vhost_iommu_support=True)["changed"] is False
 
 
+def host_nodes():
+    """NUMA node ids of this machine, as ovs_config reads them ([0] without NUMA sysfs)."""
+    root = "/sys/devices/system/node"
+    names = os.listdir(root) if os.path.isdir(root) else []
+    return sorted(int(n[4:]) for n in names if re.fullmatch(r"node\d+", n)) or [0]
+
+
 def test_socket_mem_per_node_and_bad_input(ovs_lab):
     before = ovs_lab.dump()
-    checked = call(ovs_lab, check=True, socket_mem=[1024, 0], socket_limit=[2048, 0])
-    assert checked["diff"]["after"] == {"dpdk-socket-mem": "1024,0", "dpdk-socket-limit": "2048,0"}
+    slots = max(host_nodes()) + 1
+    mem = [1024] + [0] * (slots - 1)
+    limit = [2048] + [0] * (slots - 1)
+    checked = call(ovs_lab, check=True, socket_mem=mem, socket_limit=limit)
+    assert not checked.get("failed"), checked.get("msg")
+    assert checked["diff"]["after"] == {"dpdk-socket-mem": ",".join(str(v) for v in mem),
+                                        "dpdk-socket-limit": ",".join(str(v) for v in limit)}
     assert checked["restart_required"] is True
     assert ovs_lab.dump() == before
 
@@ -77,11 +92,25 @@ def test_socket_mem_per_node_and_bad_input(ovs_lab):
                           ({"extra_args": ["--a b"]}, "whitespace"),
                           ({"dpdk_init": "maybe"}, "true, false or try"),
                           ({"socket_mem": [-1]}, "cannot be negative"),
-                          ({"pmd_cpu_mask": "0x2", "other_config": {"pmd-cpu-mask": "0x4"}}, "conflicts")):
-        result = call(ovs_lab, **args)
-        assert result.get("failed") is True, args
-        assert message in result["msg"], result["msg"]
+                          ({"pmd_cpu_mask": "0x2", "other_config": {"pmd-cpu-mask": "0x4"}}, "conflicts"),
+                          # issue 15: other_config keys are checked like the options; one value per node
+                          ({"other_config": {"pmd-cpu-mask": "zz"}}, "other_config.pmd-cpu-mask must be a non-zero"),
+                          ({"other_config": {"dpdk-socket-mem": "1024 MB"}}, "other_config.dpdk-socket-mem must be"),
+                          ({"socket_mem": [1024] * (slots + 1)}, "socket_mem has %d values" % (slots + 1))):
+        for check in (True, False):
+            result = call(ovs_lab, check=check, **args)
+            assert result.get("failed") is True, args
+            assert message in result["msg"], result["msg"]
     assert ovs_lab.dump() == before
+
+
+def test_mask_spelling_is_not_drift(ovs_lab):
+    first = call(ovs_lab, other_config={"pmd-cpu-mask": "0x02"})
+    assert not first.get("failed"), first.get("msg")
+    assert other_config(ovs_lab)["pmd-cpu-mask"] == "0x2"  # written normalized
+    ovs_lab.vsctl("set", "Open_vSwitch", ".", "other_config:pmd-cpu-mask=0x002")  # spelled otherwise by hand
+    again = call(ovs_lab, check=True, pmd_cpu_mask="0x2")
+    assert again["changed"] is False, again.get("changes")
 
 
 def test_daemons_down(ovs_lab):

@@ -128,6 +128,20 @@ def test_malformed_address_fails_in_a_real_run(spec):
     assert result["msg"].startswith("malformed PCI address %r" % spec)
 
 
+@pytest.mark.parametrize("address, message", [
+    ("10.0.0.300", "is not an IP address and does not resolve"),
+    ("mgmt host", "is neither an IP address nor a host name"),
+])
+@pytest.mark.parametrize("check", [True, False])
+def test_bad_connection_address_fails_even_with_force(address, message, check):
+    """Issue 15: a typo in connection_address must not silently switch the management guard off."""
+    # a device that does not exist: were the address not refused first, the run would fail on the device
+    result = run_module("pci_driver", {"devices": ["0000:7f:1f.7"], "connection_address": address, "force": True},
+                        check=check)
+    assert result["failed"] and not result["changed"]
+    assert "connection_address %r %s" % (address, message) in result["msg"], result["msg"]
+
+
 def test_nonexistent_address_and_interface_fail_in_a_real_run():
     result = run_module("pci_driver", {"devices": ["0000:7f:1f.7", "nfvnosuch0"]})
     assert result["failed"] and not result["changed"]

@@ -309,7 +309,7 @@ def dirs(run_root, tmp_path):
 def _args(image, dirs, **extra):
     args = {"name": "modvm", "state": "present", "memory": "256M", "user": SERVICE_USER, "group": SERVICE_GROUP,
             "kernel": image["kernel"], "initrd": image["initrd"], "append": "console=ttyS0",
-            "nics": [{"type": "vhost-user", "socket": "/run/vhost/modvm.sock"},
+            "nics": [{"type": "vhost-user", "socket": os.path.join(dirs["run_dir"], "vhost", "modvm.sock")},
                      {"type": "user", "forwards": [{"host_port": 2222, "guest_port": 22}]}]}
     args.update(dirs)
     args.update(extra)
@@ -375,6 +375,15 @@ def test_module_check_mode_diff_then_install_idempotent_and_remove(image, dirs):
     ({"nics": [{"type": "user", "mac": "01:00:5e:00:00:01"}]}, "multicast"),
     ({"name": "bad/name"}, "not usable as a unit"),
     ({"nics": [{"type": "vhost-user", "socket": "/tmp/vhost/a.sock"}]}, "PrivateTmp"),
+    # issue 15
+    ({"nics": [{"type": "vhost-user", "socket": "/usr/local/bin/a.sock"}]}, "nics[0].socket /usr/local/bin/a.sock is "
+                                                                            "not below /run"),
+    ({"disks": [{"path": "/var/lib/nfv-qemu/vm.img /"}]}, "disks[0].path '/var/lib/nfv-qemu/vm.img /' contains"),
+    ({"run_dir": "/run/nfv qemu"}, "run_dir '/run/nfv qemu' contains whitespace"),
+    ({"user": "root"}, "user root is refused"),
+    ({"memory": "100000T"}, "memory 100000T is more than the 64T"),
+    ({"memory": "64T"}, "memory 64T is more than this host has"),
+    ({"nics": [{"type": "vhost-user", "socket": "/run/systemd/a.sock"}]}, "runtime directory of other software"),
 ])
 def test_module_rejects_bad_input_and_writes_nothing(image, dirs, extra, message):
     result = run_module("qemu_vm", _args(image, dirs, **extra))

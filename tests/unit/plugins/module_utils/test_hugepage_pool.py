@@ -182,11 +182,11 @@ def test_shortfall_fails_and_restores_the_previous_count(host):
     fs = KernelLikeFS(str(host), limit={KB_1G: 3})
     run(fs, size="1G", count=2)
     with pytest.raises(NfvError) as err:
-        run(fs, size="1G", count=100)
-    assert err.value.msg == "allocated 3 of 100 pages of 1G system wide; restored the previous count 2"
+        run(fs, size="1G", count=30)
+    assert err.value.msg == "allocated 3 of 30 pages of 1G system wide; restored the previous count 2"
     assert err.value.details["allocated"] == 3 and err.value.details["after"] == 2
     assert total(fs, KB_1G) == 2
-    assert fs.writes[-2:] == [(hp.pool_dir(KB_1G) + "/nr_hugepages", 100), (hp.pool_dir(KB_1G) + "/nr_hugepages", 2)]
+    assert fs.writes[-2:] == [(hp.pool_dir(KB_1G) + "/nr_hugepages", 30), (hp.pool_dir(KB_1G) + "/nr_hugepages", 2)]
 
 
 def test_shortfall_message_names_the_node(numa_host):
@@ -216,3 +216,36 @@ def test_refused_write_is_reported_with_the_pool(host):
     with pytest.raises(NfvError) as err:
         run(RefusingFS(str(host)), size="2M", count=4)
     assert err.value.msg.startswith("setting 2M pages system wide to 4 failed: writing '4'")
+
+
+# -- issue 15: a pool larger than the memory is refused before anything is written ----------------
+@pytest.mark.parametrize("tree, params, message", [
+    (one_node_host, {"size": "1G", "count": 1000000000},
+     "count 1000000000 of 1G pages is 976562.5T, more than this host has (MemTotal 32G); nothing was changed"),
+    (one_node_host, {"size": "1G", "count": 33}, "count 33 of 1G pages is 33G, more than this host has (MemTotal 32G)"),
+    (one_node_host, {"size": "2M", "count": 16385}, "count 16385 of 2M pages is 32.0G, more than this host has"),
+    (one_node_host, {"size": "1G", "count": 5, "node": 0}, "count 5 of 1G pages is 5G, more than NUMA node 0 has "
+                                                           "(MemTotal 4.6G)"),
+    (two_node_host, {"size": "1G", "count": 17, "node": 1}, "count 17 of 1G pages is 17G, more than NUMA node 1 has "
+                                                            "(MemTotal 16G)"),
+])
+def test_pool_larger_than_memory_is_refused(tmp_path, tree, params, message):
+    tree(tmp_path)
+    for check_mode in (True, False):
+        fs = KernelLikeFS(str(tmp_path))
+        with pytest.raises(NfvError) as err:
+            run(fs, check_mode=check_mode, **params)
+        assert message in err.value.msg
+        assert err.value.details["count"] == params["count"] and err.value.details["size"] == params["size"]
+        assert fs.writes == []
+
+
+@pytest.mark.parametrize("tree, params", [
+    (one_node_host, {"size": "1G", "count": 32}),
+    (one_node_host, {"size": "2M", "count": 16384}),
+    (two_node_host, {"size": "1G", "count": 16, "node": 1}),
+])
+def test_pool_up_to_the_memory_is_planned(tmp_path, tree, params):
+    tree(tmp_path)
+    result, _module = run(KernelLikeFS(str(tmp_path)), check_mode=True, **params)
+    assert result["changed"] is True and result["after"] == params["count"]

@@ -209,3 +209,97 @@ def test_quoting_needs_no_shell():
 def test_rundir_of():
     assert rundir_of("unix:/tmp/lab/db.sock") == "/tmp/lab"
     assert rundir_of("tcp:10.0.0.1:6640") is None
+
+
+# ---- issue 15: names ovs-vsctl or Linux read specially; queue sizes ------------------------------
+
+@pytest.mark.parametrize("name", ["a:b", "vhu:0", "@vhu", "-vhu", "vhu 0", "vhu/0", "vhu%0", "vhu\t0", "vhu\n",
+                                  "vh\"u", "vhu'0", "vhu=0", "vhu,0", ".", "..", "vhü0"])
+def test_port_names_ovs_vsctl_or_linux_read_specially_are_refused(name):
+    with pytest.raises(NfvError) as err:
+        ob.validate(params(ports=[port("vhu0"), port(name, kind="internal")]))
+    assert "ports[1].name %r may hold only letters, digits, '_', '-' and '.'" % name in err.value.msg
+
+
+@pytest.mark.parametrize("name", ["br:0", "-br", "br 0", "@br"])
+def test_bridge_names_ovs_vsctl_or_linux_read_specially_are_refused(name):
+    with pytest.raises(NfvError) as err:
+        ob.validate(params(name=name))
+    assert "bridge name %r may hold only" % name in err.value.msg
+
+
+@pytest.mark.parametrize("name", ["br-phy", "vhu_vm1", "eth0.100", "dpdk0", "_x", "a" * 15])
+def test_usual_names_are_accepted(name):
+    ob.validate(params(name="br0", ports=[port(name, kind="internal")]))
+    ob.validate(params(name=name))
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"n_rxq_desc": 1000}, "port d0: n_rxq_desc must be a power of two from 1 to 4096 (queue descriptors), got 1000"),
+    ({"n_txq_desc": 8192}, "port d0: n_txq_desc must be a power of two from 1 to 4096"),
+    ({"n_txq_desc": 0}, "port d0: n_txq_desc must be a power of two from 1 to 4096"),
+    ({"n_rxq": 0}, "port d0: n_rxq must be an integer of at least 1, got 0"),
+    ({"options": {"dpdk-devargs": "0000:03:00.0", "n_rxq_desc": "1000"}},
+     "port d0: options.n_rxq_desc must be a power of two from 1 to 4096"),
+    ({"options": {"dpdk-devargs": "0000:03:00.0", "n_txq_desc": "lots"}}, "port d0: options.n_txq_desc must be a "
+                                                                          "power of two"),
+    ({"options": {"dpdk-devargs": "0000:03:00.0", "n_rxq": "-1"}}, "port d0: options.n_rxq must be an integer"),
+])
+def test_queue_sizes(extra, message):
+    entry = port("d0", kind="dpdk", options={"dpdk-devargs": "0000:03:00.0"})
+    entry.update(extra)
+    with pytest.raises(NfvError) as err:
+        ob.validate(params(ports=[entry]))
+    assert message in err.value.msg
+
+
+@pytest.mark.parametrize("extra, options", [
+    ({"n_rxq_desc": 4096, "n_txq_desc": 1}, {"n_rxq_desc": "4096", "n_txq_desc": "1"}),
+    ({"options": {"dpdk-devargs": "0000:03:00.0", "n_rxq_desc": 512}}, {"n_rxq_desc": "512"}),
+    ({"options": {"dpdk-devargs": "0000:03:00.0", "n_rxq": "02"}}, {"n_rxq": "2"}),
+])
+def test_good_queue_sizes_are_kept(extra, options):
+    entry = port("d0", kind="dpdk", options={"dpdk-devargs": "0000:03:00.0"})
+    entry.update(extra)
+    wanted = ob.validate(params(ports=[entry]))[0]["options"]
+    assert dict((k, wanted[k]) for k in options) == options
+
+
+class FakeModule:
+    def __init__(self, module_params, check_mode=False):
+        self.params = module_params
+        self.check_mode = check_mode
+        self._diff = True
+
+    def warn(self, msg):
+        pass
+
+
+class NoVsctl:
+    """Any ovs-vsctl call fails the test: bad input is refused before OVS is read or written."""
+
+    def __init__(self):
+        self.calls = []
+
+    def has(self, name):
+        return True
+
+    def run(self, name, args, check=True, data=None, env=None):
+        self.calls.append([name] + list(args))
+        raise AssertionError("unexpected command %s %s" % (name, args))
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"name": "br:0"}, "bridge name 'br:0' may hold only"),
+    ({"ports": [port("vhu:0")]}, "ports[0].name 'vhu:0' may hold only"),
+    ({"ports": [port("d0", kind="dpdk", options={"dpdk-devargs": "0000:03:00.0"}, n_rxq_desc=1000)]},
+     "n_rxq_desc must be a power of two"),
+])
+def test_bad_input_sends_nothing_to_ovs(given, message):
+    for check_mode in (True, False):
+        runner = NoVsctl()
+        module_params = dict(params(**given), db=None, timeout=5)
+        with pytest.raises(NfvError) as err:
+            ob.OvsBridge(FakeModule(module_params, check_mode), runner=runner).run()
+        assert message in err.value.msg
+        assert runner.calls == []

@@ -595,3 +595,72 @@ def test_empty_devices_fails(host):
     with pytest.raises(NfvError) as err:
         run(host.root, [])
     assert "devices is empty" in err.value.msg
+
+
+# -- issue 15: connection_address is an IP address or a host name that resolves ---------------------------
+import socket  # noqa: E402
+
+from ansible_collections.nfv.dpdk.plugins.module_utils import netdev  # noqa: E402
+
+
+def no_dns(name, port):
+    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("198.51.100.700", "connection_address '198.51.100.700' is not an IP address and does not resolve"),
+    ("198.51.100.7 ", None),  # surrounding spaces are fine
+    ("mgmt host", "connection_address 'mgmt host' is neither an IP address nor a host name"),
+    ("mgmt..example", "connection_address 'mgmt..example' is neither an IP address nor a host name"),
+    ("-mgmt", "connection_address '-mgmt' is neither an IP address nor a host name"),
+    ("198.51.100.7\n", "connection_address '198.51.100.7\\n' is neither an IP address nor a host name"),
+    ("mgmt.invalid", "connection_address 'mgmt.invalid' is not an IP address and does not resolve"),
+])
+def test_connection_address_must_be_an_address(host, monkeypatch, value, message):
+    monkeypatch.setattr(netdev.socket, "getaddrinfo", no_dns)
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    for check_mode in (True, False):
+        runner = ScriptedRunner()
+        if message is None:
+            with pytest.raises(NfvError, match=r"ansible connection address 198\.51\.100\.7"):
+                run(host.root, ["ens81f0"], check_mode=check_mode, runner=runner, connection_address=value)
+            continue
+        with pytest.raises(NfvError) as err:
+            run(host.root, ["0000:03:00.1"], check_mode=check_mode, runner=runner, connection_address=value,
+                force=True)
+        assert message in err.value.msg
+        assert err.value.details["connection_address"] == value
+        assert runner.calls == []  # refused before anything is read
+        assert link(host, "0000:03:00.1").endswith("/i40e") and not host.fs.exists(pd.STATE_FILE)
+
+
+def test_connection_address_host_name_guards_all_its_addresses(host, monkeypatch):
+    def resolve(name, port):
+        assert name == "mgmt.example.net"
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2001:db8::9", 0, 0, 0)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("198.51.100.7", 0))]
+    monkeypatch.setattr(netdev.socket, "getaddrinfo", resolve)
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["ens81f0"], check_mode=True, connection_address="mgmt.example.net")
+    assert "ens81f0 carries management traffic: ansible connection address 198.51.100.7" in err.value.msg
+
+
+@pytest.mark.parametrize("given, ip_json_address", [
+    ("2001:DB8::0007", "2001:db8::7"),
+    ("fe80::7%ens81f0", "fe80::7"),
+])
+def test_connection_address_is_compared_in_canonical_form(host, monkeypatch, given, ip_json_address):
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    addresses = json.dumps([{"ifname": "ens81f0", "addr_info": [{"local": ip_json_address}]}])
+    runner = ScriptedRunner({("ip", ("-j", "address", "show")): (0, addresses, "")})
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["ens81f0"], check_mode=True, runner=runner, connection_address=given)
+    assert "ens81f0 carries management traffic: ansible connection address %s" % ip_json_address in err.value.msg
+
+
+def test_ssh_connection_in_ipv4_mapped_form_is_guarded(host, monkeypatch):
+    monkeypatch.setenv("SSH_CONNECTION", "::ffff:192.0.2.1 50000 ::ffff:198.51.100.7 22")
+    with pytest.raises(NfvError) as err:
+        run(host.root, ["ens81f0"], check_mode=True)
+    assert "ansible connection address 198.51.100.7" in err.value.msg

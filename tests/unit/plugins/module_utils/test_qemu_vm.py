@@ -392,7 +392,7 @@ def host(tmp_path):
 
 def make(host, runner, check_mode=False, running_argv=None, monkeypatch=None, **params):
     base = {"name": "vm1", "state": "started", "memory": "256M", "kernel": str(host / "kernel"),
-            "nics": [{"type": "user"}], "accel": "tcg", "user": "root", "group": "root",
+            "nics": [{"type": "user"}], "accel": "tcg", "user": "nobody", "group": "nogroup",
             "unit_dir": str(host / "units"), "helper_dir": str(host / "libexec"), "start_check_seconds": 0}
     base.update(params)
     handler = QemuVm(FakeModule(base, check_mode), fs=HostFS(str(host)), runner=runner)
@@ -476,3 +476,215 @@ def test_absent_stops_disables_and_removes(host):
     assert actions(result) == ["stop", "disable", "delete"]
     assert runner.systemctl() == ["stop", "disable", "daemon-reload"]
     assert os.listdir(str(host / "units")) == []
+
+
+# ---- issue 15: bad input is refused naming the field, before anything is written ----------------
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import resource_clashes, unit_resources  # noqa: E402
+from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import one_node_host, two_node_host  # noqa: E402
+
+
+def vhost(sock, **extra):
+    return dict({"type": "vhost-user", "socket": sock}, **extra)
+
+
+@pytest.mark.parametrize("params, message", [
+    # directories the unit creates root:<group> 0770 at every start
+    ({"nics": [vhost("/usr/local/bin/a.sock")]}, "nics[0].socket /usr/local/bin/a.sock is not below /run"),
+    ({"nics": [vhost("/etc/a.sock")]}, "nics[0].socket /etc/a.sock is not below /run"),
+    ({"nics": [vhost("/var/lib/x/a.sock")]}, "nics[0].socket /var/lib/x/a.sock is not below /run"),
+    ({"nics": [vhost("/var/run/a.sock")]}, "nics[0].socket /var/run/a.sock must be in a directory of its own"),
+    ({"nics": [vhost("/run/systemd/a.sock")]}, "nics[0].socket /run/systemd/a.sock is in /run/systemd, the runtime"),
+    ({"nics": [vhost("/var/run/openvswitch/a.sock")]}, "is in /var/run/openvswitch, the runtime directory of other"),
+    ({"nics": [vhost("/run/user/0/a.sock")]}, "is in /run/user, the runtime directory of other software"),
+    ({"nics": [vhost("/run/nfv-qemu/vm1/qmp.sock")]}, "nics[0].socket /run/nfv-qemu/vm1/qmp.sock is the guest's QMP"),
+    # values that reach systemd's space-separated lists (ReadWritePaths=, RuntimeDirectory=)
+    ({"nics": [vhost("/run/vhost/a b.sock")]}, "nics[0].socket '/run/vhost/a b.sock' contains whitespace"),
+    ({"nics": [vhost("/run/vhost/%h.sock")]}, "nics[0].socket '/run/vhost/%h.sock' contains whitespace"),
+    ({"nics": [vhost("/run/vho\tst/a.sock")]}, "nics[0].socket '/run/vho\\tst/a.sock' contains whitespace"),
+    ({"nics": [vhost("/run/vhost/../../etc/a.sock")]},
+     "nics[0].socket '/run/vhost/../../etc/a.sock' is not a normalized path"),
+    ({"nics": [vhost("/run//vhost/a.sock")]}, "nics[0].socket '/run//vhost/a.sock' is not a normalized path"),
+    ({"disks": [{"path": "/var/lib/vm.img /"}]}, "disks[0].path '/var/lib/vm.img /' contains whitespace"),
+    ({"disks": [{"path": "/var/lib/vm.img/"}]}, "disks[0].path '/var/lib/vm.img/' is not a normalized path"),
+    ({"disks": [{"path": "/var/lib/./vm.img"}]}, "disks[0].path '/var/lib/./vm.img' is not a normalized path"),
+    ({"disks": [{"path": '/var/lib/"vm".img'}]}, "disks[0].path '/var/lib/\"vm\".img' contains whitespace"),
+    ({"disks": [{"path": "/var/lib/vm\\x.img"}]}, "disks[0].path '/var/lib/vm\\\\x.img' contains"),
+    ({"disks": [{"path": "/var/lib/$vm.img"}]}, "disks[0].path '/var/lib/$vm.img' contains"),
+    ({"disks": [{"path": "/var/lib/v%im.img"}]}, "disks[0].path '/var/lib/v%im.img' contains whitespace, a control "
+                                                 "character, a quote, a backslash, '%' or '$'"),
+    ({"disks": [{"path": "vm.img"}]}, "disks[0].path must be an absolute path, got 'vm.img'"),
+    ({"run_dir": "/run/nfv qemu"}, "run_dir '/run/nfv qemu' contains whitespace"),
+    ({"run_dir": "/run/nfv-qemu/"}, "run_dir '/run/nfv-qemu/' is not a normalized path"),
+    ({"run_dir": "/run/../etc"}, "run_dir '/run/../etc' is not a normalized path"),
+    ({"hugepages": {"size": "2M", "path": "/dev/huge pages"}}, "hugepages.path '/dev/huge pages' contains"),
+    ({"hugepages": {"size": "2M", "path": "/dev/hugepages/"}}, "hugepages.path '/dev/hugepages/' is not a normalized"),
+    ({"hugepages": {"size": "2M", "path": "/"}}, "hugepages.path must be the hugetlbfs mount"),
+    ({"kernel": "/boot/../vmlinuz"}, "kernel '/boot/../vmlinuz' is not a normalized path"),
+    ({"initrd": "boot/initrd"}, "initrd must be an absolute path"),
+    ({"unit_dir": "/etc/systemd//system"}, "unit_dir '/etc/systemd//system' is not a normalized path"),
+    ({"helper_dir": "libexec"}, "helper_dir must be an absolute path"),
+    # collisions inside one guest
+    ({"nics": [{"type": "tap", "ifname": "tap0"}, {"type": "tap", "ifname": "tap0"}]},
+     "nics[1].ifname tap0 is also used by nics[0]"),
+    ({"nics": [{"type": "vfio", "host": "0c:00.3"}, {"type": "vfio", "host": "0000:0c:00.3"}]},
+     "nics[1].host 0000:0c:00.3 is also passed through by nics[0]"),
+    # bounds
+    ({"vcpus": 0}, "vcpus must be an integer from 1 to 1024, got 0"),
+    ({"vcpus": 1025}, "vcpus must be an integer from 1 to 1024, got 1025"),
+    ({"vcpus": "many"}, "vcpus must be an integer from 1 to 1024"),
+    ({"memory": "100000T"}, "memory 100000T is more than the 64T a guest may have"),
+    ({"memory": "65537G"}, "memory 65537G is more than the 64T"),
+    ({"user": "root"}, "user root is refused: the guest runs under a non-root service user"),
+    ({"group": "root"}, "group root is refused: the guest runs under a non-root service group"),
+    ({"nics": [{"type": "user", "forwards": [{"host_address": "1.2.3.4.5", "host_port": 1, "guest_port": 2}]}]},
+     "nics[0].forwards[0].host_address '1.2.3.4.5' is not an IPv4 address"),
+])
+def test_bad_input_names_the_field(params, message):
+    with pytest.raises(NfvError) as info:
+        spec_of(**params)
+    assert message in info.value.msg
+
+
+@pytest.mark.parametrize("params", [
+    {"nics": [vhost("/run/vhost/a.sock"), vhost("/var/run/vhost2/b.sock"), vhost("/run/nfvq-1/x/c.sock")]},
+    {"disks": [{"path": "/var/lib/nfv-qemu/vm,1.img"}], "kernel": None},
+    {"vcpus": 1024, "memory": "64T"},
+    {"run_dir": "/run/nfv-qemu-2"},
+    {"nics": [{"type": "tap", "ifname": "tap0"}, {"type": "tap", "ifname": "tap1"}]},
+])
+def test_clean_input_is_accepted(params):
+    assert spec_of(**params)["name"] == "vm1"
+
+
+def test_unit_lists_hold_one_clean_path_each():
+    spec = spec_of(disks=[{"path": "/var/lib/nfv-qemu/a.img"}, {"path": "/var/lib/nfv-qemu/b.img", "readonly": True}],
+                   hugepages={"size": "2M"}, nics=[vhost("/run/vhost/a.sock")])
+    _argv, text = render(spec)
+    assert lines(text, "ReadWritePaths") == ["-/run/vhost", "-/dev/hugepages/nfv-qemu", "-/var/lib/nfv-qemu/a.img"]
+    assert lines(text, "RuntimeDirectory") == ["nfv-qemu/vm1"]
+
+
+def test_unit_resources_read_back_what_the_unit_claims():
+    spec = spec_of(nics=[vhost("/run/vh,ost/a.sock", mac="52:54:00:00:00:0a"), {"type": "tap", "ifname": "tap7"},
+                         {"type": "vfio", "host": "0c:00.3"}])
+    _argv, text = render(spec)
+    res = unit_resources(text)
+    assert res == {"mac": ["52:54:00:00:00:0a", generate_mac("vm1", 1)], "socket": ["/run/vh,ost/a.sock"],
+                   "qmp": ["/run/nfv-qemu/vm1/qmp.sock"], "tap": ["tap7"], "vfio": ["0000:0c:00.3"],
+                   "runtime_dir": "/run/nfv-qemu/vm1"}
+
+
+@pytest.mark.parametrize("mine, message", [
+    ({"nics": [vhost("/run/vhost/other.sock")]},
+     "nics[0].socket /run/vhost/other.sock is already served by nfv-qemu-vm2.service"),
+    ({"nics": [{"type": "user"}, vhost("/run/nfv-qemu/vm2/qmp.sock")]},
+     "nics[1].socket /run/nfv-qemu/vm2/qmp.sock is already served by nfv-qemu-vm2.service"),
+    ({"nics": [{"type": "tap", "ifname": "tap-o"}]}, "nics[0].ifname tap-o is already the tap device of nfv-qemu-vm2"),
+    ({"nics": [{"type": "vfio", "host": "0000:0c:00.3"}]},
+     "nics[0].host 0000:0c:00.3 is already passed through by nfv-qemu-vm2.service"),
+    ({"nics": [{"type": "user", "mac": "52:54:00:00:00:02"}]}, "nics[0].mac 52:54:00:00:00:02 is already used by"),
+    ({"run_dir": "/run/nfv-qemu/vm2"}, "run_dir: the runtime directory /run/nfv-qemu/vm2/vm1 overlaps"),
+])
+def test_resources_of_other_guests_are_not_taken(mine, message):
+    other = spec_of(name="vm2", nics=[vhost("/run/vhost/other.sock", mac="52:54:00:00:00:02"),
+                                      {"type": "tap", "ifname": "tap-o"}, {"type": "vfio", "host": "0c:00.3"}])
+    _argv, text = render(other)
+    problems = resource_clashes(spec_of(**mine), "nfv-qemu-vm2.service", unit_resources(text))
+    assert any(message in p for p in problems), problems
+    assert resource_clashes(spec_of(nics=[vhost("/run/vhost/mine.sock")]), "nfv-qemu-vm2.service",
+                            unit_resources(text)) == []
+
+
+def refused(host, message, **params):
+    """The run fails naming the field, in check mode and for real, and writes and changes nothing."""
+    before = sorted(os.listdir(str(host / "units")))
+    for check_mode in (True, False):
+        runner = SystemctlRunner()
+        with pytest.raises(NfvError) as info:
+            make(host, runner, check_mode=check_mode, **params).run()
+        assert message in info.value.msg, info.value.msg
+        assert sorted(os.listdir(str(host / "units"))) == before
+        assert not (host / "libexec").exists()
+        assert runner.systemctl() == []
+    return info.value
+
+
+def test_foreign_socket_directory_is_not_taken_over(host):
+    (host / "run" / "vhost").mkdir(parents=True)  # root:root, like a directory made by hand or by other software
+    refused(host, "nics[0].socket: the directory /run/vhost exists owned by root:root, not root:nogroup",
+            nics=[vhost("/run/vhost/a.sock")])
+    os.chown(str(host / "run" / "vhost"), 0, 65534)  # root:<group>: made by the unit or the ovs_dpdk role
+    result = make(host, SystemctlRunner(), check_mode=True, nics=[vhost("/run/vhost/a.sock")]).run()
+    assert "write_unit" in actions(result)
+
+
+def test_socket_directory_behind_a_symlink_is_refused(host):
+    (host / "etc").mkdir()
+    (host / "run").mkdir()
+    os.symlink("../etc", str(host / "run" / "vhost"))
+    refused(host, "nics[0].socket: the directory /run/vhost leads through a symbolic link to /etc",
+            nics=[vhost("/run/vhost/a.sock")])
+
+
+def test_foreign_hugepage_directory_is_not_taken_over(host):
+    tree = one_node_host(host)
+    tree.write("/proc/mounts", "hugetlbfs /dev/hugepages hugetlbfs rw,pagesize=2M 0 0\n")
+    (host / "dev" / "hugepages" / "nfv-qemu").mkdir(parents=True)
+    refused(host, "hugepages.path: the directory /dev/hugepages/nfv-qemu exists owned by root:root",
+            hugepages={"size": "2M"})
+
+
+def test_existing_interface_is_not_a_tap_device(host):
+    one_node_host(host)  # eth0 carries the default route
+    refused(host, "nics[0].ifname eth0 is an existing network interface that is not a tap device: the unit would "
+                  "bring it up and add it to bridge br0", nics=[{"type": "tap", "ifname": "eth0", "bridge": "br0"}])
+    (host / "sys" / "class" / "net" / "tap9").mkdir(parents=True)
+    (host / "sys" / "class" / "net" / "tap9" / "tun_flags").write_text("0x1002\n")
+    make(host, SystemctlRunner(), check_mode=True, nics=[{"type": "tap", "ifname": "tap9"}]).run()
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"memory": "64G"}, "memory 64G is more than this host has (MemTotal 32G)"),
+    ({"memory": "8G", "numa_node": 0}, "memory 8G is more than NUMA node 0 has (MemTotal 4.6G)"),
+])
+def test_memory_beyond_the_host_is_refused(host, params, message):
+    one_node_host(host)
+    refused(host, message, **params)
+
+
+def test_more_vcpus_than_host_cpus_warns(host):
+    one_node_host(host)  # CPUs 0-1 online
+    handler = make(host, SystemctlRunner(), check_mode=True, vcpus=4)
+    handler.run()
+    assert any("vcpus 4 is more than the 2 CPUs online" in w for w in handler.module.warnings)
+
+
+@pytest.mark.parametrize("other, mine, message", [
+    ({"nics": [vhost("/run/vhost/a.sock")]}, {"nics": [vhost("/run/vhost/a.sock")]},
+     "nics[0].socket /run/vhost/a.sock is already served by nfv-qemu-vm2.service"),
+    ({"nics": [{"type": "tap", "ifname": "tap5"}]}, {"nics": [{"type": "user"}, {"type": "tap", "ifname": "tap5"}]},
+     "nics[1].ifname tap5 is already the tap device of nfv-qemu-vm2.service"),
+    ({"nics": [{"type": "vfio", "host": "03:00.0"}]}, {"nics": [{"type": "vfio", "host": "0000:03:00.0"}]},
+     "nics[0].host 0000:03:00.0 is already passed through by nfv-qemu-vm2.service"),
+])
+def test_second_guest_on_the_same_resource_is_refused(host, other, mine, message):
+    two_node_host(host)  # 0000:03:00.0 is on vfio-pci in IOMMU group 20
+    make(host, SystemctlRunner(), state="present", name="vm2", **other).run()
+    assert os.listdir(str(host / "units")) == ["nfv-qemu-vm2.service"]
+    (host / "libexec" / "nfv-qemu-powerdown").unlink()
+    (host / "libexec").rmdir()
+    refused(host, message, **mine)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"nics": [vhost("/usr/local/bin/a.sock")]}, "nics[0].socket /usr/local/bin/a.sock is not below /run"),
+    ({"disks": [{"path": "/var/lib/vm.img /"}]}, "disks[0].path '/var/lib/vm.img /' contains whitespace"),
+    ({"run_dir": "/run/nfv qemu"}, "run_dir '/run/nfv qemu' contains whitespace"),
+    ({"nics": [{"type": "tap", "ifname": "t0"}, {"type": "tap", "ifname": "t0"}]}, "nics[1].ifname t0 is also used"),
+    ({"vcpus": 5000}, "vcpus must be an integer from 1 to 1024"),
+    ({"memory": "100000T"}, "memory 100000T is more than the 64T"),
+    ({"user": "root"}, "user root is refused"),
+])
+def test_invalid_definition_writes_nothing(host, params, message):
+    refused(host, message, **params)
