@@ -850,13 +850,12 @@ def helper_argv(spec, python):
 # acceleration
 
 
-def accel_probe(runner, qemu, spec, cache_path):
+def accel_probe(runner, qemu, spec, cache_path, device):
     """The KVM verdict for this guest's credentials (kvm_probe), from the host's cache or a real probe.
 
     The cache is written in check mode too: it is not state this module manages, and a probe
     that boots a guest should run once per host, not once per check run.
     """
-    device = kvm_probe.stat_or_none()
     supplementary = [g for g in [kvm_probe.device_group(device)] if g]
     key = kvm_probe.cache_key(qemu, spec["user"], spec["group"], supplementary, device)
     cached = kvm_probe.read_cache(cache_path, key)
@@ -962,16 +961,18 @@ class QemuVm(PlannedModule):
                            "nfv.dpdk.qemu_vms does)" % qemu)
         current["qemu"] = qemu_path
         current["probe"] = None
+        current["kvm_device"] = kvm_probe.stat_or_none()  # os.stat of /dev/kvm, None when absent
         requested = self.params.get("accel", "auto")
         if requested == "auto":
-            current["probe"] = accel_probe(self.runner, qemu_path, spec, self.params["accel_probe_cache"])
+            current["probe"] = accel_probe(self.runner, qemu_path, spec, self.params["accel_probe_cache"],
+                                           current["kvm_device"])
             if not current["probe"]["usable"]:
                 self.warnings.append("accel=auto chose TCG (slow emulation) for guest %s: %s"
                                      % (spec["name"], current["probe"]["reason"]))
         current["accel"] = choose_accel(requested, current["probe"])
         current["kvm_group"] = None
         if current["accel"] == "kvm":
-            current["kvm_group"] = kvm_probe.device_group(kvm_probe.stat_or_none())
+            current["kvm_group"] = kvm_probe.device_group(current["kvm_device"])
         tools = {}
         for tool in needed_tools(spec):
             path = self.runner.find(tool)
@@ -984,14 +985,14 @@ class QemuVm(PlannedModule):
         self._host_checks(current)
         return current
 
-    def _kvm_access(self, kvm_group):
+    def _kvm_access(self, device, kvm_group):
         """Why the unit's credentials cannot open /dev/kvm (accel=kvm), or None."""
         try:
             uid, _gid, gids = kvm_probe.credentials(self.spec["user"], self.spec["group"],
                                                     [kvm_group] if kvm_group else [])
         except KeyError:
             return None  # reported above as a missing user or group
-        ok, reason = kvm_probe.device_access(kvm_probe.stat_or_none(), uid, gids)
+        ok, reason = kvm_probe.device_access(device, uid, gids)
         return None if ok else "accel=kvm, but the guest cannot use KVM: %s" % reason
 
     def _vfio_groups(self):
@@ -1038,7 +1039,7 @@ class QemuVm(PlannedModule):
         problems += self._directory_problems(ids.get("group"))
         problems += self._tap_problems()
         if self.params.get("accel") == "kvm":
-            problem = self._kvm_access(current["kvm_group"])
+            problem = self._kvm_access(current["kvm_device"], current["kvm_group"])
             if problem and spec["state"] == "started":
                 problems.append(problem)
             elif problem:

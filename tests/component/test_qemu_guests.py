@@ -180,9 +180,10 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
     qemu = runner.find("qemu-system-x86_64")
     # KVM only where a guest really ran under it as the service user (the module's own decision)
     probe_spec = {"user": SERVICE_USER, "group": SERVICE_GROUP}
-    probe = accel_probe(runner, qemu, probe_spec, os.path.join(run_root, "kvm-probe.json"))
+    device = kvm_probe.stat_or_none()
+    probe = accel_probe(runner, qemu, probe_spec, os.path.join(run_root, "kvm-probe.json"), device)
     accel = choose_accel("auto", probe)
-    kvm_group = kvm_probe.device_group(kvm_probe.stat_or_none()) if accel == "kvm" else None
+    kvm_group = kvm_probe.device_group(device) if accel == "kvm" else None
     extra_groups = [grp.getgrnam(kvm_group).gr_gid] if kvm_group else []  # the unit's SupplementaryGroups=
     vhost_dir = os.path.join(run_root, "vhost")
     tools = {"install": runner.find("install"), "ip": runner.find("ip"), "ovs-vsctl": runner.find("ovs-vsctl")}
