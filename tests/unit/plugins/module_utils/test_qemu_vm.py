@@ -494,7 +494,7 @@ def test_crash_looping_guest_is_started_and_failure_quotes_its_journal(host):
 
 def test_unit_bounds_automatic_restarts():
     _argv, text = render(spec_of())
-    unit_section = text.split("[Service]")[0]
+    unit_section = text.split("[Service]", maxsplit=1)[0]
     assert "\nStartLimitIntervalSec=300s\n" in unit_section and "\nStartLimitBurst=3\n" in unit_section
     assert lines(text, "Restart") == ["on-failure"] and lines(text, "RestartSec") == ["10s"]
 
