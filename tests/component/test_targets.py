@@ -16,8 +16,8 @@ from module_call import REPO, VENV_BIN, ansible_env
 
 pytestmark = pytest.mark.component
 
-INVENTORY = {"dpdk_hosts": {"hosts": {"node1": {"ansible_connection": "local",
-                                                 "ansible_python_interpreter": "/usr/bin/python3"}}}}
+LOCAL = {"ansible_connection": "local", "ansible_python_interpreter": "/usr/bin/python3"}
+INVENTORY = {"dpdk_hosts": {"hosts": {"node1": LOCAL}}}
 
 
 def run(tmp_path, playbook, *args, inventory=None):
