@@ -222,15 +222,15 @@ def main(argv):
     if len(argv) == 4 and argv[1] == "compare":
         with open(argv[2]) as one, open(argv[3]) as two:
             differences, kept = compare(json.load(one), json.load(two))
-        for line in kept:
-            print(line)
         if differences:
             print("%d difference(s) from %s (- gone, + new, ~ changed):" % (len(differences), argv[2]))
             for line in differences:
                 print(line)
-            return 1
-        print("same as %s (%d kept on purpose)" % (argv[2], len(kept)))
-        return 0
+        else:
+            print("same as %s (%d kept on purpose)" % (argv[2], len(kept)))
+        for line in kept:
+            print(line)
+        return 1 if differences else 0
     sys.stderr.write(__doc__)
     return 2
 
