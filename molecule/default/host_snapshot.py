@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """What the collection can leave on a host, as one flat JSON object, and the comparison of two of them.
 
     host_snapshot.py take                      on the host (root): print the snapshot as JSON
