@@ -47,8 +47,27 @@ def parse_cmdline(text):
     return params
 
 
+CPU_ROOT = "/sys/devices/system/cpu"
+
+
+def read_siblings(fs, online):
+    """Thread sibling groups of the online CPUs ([[0, 8], [1, 9], ...]), each CPU once; a CPU whose
+    topology is unreadable is a group of its own."""
+    groups, seen = [], set()
+    for cpu in online:
+        if cpu in seen:
+            continue
+        group = [c for c in parse_cpulist(fs.read("%s/cpu%d/topology/thread_siblings_list" % (CPU_ROOT, cpu), ""))
+                 if c in online and c not in seen] or [cpu]
+        if cpu not in group:
+            group = sorted(group + [cpu])
+        seen.update(group)
+        groups.append(group)
+    return sorted(groups)
+
+
 def read_cpu(fs):
-    """Vendor, relevant flags and the kernel's CPU lists."""
+    """Vendor, relevant flags, the kernel's CPU lists and the thread sibling groups."""
     vendor, flags = None, set()
     for line in (fs.read("/proc/cpuinfo") or "").splitlines():
         name, _sep, value = line.partition(":")
@@ -57,12 +76,15 @@ def read_cpu(fs):
             vendor = value.strip()
         elif name == "flags" and not flags:
             flags = set(value.split())
+    online = parse_cpulist(fs.read(CPU_ROOT + "/online", ""))
     return {
         "vendor": vendor,
         "flags": sorted(flag for flag in RELEVANT_CPU_FLAGS if flag in flags),
-        "online": parse_cpulist(fs.read("/sys/devices/system/cpu/online", "")),
-        "isolated": parse_cpulist(fs.read("/sys/devices/system/cpu/isolated", "")),
-        "nohz_full": parse_cpulist(fs.read("/sys/devices/system/cpu/nohz_full", "").replace("(null)", "")),
+        "online": online,
+        "present": parse_cpulist(fs.read(CPU_ROOT + "/present", "")) or online,
+        "isolated": parse_cpulist(fs.read(CPU_ROOT + "/isolated", "")),
+        "nohz_full": parse_cpulist(fs.read(CPU_ROOT + "/nohz_full", "").replace("(null)", "")),
+        "siblings": read_siblings(fs, online),
     }
 
 
