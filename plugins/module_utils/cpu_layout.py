@@ -145,13 +145,14 @@ class Topology:
             "present": self.present,
             "nodes": [{"id": n, "cpus": self.nodes[n], "cpulist": format_cpulist(self.nodes[n])}
                       for n in sorted(self.nodes)],
-            "siblings": sorted(set(self.group_of.values())),
+            "siblings": [list(g) for g in sorted(set(self.group_of.values()))],
             "smt": any(len(g) > 1 for g in self.group_of.values()),
         }
 
 
 def current_layout(facts, kernel_params=None):
-    """The CPU layout a host runs now: topology, the kernel's isolation lists and OVS's masks."""
+    """The CPU layout a host runs now: topology, the kernel's isolation lists, PID 1's affinity (systemd's
+    CPUAffinity) and OVS's masks."""
     topo = Topology.from_facts(facts)
     cpu = facts.get("cpu") or {}
     args = dict((p["key"], p["value"]) for p in (kernel_params or []) if p["key"] in CPU_KERNEL_KEYS)
@@ -159,6 +160,7 @@ def current_layout(facts, kernel_params=None):
     layout["isolated"] = cpu.get("isolated") or []
     layout["nohz_full"] = cpu.get("nohz_full") or []
     layout["kernel_args"] = args
+    layout["systemd_cpu_affinity"] = cpu.get("init_affinity")
     other = (facts.get("ovs") or {}).get("other_config") or {}
     for key, name in (("pmd-cpu-mask", "pmd_cpus"), ("dpdk-lcore-mask", "lcore_cpus")):
         try:

@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import hugepages, kernel, netdev, numa, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, hugepages, kernel, netdev, numa, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb
 
 
@@ -42,7 +42,7 @@ def gather(fs, runner, connection_address=None, ovs_db=None):
     nodes = numa.read_nodes(fs)
     default_kb = hugepages.default_size_kb(fs)
     cpu = kernel.read_cpu(fs)
-    return {
+    result = {
         "numa": {"available": bool(nodes), "nodes": nodes},
         "hugepages": {
             "sizes": [hugepages.kb_to_label(s) for s in hugepages.supported_sizes_kb(fs)],
@@ -59,3 +59,5 @@ def gather(fs, runner, connection_address=None, ovs_db=None):
         "kvm": {"device": kernel.kvm_available(fs)},
         "ovs": OvsDb(runner, db=ovs_db).facts(),
     }
+    result["cpu_layout"] = cpu_layout.current_layout(result, params)
+    return result

@@ -67,7 +67,7 @@ def read_siblings(fs, online):
 
 
 def read_cpu(fs):
-    """Vendor, relevant flags, the kernel's CPU lists and the thread sibling groups."""
+    """Vendor, relevant flags, the kernel's CPU lists, the thread sibling groups and PID 1's CPUs."""
     vendor, flags = None, set()
     for line in (fs.read("/proc/cpuinfo") or "").splitlines():
         name, _sep, value = line.partition(":")
@@ -85,7 +85,17 @@ def read_cpu(fs):
         "isolated": parse_cpulist(fs.read(CPU_ROOT + "/isolated", "")),
         "nohz_full": parse_cpulist(fs.read(CPU_ROOT + "/nohz_full", "").replace("(null)", "")),
         "siblings": read_siblings(fs, online),
+        "init_affinity": read_cpus_allowed(fs, 1),  # PID 1's CPUs: systemd's CPUAffinity where systemd runs
     }
+
+
+def read_cpus_allowed(fs, pid):
+    """The CPUs a process may run on (Cpus_allowed_list of /proc/PID/status); None when it is gone."""
+    for line in (fs.read("/proc/%s/status" % pid) or "").splitlines():
+        name, _sep, value = line.partition(":")
+        if name == "Cpus_allowed_list":
+            return parse_cpulist(value.strip())
+    return None
 
 
 # ACPI tables that describe the platform's IOMMU, whatever the CPU reports (TCG's "max" CPU is AMD-branded)

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import parse_cpulist
 from module_call import run_module
 
 pytestmark = pytest.mark.component
@@ -70,6 +71,17 @@ def test_kernel_and_cpu(facts):
     assert ("sse4_2" in facts["cpu"]["flags"]) == ("sse4_2" in flags)
     groups = os.listdir("/sys/kernel/iommu_groups") if os.path.isdir("/sys/kernel/iommu_groups") else []
     assert facts["iommu"]["enabled"] == bool(groups)
+
+
+def test_cpu_layout_as_the_kernel_reports_it(facts):
+    layout = facts["cpu_layout"]
+    assert layout["online"] == parse_cpulist(kernel_value("/sys/devices/system/cpu/online"))
+    assert layout["systemd_cpu_affinity"] == sorted(os.sched_getaffinity(1))
+    for cpu in layout["online"]:
+        siblings = parse_cpulist(kernel_value("/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list" % cpu))
+        assert [c for c in siblings if c in layout["online"]] in layout["siblings"]
+    if facts["numa"]["available"]:
+        assert sorted(c for n in layout["nodes"] for c in n["cpus"]) == layout["present"]
 
 
 def test_bad_option_is_rejected():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, hugepages, kernel, numa, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, facts, hugepages, kernel, numa, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import Description, resolve
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import one_node_cpu_host, two_node_smt_host
@@ -251,3 +251,32 @@ def test_budget_of_unbound_guests_against_all_pools(one_node):
     _layout, conflicts = run(one_node, hugepages=[{"size": "2M", "count": 512}],
                              vms=[{"name": "a", "memory": "2G", "hugepages": {"size": "2M"}}])
     only(conflicts, "host_vms[a].memory need 2048 MiB of 2M pages on NUMA node 0, but the 2M pools hold 512 page(s)")
+
+
+# -- host_facts -------------------------------------------------------------------------------
+
+class NoCommands:
+    def has(self, name):
+        return False
+
+    def find(self, name):
+        return None
+
+
+def test_host_facts_report_the_current_layout(tmp_path):
+    tree = two_node_smt_host(tmp_path)
+    tree.cmdline("BOOT_IMAGE=/vmlinuz ro isolcpus=managed_irq,domain,1-7,9-14 nohz_full=1-7,9-14 irqaffinity=0,8")
+    tree.write("/sys/devices/system/cpu/isolated", "1-7,9-14")
+    tree.write("/sys/devices/system/cpu/nohz_full", "1-7,9-14")
+    tree.write("/proc/1/status", "Name:\tsystemd\nCpus_allowed:\t0101\nCpus_allowed_list:\t0,8\n")
+    result = facts.gather(HostFS(str(tmp_path)), NoCommands())
+    layout = result["cpu_layout"]
+    assert layout["online"] == list(range(15)) and layout["present"] == list(range(16))
+    assert layout["nodes"][1] == {"id": 1, "cpus": [4, 5, 6, 7, 12, 13, 14, 15], "cpulist": "4-7,12-15"}
+    assert [0, 8] in layout["siblings"] and [7] in layout["siblings"] and layout["smt"] is True
+    assert layout["isolated"] == layout["nohz_full"] == [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14]
+    assert layout["kernel_args"] == {"isolcpus": "managed_irq,domain,1-7,9-14", "nohz_full": "1-7,9-14",
+                                     "irqaffinity": "0,8"}
+    assert layout["systemd_cpu_affinity"] == [0, 8]
+    assert layout["pmd_cpus"] is None and layout["lcore_cpus"] is None  # OVS not running
+    assert result["cpu"]["init_affinity"] == [0, 8]
