@@ -233,8 +233,12 @@ class Resolver:
         refs = list(self.desc.dpdk_devices)
         for _bridge, devargs, _sockets in self.desc.bridge_devargs():
             refs.extend(devargs)
+        passed = set(normalize_address(nic.get("host")) for vm in self.desc.vms for nic in vm.get("nics") or []
+                     if nic.get("type") == "vfio" and nic.get("host"))
         nodes = {}
         for ref in refs:
+            if normalize_address(ref) in passed:
+                continue  # a guest's passthrough device, not a NIC OVS polls
             node = self.device_node(ref)
             if node is not None:
                 nodes.setdefault(node, [])

@@ -35,6 +35,16 @@ def nic_facts(fs, devices, addresses, management):
     return nics
 
 
+def layout_facts(fs):
+    """The part of the facts a CPU layout is checked against: CPUs, NUMA nodes, PCI devices, pools."""
+    return {
+        "cpu": kernel.read_cpu(fs),
+        "numa": {"nodes": numa.read_nodes(fs)},
+        "nics": [d for d in pci.read_devices(fs) if d["is_network"]],
+        "hugepages": {"pools": hugepages.read_pools(fs)},
+    }
+
+
 def gather(fs, runner, connection_address=None, ovs_db=None):
     params = kernel.parse_cmdline(fs.read("/proc/cmdline", ""))
     addresses = netdev.read_addresses(runner)

@@ -2,16 +2,14 @@
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, facts, hugepages, kernel, numa, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, facts
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import Description, resolve
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import one_node_cpu_host, two_node_smt_host
 
 
 def host_facts(root):
-    fs = HostFS(str(root))
-    return {"cpu": kernel.read_cpu(fs), "numa": {"nodes": numa.read_nodes(fs)},
-            "nics": pci.read_devices(fs), "hugepages": {"pools": hugepages.read_pools(fs)}}
+    return facts.layout_facts(HostFS(str(root)))
 
 
 @pytest.fixture
@@ -161,6 +159,14 @@ def test_pmd_on_a_node_without_dpdk_nic(two_node):
     _layout, conflicts = run(two_node, ovs={"pmd_cpu_mask": "0x20"}, dpdk_devices=["0000:03:00.0"])
     only(conflicts, "host_ovs.pmd_cpu_mask puts PMD CPUs 5 on NUMA node 1, where no DPDK NIC sits")
     only(conflicts, "no PMD CPU on NUMA node 0, where DPDK NICs 0000:03:00.0 sit")
+
+
+def test_a_guests_vfio_device_is_no_dpdk_nic(two_node):
+    layout, conflicts = run(two_node, cpu={"pmd_cores": 1}, dpdk_devices=["0000:03:00.0", "0000:81:00.0"],
+                            vms=[{"name": "vm1", "numa_node": 1, "nics": [{"type": "vfio", "host": "81:00.0"}]}])
+    assert conflicts == []
+    assert layout["dpdk_nodes"] == [0] and layout["pmd_cpus"] == "1,9"
+    assert layout["vm_cpu_affinity"] == {"vm1": "5,13"}  # a whole core, both threads
 
 
 def test_dpdk_nic_of_a_bridge_counts(two_node):
