@@ -650,6 +650,69 @@ class Resolver:
                                  kb_to_label(size), have_pages, have_pages * size // 1024))
 
 
+# ---------------------------------------------------------------------------------------------
+# after converge: where OVS really polls, where the guests really run
+
+PMD_HEAD_RE = re.compile(r"pmd thread numa_id (\d+|-1) core_id (\d+):")
+RXQ_RE = re.compile(r"port:\s*(\S+)\s+queue-id:\s*(\d+)(?:\s*\((enabled|disabled)\))?(?:\s+pmd usage:\s*(.*?))?\s*")
+
+
+def parse_pmd_rxq_show(text):
+    """`ovs-appctl dpif-netdev/pmd-rxq-show` -> [{numa, core, isolated, rxqs: [{port, queue, enabled, usage}]}]."""
+    pmds = []
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        head = PMD_HEAD_RE.fullmatch(line)
+        if head:
+            numa = int(head.group(1))
+            pmds.append({"numa": numa if numa >= 0 else None, "core": int(head.group(2)), "isolated": False,
+                         "rxqs": []})
+            continue
+        if not pmds:
+            continue
+        if line.startswith("isolated"):
+            pmds[-1]["isolated"] = line.split(":", 1)[1].strip() == "true"
+            continue
+        rxq = RXQ_RE.fullmatch(line)
+        if rxq:
+            pmds[-1]["rxqs"].append({"port": rxq.group(1), "queue": int(rxq.group(2)),
+                                     "enabled": rxq.group(3) != "disabled",
+                                     "usage": (rxq.group(4) or "").strip() or None})
+    return pmds
+
+
+def rxq_conflicts(pmds, port_nodes):
+    """Every enabled rxq polled by a PMD on another NUMA node than its port's ({port: node})."""
+    found = []
+    for pmd in pmds:
+        for rxq in pmd["rxqs"]:
+            node = port_nodes.get(rxq["port"])
+            if rxq["enabled"] and node is not None and pmd["numa"] is not None and node != pmd["numa"]:
+                found.append("port %s queue %d sits on NUMA node %d but is polled by the PMD on CPU %d of node %d "
+                             "(ovs-appctl dpif-netdev/pmd-rxq-show): give node %d a PMD core"
+                             % (rxq["port"], rxq["queue"], node, pmd["core"], pmd["numa"], node))
+    return found
+
+
+def guest_affinity_conflicts(name, threads, wanted, pmd, topo, node=None):
+    """A running guest's threads ({tid: cpus}) against its wanted CPUs, the PMD CPUs and its NUMA node."""
+    found = []
+    for tid, cpus in sorted(threads.items()):
+        if cpus is None:
+            continue
+        if wanted and sorted(cpus) != sorted(wanted):
+            found.append("guest %s thread %s runs on CPUs %s, not its cpu_affinity %s (restart the guest to apply it)"
+                         % (name, tid, format_cpulist(cpus), format_cpulist(wanted)))
+        shared = sorted(set(cpus) & set(pmd))
+        if shared:
+            found.append("guest %s thread %s may run on PMD CPUs %s" % (name, tid, format_cpulist(shared)))
+        away = [c for c in cpus if node is not None and topo.node_of.get(c) not in (None, node)]
+        if away:
+            found.append("guest %s thread %s may run on CPUs %s outside its NUMA node %d"
+                         % (name, tid, format_cpulist(away), node))
+    return found
+
+
 def resolve(description, facts):
     """(layout, conflicts) of a Description on a host given by its facts."""
     resolver = Resolver(description, facts)

@@ -1,5 +1,7 @@
 """CPU and NUMA layout: topology read from fixture trees, the layout host_cpu derives, every conflict."""
 
+import os
+
 import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, facts
@@ -286,3 +288,42 @@ def test_host_facts_report_the_current_layout(tmp_path):
     assert layout["systemd_cpu_affinity"] == [0, 8]
     assert layout["pmd_cpus"] is None and layout["lcore_cpus"] is None  # OVS not running
     assert result["cpu"]["init_affinity"] == [0, 8]
+
+
+# -- after converge -------------------------------------------------------------------------------
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "fixtures",
+                        "pmd_rxq_show")
+
+
+def fixture_text(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+def test_pmd_rxq_show_captured_from_ovs_3_1():
+    pmds = cpu_layout.parse_pmd_rxq_show(fixture_text("ovs-3.1-one-pmd-vhost.txt"))
+    assert pmds == [{"numa": 0, "core": 1, "isolated": False, "rxqs": [
+        {"port": "vhu1", "queue": 0, "enabled": True, "usage": "NOT AVAIL"},
+        {"port": "vhu2", "queue": 0, "enabled": True, "usage": "NOT AVAIL"}]}]
+    assert cpu_layout.rxq_conflicts(pmds, {"vhu1": 0, "vhu2": None}) == []
+
+
+def test_rxq_on_a_pmd_of_another_node_is_reported():
+    pmds = cpu_layout.parse_pmd_rxq_show(fixture_text("two-node-cross.txt"))
+    assert [(p["numa"], p["core"], p["isolated"], len(p["rxqs"])) for p in pmds] == [(0, 1, False, 3), (1, 5, True, 2)]
+    assert pmds[1]["rxqs"][1] == {"port": "vhu-vm2", "queue": 0, "enabled": False, "usage": "0 %"}
+    found = cpu_layout.rxq_conflicts(pmds, {"dpdk0": 0, "dpdk1": 1, "vhu-vm1": 0, "vhu-vm2": 0})
+    # dpdk1 queue 1 on the node-0 PMD; vhu-vm2 is on node 0 but disabled, so not reported
+    assert found == ["port dpdk1 queue 1 sits on NUMA node 1 but is polled by the PMD on CPU 1 of node 0 "
+                     "(ovs-appctl dpif-netdev/pmd-rxq-show): give node 1 a PMD core"]
+
+
+def test_guest_real_affinity(two_node):
+    topo = cpu_layout.Topology.from_facts(two_node)
+    threads = {"100": [2, 10], "101": [2, 10], "102": [0, 1, 2]}
+    found = cpu_layout.guest_affinity_conflicts("vm1", threads, [2, 10], [1, 9], topo, node=0)
+    assert found == ["guest vm1 thread 102 runs on CPUs 0-2, not its cpu_affinity 2,10 (restart the guest to apply it)",
+                     "guest vm1 thread 102 may run on PMD CPUs 1"]
+    found = cpu_layout.guest_affinity_conflicts("vm2", {"200": [6]}, [], [1], topo, node=0)
+    assert found == ["guest vm2 thread 200 may run on CPUs 6 outside its NUMA node 0"]
