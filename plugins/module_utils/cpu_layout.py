@@ -695,21 +695,30 @@ def rxq_conflicts(pmds, port_nodes):
 
 
 def guest_affinity_conflicts(name, threads, wanted, pmd, topo, node=None):
-    """A running guest's threads ({tid: cpus}) against its wanted CPUs, the PMD CPUs and its NUMA node."""
-    found = []
-    for tid, cpus in sorted(threads.items()):
+    """A running guest's threads ({tid: cpus}) against its wanted CPUs, the PMD CPUs and its NUMA node;
+    one message per finding, naming the threads it holds for."""
+    findings = {}  # (kind, cpus) -> [tids]
+    for tid, cpus in sorted(threads.items(), key=lambda item: int(item[0])):
         if cpus is None:
             continue
         if wanted and sorted(cpus) != sorted(wanted):
-            found.append("guest %s thread %s runs on CPUs %s, not its cpu_affinity %s (restart the guest to apply it)"
-                         % (name, tid, format_cpulist(cpus), format_cpulist(wanted)))
+            findings.setdefault(("affinity", format_cpulist(cpus)), []).append(tid)
         shared = sorted(set(cpus) & set(pmd))
         if shared:
-            found.append("guest %s thread %s may run on PMD CPUs %s" % (name, tid, format_cpulist(shared)))
+            findings.setdefault(("pmd", format_cpulist(shared)), []).append(tid)
         away = [c for c in cpus if node is not None and topo.node_of.get(c) not in (None, node)]
         if away:
-            found.append("guest %s thread %s may run on CPUs %s outside its NUMA node %d"
-                         % (name, tid, format_cpulist(away), node))
+            findings.setdefault(("node", format_cpulist(away)), []).append(tid)
+    found = []
+    for (kind, cpus), tids in sorted(findings.items(), key=lambda item: int(item[1][0])):
+        who = "guest %s thread%s %s" % (name, "s" if len(tids) > 1 else "", ",".join(tids))
+        if kind == "affinity":
+            found.append("%s run%s on CPUs %s, not its cpu_affinity %s (restart the guest to apply it)"
+                         % (who, "" if len(tids) > 1 else "s", cpus, format_cpulist(wanted)))
+        elif kind == "pmd":
+            found.append("%s may run on PMD CPUs %s" % (who, cpus))
+        else:
+            found.append("%s may run on CPUs %s outside its NUMA node %d" % (who, cpus, node))
     return found
 
 

@@ -134,6 +134,22 @@ options:
     description: Prefix of the field names in messages, such as V(host_) for the nfv.dpdk.host role's variables.
     type: str
     default: ""
+  check_running:
+    description:
+      - Also check what runs now, after a converge - every enabled rx queue in
+        C(ovs-appctl dpif-netdev/pmd-rxq-show) polled by a PMD of another NUMA node than its port (the port's
+        C(status:numa_id) in OVSDB, else its PCI device's node), and the CPUs every thread of each running guest
+        of O(vms) may use (C(Cpus_allowed_list) of /proc/PID/task/TID/status) against its C(cpu_affinity), the PMD
+        CPUs and its C(numa_node).
+      - What it finds is returned in RV(running) and as warnings; it does not fail the module.
+    type: bool
+    default: false
+  ovs_db:
+    description:
+      - OVSDB remote of the Open vSwitch to check with O(check_running), such as C(unix:/run/openvswitch/db.sock);
+        C(ovs-appctl) then talks to the C(ovs-vswitchd) of that socket's run directory.
+      - Defaults to the system instance.
+    type: str
 notes:
   - The derived layout takes effect through the modules that apply it (nfv.dpdk.kernel_cmdline, nfv.dpdk.ovs_config,
     nfv.dpdk.qemu_vm) and a systemd drop-in; the nfv.dpdk.host role wires them from O(cpu) (its C(host_cpu)).
@@ -233,6 +249,36 @@ vms:
   returned: success
   type: list
   elements: dict
+running:
+  description: With O(check_running), what runs now.
+  returned: when O(check_running=true)
+  type: dict
+  contains:
+    pmds:
+      description: The PMD threads of C(pmd-rxq-show) with C(numa), C(core), C(isolated) and their C(rxqs)
+        (C(port), C(queue), C(enabled), C(usage)).
+      type: list
+      elements: dict
+      sample: [{"numa": 0, "core": 1, "isolated": false,
+                "rxqs": [{"port": "vhu1", "queue": 0, "enabled": true, "usage": "NOT AVAIL"}]}]
+    port_nodes:
+      description: NUMA node of each OVS interface that has one.
+      type: dict
+      sample: {"dpdk0": 0}
+    guests:
+      description: Running guests with C(pid) and C(threads) (thread id to the CPUs it may use).
+      type: dict
+      sample: {"vm1": {"pid": 4242, "threads": {"4242": [2, 10], "4250": [2, 10]}}}
+    conflicts:
+      description: Rx queues polled across NUMA nodes and guest threads outside their CPUs, one message each.
+      type: list
+      elements: str
+      sample: ["port dpdk1 queue 1 sits on NUMA node 1 but is polled by the PMD on CPU 1 of node 0
+                (ovs-appctl dpif-netdev/pmd-rxq-show): give node 1 a PMD core"]
+    notes:
+      description: What could not be checked, and why.
+      type: list
+      elements: str
 conflicts:
   description: Every conflict found; the module fails when there is one.
   returned: always
@@ -244,10 +290,20 @@ conflicts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import ISOLCPUS_FLAGS, Description, resolve
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import (
+    ISOLCPUS_FLAGS,
+    Description,
+    Topology,
+    cpus_of,
+    guest_affinity_conflicts,
+    resolve,
+    rxq_conflicts,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts, running_layout
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import unit_name
+from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
 
 CPU_OPTIONS = dict(
     housekeeping_cores=dict(type="raw"),
@@ -275,6 +331,8 @@ def main():
             dpdk_devices=dict(type="list", elements="str", default=[]),
             hugepage_headroom_mb=dict(type="int", default=0),
             field_prefix=dict(type="str", default=""),
+            check_running=dict(type="bool", default=False),
+            ovs_db=dict(type="str"),
         ),
         supports_check_mode=True,
     )
@@ -285,8 +343,10 @@ def main():
     description = Description(cpu=p["cpu"] or {}, kernel_args=p["kernel_args"], ovs=p["ovs"], vms=p["vms"],
                               hugepages=p["hugepages"], dpdk_devices=p["dpdk_devices"],
                               headroom_mb=p["hugepage_headroom_mb"], prefix=p["field_prefix"])
+    fs = HostFS()
     try:
-        layout, conflicts = resolve(description, layout_facts(HostFS()))
+        facts = layout_facts(fs)
+        layout, conflicts = resolve(description, facts)
     except NfvError as exc:
         module.fail_json(msg=exc.msg, conflicts=[], **exc.details)
     if conflicts:
@@ -296,7 +356,33 @@ def main():
     for vm in p["vms"]:
         derived = layout["vm_cpu_affinity"].get(vm.get("name"))
         vms.append(dict(vm, cpu_affinity=derived) if derived and vm.get("cpu_affinity") in (None, "", []) else vm)
-    module.exit_json(changed=False, layout=layout, vms=vms, conflicts=[])
+    result = dict(changed=False, layout=layout, vms=vms, conflicts=[])
+    if p["check_running"]:
+        try:
+            result["running"] = check_running(fs, Runner(module), facts, layout, vms, p["ovs_db"])
+        except NfvError as exc:
+            module.fail_json(msg=exc.msg, conflicts=[], **exc.details)
+        for conflict in result["running"]["conflicts"]:
+            module.warn(conflict)
+    module.exit_json(**result)
+
+
+def check_running(fs, runner, facts, layout, vms, ovs_db):
+    """What runs now against the layout: rxqs across NUMA nodes, guest threads outside their CPUs."""
+    guests = [(vm["name"], unit_name(vm["name"])) for vm in vms
+              if vm.get("name") and vm.get("state", "started") == "started"]
+    running = running_layout(fs, runner, guests, ovs_db)
+    conflicts = rxq_conflicts(running["pmds"], running["port_nodes"])
+    topo = Topology.from_facts(facts)
+    pmd = parse_cpulist(layout["pmd_cpus"])
+    for vm in vms:
+        guest = running["guests"].get(vm.get("name"))
+        if guest:
+            wanted = cpus_of(vm.get("cpu_affinity"))
+            conflicts.extend(guest_affinity_conflicts(vm["name"], guest["threads"], wanted, pmd, topo,
+                                                      vm.get("numa_node")))
+    running["conflicts"] = conflicts
+    return running
 
 
 if __name__ == "__main__":

@@ -4,8 +4,11 @@ import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist, parse_cpulist
 from module_call import run_module
+from ovs_lab import ovs_lab_fixture
 
 pytestmark = pytest.mark.component
+
+ovs_lab = ovs_lab_fixture()  # private OVS-DPDK, pmd-cpu-mask 0x2, started only for the test that uses it
 
 
 def kernel_cpus(path):
@@ -65,3 +68,28 @@ def test_without_cpu_nothing_is_derived():
     assert not result.get("failed"), result.get("msg")
     assert result["layout"]["kernel_args"] == [] and result["layout"]["housekeeping"] == ""
     assert result["vms"] == [{"name": "vm1"}]
+
+
+def test_check_running_reads_the_real_pmd_rxq_assignment(ovs_lab):
+    ovs_lab.vsctl("add-br", "br-cpu", "--", "set", "Bridge", "br-cpu", "datapath_type=netdev")
+    bridge = {"name": "br-cpu", "ports": []}
+    for i in (1, 2):
+        sock = "%s/cpu%d.sock" % (ovs_lab.vhost_dir, i)
+        ovs_lab.vsctl("add-port", "br-cpu", "vhu-cpu%d" % i, "--", "set", "Interface", "vhu-cpu%d" % i,
+                      "type=dpdkvhostuserclient", "options:vhost-server-path=" + sock)
+        bridge["ports"].append({"name": "vhu-cpu%d" % i, "type": "dpdkvhostuserclient",
+                                "options": {"vhost-server-path": sock}})
+    for check in (True, False):
+        result = run_module("cpu_layout", {"ovs": {"pmd_cpu_mask": "0x2", "lcore_mask": "0x1", "bridges": [bridge]},
+                                           "vms": [{"name": "cpu-guest", "cpu_affinity": [0]}],
+                                           "check_running": True, "ovs_db": ovs_lab.db}, check=check)
+        assert not result.get("failed"), result.get("msg")
+        running = result["running"]
+        assert running["pmds"], running
+        node = running["pmds"][0]["numa"]
+        assert [(p["core"], p["isolated"]) for p in running["pmds"]] == [(1, False)]
+        assert sorted(q["port"] for q in running["pmds"][0]["rxqs"]) == ["vhu-cpu1", "vhu-cpu2"]
+        assert node == 0
+        # one NUMA node: nothing can be polled across nodes; the guest is not running
+        assert running["conflicts"] == [] and running["guests"] == {}
+        assert result.get("warnings", []) == [] or not any("polled" in w for w in result["warnings"])

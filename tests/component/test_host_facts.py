@@ -87,3 +87,21 @@ def test_cpu_layout_as_the_kernel_reports_it(facts):
 def test_bad_option_is_rejected():
     result = run_module("host_facts", {"no_such_option": 1})
     assert result["failed"] and "no_such_option" in result["msg"]
+
+
+def test_cpus_allowed_of_a_real_thread():
+    import subprocess
+
+    from ansible_collections.nfv.dpdk.plugins.module_utils import kernel
+    from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        os.sched_setaffinity(proc.pid, {cpu})
+        assert kernel.read_cpus_allowed(HostFS(), "%d/task/%d" % (proc.pid, proc.pid)) == [cpu]
+        assert kernel.read_cpus_allowed(HostFS(), proc.pid) == [cpu]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert kernel.read_cpus_allowed(HostFS(), proc.pid) is None

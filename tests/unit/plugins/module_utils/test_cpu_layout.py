@@ -321,9 +321,9 @@ def test_rxq_on_a_pmd_of_another_node_is_reported():
 
 def test_guest_real_affinity(two_node):
     topo = cpu_layout.Topology.from_facts(two_node)
-    threads = {"100": [2, 10], "101": [2, 10], "102": [0, 1, 2]}
+    threads = {"100": [2, 10], "101": [2, 10], "102": [0, 1, 2], "103": [0, 1, 2]}
     found = cpu_layout.guest_affinity_conflicts("vm1", threads, [2, 10], [1, 9], topo, node=0)
-    assert found == ["guest vm1 thread 102 runs on CPUs 0-2, not its cpu_affinity 2,10 (restart the guest to apply it)",
-                     "guest vm1 thread 102 may run on PMD CPUs 1"]
+    assert found == ["guest vm1 threads 102,103 run on CPUs 0-2, not its cpu_affinity 2,10 (restart the guest to "
+                     "apply it)", "guest vm1 threads 102,103 may run on PMD CPUs 1"]
     found = cpu_layout.guest_affinity_conflicts("vm2", {"200": [6]}, [], [1], topo, node=0)
     assert found == ["guest vm2 thread 200 may run on CPUs 6 outside its NUMA node 0"]
