@@ -327,3 +327,31 @@ def test_guest_real_affinity(two_node):
                      "apply it)", "guest vm1 threads 102,103 may run on PMD CPUs 1"]
     found = cpu_layout.guest_affinity_conflicts("vm2", {"200": [6]}, [], [1], topo, node=0)
     assert found == ["guest vm2 thread 200 may run on CPUs 6 outside its NUMA node 0"]
+
+
+def test_the_lab_vm_description(tmp_path):
+    """inventory/labvm on the lab VM's topology (scripts/lab_vm.py): one vCPU per node, NICs without a node."""
+    import yaml
+
+    from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, SysfsTree, cpu_topology
+
+    tree = SysfsTree(tmp_path)
+    tree.cpu("0-1")
+    cpu_topology(tree, [[0], [1]])
+    tree.meminfo()
+    tree.hugepage_sizes()
+    tree.numa_node(0, "0", 1024 * 1024, 900 * 1024)
+    tree.numa_node(1, "1", 1024 * 1024, 900 * 1024)
+    tree.pool(KB_1G, total=1)
+    tree.pool(KB_1G, node=0, total=1)
+    tree.pool(KB_2M, node=0, total=256)
+    tree.pool(KB_2M, node=1, total=256)
+    tree.pci("0000:00:03.0", "0x8086", "0x100e", driver="vfio-pci", numa_node=-1, iommu_group=3)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(FIXTURES))))
+    with open(os.path.join(root, "inventory", "labvm", "host_vars", "nfv-labvm.yml")) as handle:
+        d = yaml.safe_load(handle)
+    layout, conflicts = run(host_facts(tmp_path), cpu=d["host_cpu"], ovs=d["host_ovs"], hugepages=d["host_hugepages"],
+                            dpdk_devices=d["host_vfio_devices"])
+    assert conflicts == []
+    assert layout["kernel_args"] == ["isolcpus=domain,managed_irq,1", "nohz_full=1", "rcu_nocbs=1", "irqaffinity=0"]
+    assert (layout["lcore_mask"], layout["pmd_cpu_mask"], layout["systemd_cpu_affinity"]) == ("0x1", "0x2", "0")
