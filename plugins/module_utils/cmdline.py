@@ -65,6 +65,10 @@ GRUB_UPDATE_COMMANDS = (
     ("grub-mkconfig", ["-o", "/boot/grub/grub.cfg"]),
     ("grub2-mkconfig", ["-o", "/boot/grub2/grub.cfg"]),
 )
+# the file each update command generates, and the grub.cfg commands that carry the kernel line
+GRUB_CFG_BY_TOOL = {"update-grub": "/boot/grub/grub.cfg", "grub-mkconfig": "/boot/grub/grub.cfg",
+                    "grub2-mkconfig": "/boot/grub2/grub.cfg"}
+GRUB_LINUX_COMMANDS = ("linux", "linux16", "linuxefi")
 KERNEL_CMDLINE = "/etc/kernel/cmdline"
 LOADER_ENTRY_DIRS = ("/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries")
 # added by the bootloader, not part of the configured line
@@ -217,6 +221,7 @@ class FileBackend:
         self.root = root
         self.update_bootloader = update_bootloader
         self.warnings = []
+        self.repair = None  # why the bootloader tool runs again without a file change (GRUB)
 
     @property
     def path(self):
@@ -312,14 +317,72 @@ class GrubBackend(FileBackend):
         keys = set(k for k, _v in params)
         if state == "present" and not project(current["params"], keys) and \
                 project(linux + default, keys) == list(params):
-            return Plan(), current["params"]  # the base configuration already gives exactly these
+            # the base configuration already gives exactly these
+            return self._plan_repair(Plan(), linux + current["params"] + default, keys), current["params"]
         plan, new = super(GrubBackend, self).plan(current, params, state)
         if state == "present" and project(linux + new + default, keys) != list(params):
             self.warnings.append("the rest of the GRUB configuration also sets %s, so the next boot gets %s; "
                                  "the kernel may honour the first of repeated parameters"
                                  % (format_params(project(linux + default, keys)),
                                     format_params(project(linux + new + default, keys))))
-        return plan, new
+        return self._plan_repair(plan, linux + new + default, keys), new
+
+    def generated_path(self):
+        """The boot configuration the update command writes, or None without one."""
+        argv = self.update_command()
+        if argv is None:
+            return None
+        return GRUB_CFG_BY_TOOL[argv[0]]
+
+    def generated_line(self):
+        """Parameters of the first `linux` line of the generated grub.cfg (the default entry), or None."""
+        path = self.generated_path()
+        text = read_text(host_path(self.root, path)) if path else None
+        for line in (text or "").splitlines():
+            words = line.strip().split(None, 2)
+            if words and words[0] in GRUB_LINUX_COMMANDS:
+                return parse_words(words[2] if len(words) > 2 else "")[0]
+        return None
+
+    def _plan_repair(self, plan, expected, keys):
+        """An interrupted earlier run: the drop-in reads as wanted but the generated grub.cfg does not.
+
+        The drop-in is written before update-grub runs; a run that stopped between the two (or a
+        drop-in edited without update-grub) leaves a boot configuration that lacks (or still has)
+        the parameters. Then the update command runs again. Only when the drop-in needs no change,
+        the update command runs on this host and grub.cfg exists with a `linux` line.
+        """
+        if plan.changed or not self.update_bootloader:
+            return plan
+        generated = self.generated_line()
+        if generated is None:
+            return plan
+        have, want = project(generated, keys), project(expected, keys)
+        if have != want:
+            path = self.generated_path()
+            self.repair = ("%s gives the next boot %s for these parameters, but the GRUB configuration says %s: "
+                           "an earlier run wrote %s and was interrupted before %s finished (or the "
+                           "configuration was changed without it); %s runs again"
+                           % (path, format_params(have) or "nothing", format_params(want) or "nothing",
+                              self.path, self.update_command()[0], self.update_command()[0]))
+            plan.add(path, format_params(have), format_params(want), action="regenerate", keys=keys)
+        return plan
+
+    def apply(self, plan, current):
+        if plan.changes[0].action != "regenerate":
+            return super(GrubBackend, self).apply(plan, current)
+        argv = self.update_command()
+        try:
+            self.runner.run(argv[0], argv[1:])
+        except NfvError as exc:
+            raise NfvError("%s; %s was not changed" % (exc.msg, self.path), **exc.details) from exc
+        change = plan.changes[0]
+        after = project(self.generated_line() or [], change.data["keys"])
+        want = change.after
+        if format_params(after) != want:
+            raise NfvError("%s ran, but %s still gives the next boot %s instead of %s; check the GRUB "
+                           "configuration (/etc/default/grub, /etc/default/grub.d) by hand"
+                           % (argv[0], self.generated_path(), format_params(after) or "nothing", want or "nothing"))
 
     def next_boot(self, params):
         linux, default = self._base
@@ -538,8 +601,8 @@ class KernelCmdline(PlannedModule):
         running = parse_words(self.fs.read("/proc/cmdline", ""))[0]
         if self.backend is None:
             self.module.warn("no boot loader configuration found under %s; no parameter to remove" % self.root)
-            return {"backend": "none", "params": [format_param(p) for p in self.wanted], "cmdline": None,
-                    "next_boot": None, "running": format_params(running), "reboot_required": False}
+            return {"repair": None, "backend": "none", "params": [format_param(p) for p in self.wanted],
+                    "cmdline": None, "next_boot": None, "running": format_params(running), "reboot_required": False}
         next_boot = self.backend.next_boot(self.new_params)
         warnings = list(self.backend.warnings)
         if self.state == "absent":
@@ -549,7 +612,9 @@ class KernelCmdline(PlannedModule):
                                 "manages (for example in /etc/default/grub)" % (format_params(left), self.backend.name))
         for warning in warnings:
             self.module.warn(warning)
+        repair = getattr(self.backend, "repair", None)
         return {
+            "repair": repair,
             "backend": self.backend.name,
             "params": [format_param(p) for p in self.wanted],
             "cmdline": format_params(self.new_params),

@@ -516,17 +516,21 @@ class PciDriver(PlannedModule):
             if not self.fs.isdir("%s/%s" % (DRIVERS_ROOT, change.data["driver"])):
                 raise NfvError("modprobe %s succeeded but %s/%s did not appear"
                                % (change.data["driver"], DRIVERS_ROOT, change.data["driver"]))
-        if plan.by_action("noiommu"):
-            self.fs.write(NOIOMMU_PARAM, "Y")
+        noiommu = bool(plan.by_action("noiommu"))
         bindings = [(c.data["device"], self.params["driver"]) for c in plan.by_action("bind")]
         touched = []
         try:
+            if noiommu:
+                self.fs.write(NOIOMMU_PARAM, "Y")
             for device, driver in bindings:
                 touched.append(device)
                 bind_device(self.fs, device["address"], driver, device["driver"])
             self.persist(plan)
         except NfvError as exc:
             report = rollback(self.fs, touched)
+            if noiommu:
+                # the unsafe mode was this run's doing: a failed run must not leave it on
+                report.append(noiommu_off(self.fs))
             details = dict(exc.details)
             details["rollback"] = report
             raise NfvError("%s; rolled back every device of this run: %s"
@@ -679,6 +683,18 @@ def bind_device(fs, address, driver, original):
         raise NfvError("binding %s to %s failed: after probing it is on %s (was %s)"
                        % (address, driver, after or "no driver", original or "no driver"), address=address)
     return after
+
+
+def noiommu_off(fs):
+    """Turn vfio's unsafe no-IOMMU mode off again (rollback of action noiommu); one report line."""
+    try:
+        fs.write(NOIOMMU_PARAM, "N")
+    except NfvError as exc:
+        return "vfio no-IOMMU mode NOT turned off: %s" % exc.msg
+    now = fs.read(NOIOMMU_PARAM)
+    if now in ("N", "0"):
+        return "vfio no-IOMMU mode back off"
+    return "vfio no-IOMMU mode NOT turned off: %s reads %s" % (NOIOMMU_PARAM, now)
 
 
 def rollback(fs, devices):

@@ -9,7 +9,9 @@ tests use the very code the unit runs:
 - `guest_spec(params)` validates and normalizes the module options (no host access);
 - `qemu_argv(spec, qemu, accel)` is the exact argv of ExecStart=;
 - `prestart_commands(spec, tools)` are the privileged ExecStartPre=+ steps
-  (hugepage and socket directories, tap devices);
+  (hugepage and socket directories when missing, tap devices);
+- `system_python(runner)` is the interpreter of the ExecStop= helper: a system python3,
+  never the module's own (a venv or /tmp path that the unit's PrivateTmp can hide);
 - `unit_text(...)` renders the unit; `accel_probe(...)` decides KVM or TCG from a tiny
   guest that really ran under KVM as the service user (module_utils/kvm_probe);
 - `QemuVm` is the PlannedModule behind nfv.dpdk.qemu_vm.
@@ -26,7 +28,6 @@ import os
 import pwd
 import re
 import stat
-import sys
 import time
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe
@@ -64,9 +65,25 @@ NIC_TYPES = ("vhost-user", "tap", "user", "vfio")
 SUN_PATH_MAX = 107  # bytes of sockaddr_un.sun_path usable for a path (108 with the NUL)
 PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp")
 HUGEPAGE_SUBDIR = "nfv-qemu"
-# mode of the hugepage and socket directories the unit makes: the same as nfv.dpdk.ovs_dpdk gives its
-# vhost socket directory (root:<group> 0770), so that the two never undo each other
+# mode of the hugepage and socket directories the unit makes when they are missing: the same as
+# nfv.dpdk.ovs_dpdk gives its vhost socket directory (root:<group> 0770)
 DIR_MODE = "0770"
+# ExecStartPre=+ that creates each missing directory root:<group> DIR_MODE and leaves an existing one
+# (made by the ovs_dpdk role, an earlier start or anyone else) exactly as it is. A fixed script: its
+# inputs (install's path, the group, the directories) are positional arguments, never spliced in.
+MKDIR_SCRIPT = ('install="$1"; group="$2"; shift 2; for d in "$@"; do '
+                'if [ ! -e "$d" ] && [ ! -L "$d" ]; then "$install" -d -o root -g "$group" -m ' + DIR_MODE
+                + ' "$d" || exit 1; fi; done')
+MKDIR_ARGV0 = "nfv-qemu-mkdir"  # $0 of the script: names it in error messages
+# a guest that keeps failing is restarted at most START_LIMIT_BURST times within START_LIMIT_INTERVAL
+# seconds, RESTART_SEC apart; then systemd leaves it failed (each start re-preallocates hugepages)
+RESTART_SEC = 10
+START_LIMIT_BURST = 3
+START_LIMIT_INTERVAL = 300
+# the ExecStop= helper's interpreter: the first of these that is a system python3
+PYTHON_CANDIDATES = ("/usr/bin/python3", "/bin/python3", "/usr/local/bin/python3")
+# no interpreter below these: hidden by the unit (PrivateTmp, ProtectHome) or not there after a reboot
+UNSTABLE_DIRS = ("/tmp", "/var/tmp", "/home", "/root", "/run", "/dev/shm")
 LOG_DIR = "/var/log/nfv-qemu"
 HELPER_NAME = "nfv-qemu-powerdown"
 MAX_QUEUES = 64
@@ -173,9 +190,9 @@ def path_problem(field, path, unit_list=False):
 def socket_dir_problem(field, sock):
     """Why the directory of vhost-user socket `sock` (a clean absolute path) cannot be used, or None.
 
-    The unit runs `install -d -o root -g <group> -m 0770 <dir>` at every start, which also
-    re-owns and re-modes an existing directory: the directory must be a runtime directory of
-    its own below /run (or /var/run), never a system directory or another program's.
+    The unit creates the directory (root:<group> 0770) at start when it is missing, at every boot
+    for a directory under /run: it must be a runtime directory of its own below /run (or
+    /var/run), never a system directory or another program's.
     """
     parent = os.path.dirname(sock)
     if any(parent == d or parent.startswith(d + "/") for d in PRIVATE_TMP_DIRS):
@@ -188,13 +205,12 @@ def socket_dir_problem(field, sock):
         if parent.startswith(base + "/"):
             top = parent[len(base) + 1:].split("/")[0]
             if top in RESERVED_RUN_DIRS:
-                return ("%s %s is in %s/%s, the runtime directory of other software: the unit would re-own "
-                        "its directory %s (root:<group> 0770) at every start; use a directory of its own "
+                return ("%s %s is in %s/%s, the runtime directory of other software: the unit would create "
+                        "%s (root:<group> 0770) inside it after a reboot; use a directory of its own "
                         "like /run/vhost" % (field, sock, base, top, parent))
             return None
-    return ("%s %s is not below /run: the unit creates the socket directory %s (root:<group> 0770, also "
-            "re-owning and re-moding an existing one) at every guest start, so it must be a runtime "
-            "directory of its own like /run/vhost" % (field, sock, parent))
+    return ("%s %s is not below /run: the unit creates the socket directory %s (root:<group> 0770) when it "
+            "is missing, so it must be a runtime directory of its own like /run/vhost" % (field, sock, parent))
 
 
 def _is_ipv4(text):
@@ -549,19 +565,24 @@ def socket_dirs(spec):
     return sorted(set(os.path.dirname(n["socket"]) for n in spec["nics"] if n["type"] == "vhost-user"))
 
 
+def managed_dirs(spec):
+    """The directories the unit creates when missing: the hugepage directory, then the socket directories."""
+    dirs = [spec["hugepages"]["mem_dir"]] if spec["hugepages"] else []
+    return dirs + socket_dirs(spec)
+
+
 def prestart_commands(spec, tools):
     """Privileged preparation (ExecStartPre=+ in the unit), as argv lists.
 
-    `tools` maps install/ip/ovs-vsctl to absolute paths. Each entry is
-    (argv, ignore_failure).
+    `tools` maps sh/install/ip/ovs-vsctl to absolute paths. Each entry is
+    (argv, ignore_failure). Directories are created only when missing (MKDIR_SCRIPT): an
+    existing one is never re-owned or re-moded.
     """
     cmds = []
     group = spec["group"]
-    if spec["hugepages"]:
-        cmds.append(([tools["install"], "-d", "-o", "root", "-g", group, "-m", DIR_MODE,
-                      spec["hugepages"]["mem_dir"]], False))
-    for directory in socket_dirs(spec):
-        cmds.append(([tools["install"], "-d", "-o", "root", "-g", group, "-m", DIR_MODE, directory], False))
+    dirs = managed_dirs(spec)
+    if dirs:
+        cmds.append(([tools["sh"], "-c", MKDIR_SCRIPT, MKDIR_ARGV0, tools["install"], group] + dirs, False))
     for nic in spec["nics"]:
         if nic["type"] != "tap":
             continue
@@ -576,8 +597,8 @@ def prestart_commands(spec, tools):
 
 def needed_tools(spec):
     tools = set()
-    if spec["hugepages"] or socket_dirs(spec):
-        tools.add("install")
+    if managed_dirs(spec):
+        tools.update(("sh", "install"))
     for nic in spec["nics"]:
         if nic["type"] == "tap":
             tools.add("ip")
@@ -621,7 +642,7 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
         ("ExecStop", exec_line(helper_argv, group_options=False)),
         ("TimeoutStopSec", "%ds" % (spec["stop_timeout"] + 15)),
         ("Restart", "on-failure"),
-        ("RestartSec", "5s"),
+        ("RestartSec", "%ds" % RESTART_SEC),
         ("RuntimeDirectory", os.path.relpath(spec["run_subdir"], "/run")),
         ("RuntimeDirectoryMode", "0750"),
         ("LogsDirectory", os.path.relpath(LOG_DIR, "/var/log")),
@@ -668,7 +689,10 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
     ]
     sections = [
         ("Unit", [("Description", "QEMU guest %s (nfv.dpdk)" % spec["name"]),
-                  ("After", " ".join(after))]),
+                  ("After", " ".join(after)),
+                  # bounded restarts: a guest that keeps failing ends failed, not in a loop
+                  ("StartLimitIntervalSec", "%ds" % START_LIMIT_INTERVAL),
+                  ("StartLimitBurst", str(START_LIMIT_BURST))]),
         ("Service", service),
         ("Install", [("WantedBy", "multi-user.target")]),
     ]
@@ -846,6 +870,111 @@ def helper_argv(spec, python):
     return [python, os.path.join(spec["helper_dir"], HELPER_NAME), spec["qmp_socket"], str(spec["stop_timeout"])]
 
 
+def python_problem(path):
+    """Why `path` cannot run the unit's ExecStop= helper, or None.
+
+    Not a virtualenv's interpreter (it moves with the controller's setup), nothing below a
+    directory the unit hides (PrivateTmp, ProtectHome) or that a reboot empties.
+    """
+    real = os.path.realpath(path)
+    for candidate in (path, real):
+        if os.path.exists(os.path.join(os.path.dirname(os.path.dirname(candidate)), "pyvenv.cfg")):
+            return "is the interpreter of a virtualenv (%s)" % os.path.dirname(os.path.dirname(candidate))
+    for directory in UNSTABLE_DIRS:
+        if _inside(path, directory) or _inside(real, directory):
+            return "is below %s, which the unit hides (PrivateTmp, ProtectHome) or a reboot empties" % directory
+    if not os.access(real, os.X_OK):
+        return "is not executable"
+    return None
+
+
+def system_python(runner):
+    """The system python3 the helper runs with: the first of PYTHON_CANDIDATES, then python3 in PATH.
+
+    Independent of the interpreter Ansible runs the module with, so a changed
+    ansible_python_interpreter does not rewrite every unit. NfvError when there is none.
+    """
+    rejected = []
+    for path in PYTHON_CANDIDATES + (runner.find("python3"),):
+        if not path or not os.path.exists(path) or any(path == r[0] for r in rejected):
+            continue
+        why = python_problem(path)
+        if why is None:
+            return path
+        rejected.append((path, why))
+    raise NfvError("no system python3 for the guest unit's stop helper (ExecStop=): looked for %s and python3 in "
+                   "PATH%s; install python3 (Debian: python3-minimal)"
+                   % (", ".join(PYTHON_CANDIDATES), "".join("; %s %s" % r for r in rejected)))
+
+
+def unit_helper_path(text):
+    """The stop helper a unit's ExecStop= runs (its script argument), or None."""
+    joined = (text or "").replace("\\\n", " ")
+    for line in joined.splitlines():
+        if line.startswith("ExecStop="):
+            argv = unescape_exec(line[len("ExecStop="):])
+            if len(argv) > 1 and os.path.basename(argv[1]) == HELPER_NAME:
+                return argv[1]
+    return None
+
+
+def unit_taps(text):
+    """The tap devices a unit creates in ExecStartPre=: [{'ifname', 'user', 'group', 'bridge'}]."""
+    joined = (text or "").replace("\\\n", " ")
+    taps = {}
+    bridges = {}
+    for line in joined.splitlines():
+        if not line.startswith("ExecStartPre="):
+            continue
+        argv = unescape_exec(line[len("ExecStartPre="):].lstrip("-+@!:"))
+        words = argv[1:]
+        if words[:3] == ["tuntap", "add", "dev"] and len(words) >= 4:
+            opts = dict(zip(words[4::2], words[5::2]))
+            taps[words[3]] = {"ifname": words[3], "user": opts.get("user"), "group": opts.get("group"),
+                              "bridge": None}
+        elif "add-port" in words:
+            at = words.index("add-port")
+            if len(words) > at + 2:  # add-port BRIDGE IFNAME
+                bridges[words[at + 2]] = words[at + 1]
+    for ifname, bridge in bridges.items():
+        if ifname in taps:
+            taps[ifname]["bridge"] = bridge
+    return [taps[k] for k in sorted(taps)]
+
+
+def failure_cause(journal, err=None, unit=None):
+    """The cause of a failed start in one line: the guest's own journal lines (QEMU's stderr, the
+    ExecStartPre= steps), without timestamps and repeats, the last three; else systemctl's stderr."""
+    messages = []
+    for line in journal or []:
+        if " systemd[1]: " in line or line.startswith("-- "):
+            continue
+        text = line.split("]: ", 1)[1] if "]: " in line else line
+        text = text.strip()
+        if text in messages:
+            messages.remove(text)
+        if text:
+            messages.append(text)
+    if messages:
+        return " | ".join(messages[-3:])
+    err = _text(err).strip()
+    if err:
+        return err
+    return "no output from the guest; see journalctl -u %s" % unit
+
+
+def tail_lines(path, lines=20):
+    """The last `lines` lines of a text file, [] when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 16384))
+            data = handle.read()
+    except (IOError, OSError):
+        return []
+    return data.decode("utf-8", "replace").splitlines()[-lines:]
+
+
 # ---------------------------------------------------------------------------------------------
 # acceleration
 
@@ -893,6 +1022,20 @@ def _text(data):
     if isinstance(data, bytes):
         return data.decode("utf-8", "replace")
     return data or ""
+
+
+def _uid(name):
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except (KeyError, TypeError):
+        return None
+
+
+def _gid(name):
+    try:
+        return grp.getgrnam(name).gr_gid
+    except (KeyError, TypeError):
+        return None
 
 
 def _user_name(uid):
@@ -951,6 +1094,7 @@ class QemuVm(PlannedModule):
             # still differs from it on later runs
             current["running_argv"] = self.systemd.process_argv(st["main_pid"])
         if state == "absent":
+            current.update(self._leftovers(current["unit_text"]))
             return current
         if not os.path.isdir(spec["unit_dir"]):
             raise NfvError("unit_dir %s does not exist" % spec["unit_dir"])
@@ -981,9 +1125,38 @@ class QemuVm(PlannedModule):
                     tool, "tap devices" if tool == "ip" else "OVS bridges" if tool == "ovs-vsctl" else "directories"))
             tools[tool] = path
         current["tools"] = tools
+        current["python"] = system_python(self.runner)
         current["vfio_groups"] = self._vfio_groups()
         self._host_checks(current)
         return current
+
+    def _leftovers(self, text):
+        """What state=absent removes beside the unit: the tap devices the unit created and the stop helper
+        its ExecStop= names when no other guest unit in unit_dir uses it. Without the unit (removed
+        already) nothing else is touched: a helper elsewhere may serve guests of another unit_dir."""
+        spec = self.spec
+        helper = unit_helper_path(text)
+        users = []
+        if helper and os.path.isdir(spec["unit_dir"]):
+            for entry in sorted(os.listdir(spec["unit_dir"])):
+                mine = entry.startswith(UNIT_PREFIX) and entry.endswith(".service") and entry != spec["unit"]
+                if mine and unit_helper_path(read_text(os.path.join(spec["unit_dir"], entry))) == helper:
+                    users.append(entry)
+        helper_text_now = read_text(helper) if helper and not users else None
+        taps = []
+        for tap in unit_taps(text):
+            base = "/sys/class/net/%s" % tap["ifname"]
+            if not self.fs.exists(base + "/tun_flags"):
+                continue  # gone already, or not a tap device
+            owner, group = self.fs.read_int(base + "/owner"), self.fs.read_int(base + "/group")
+            uid, gid = _uid(tap["user"]), _gid(tap["group"])
+            if uid is None or owner != uid or gid is None or group != gid:
+                self.warnings.append("tap device %s is left in place: it is owned by %s:%s, not %s:%s as the unit "
+                                     "creates it, so the unit did not create it"
+                                     % (tap["ifname"], owner, group, tap["user"], tap["group"]))
+                continue
+            taps.append(tap)
+        return {"helper_path": helper, "helper_text": helper_text_now, "taps": taps}
 
     def _kvm_access(self, device, kvm_group):
         """Why the unit's credentials cannot open /dev/kvm (accel=kvm), or None."""
@@ -1128,11 +1301,12 @@ class QemuVm(PlannedModule):
         return dirs
 
     def _directory_problems(self, gid):
-        """A directory the unit would re-own must be missing or already the unit's (root:<group> directory).
+        """A directory the unit uses must be missing (the unit creates it) or already root:<group>.
 
-        `install -d -o root -g GROUP -m 0770` at every start also re-owns and re-modes an existing
-        directory, through a symbolic link too: a directory of someone else is refused here, before
-        a unit that would take it over is written.
+        The unit never re-owns or re-modes an existing directory, so the guest (running as
+        user:group) could not create its socket or memory file in one of someone else; and a
+        path through a symbolic link would make the unit create a directory elsewhere. Both are
+        refused here, before a unit is written.
         """
         problems = []
         for field, directory, base in self._managed_dirs():
@@ -1141,7 +1315,7 @@ class QemuVm(PlannedModule):
             real = self.fs.realpath(directory)
             if real != expected:
                 problems.append("%s: the directory %s leads through a symbolic link to %s; the unit would create "
-                                "or re-own that directory at every start" % (field, directory, real or "outside"))
+                                "that directory there" % (field, directory, real or "outside"))
                 continue
             try:
                 info = os.lstat(self.fs.path(directory))
@@ -1150,9 +1324,10 @@ class QemuVm(PlannedModule):
             if not stat.S_ISDIR(info.st_mode):
                 problems.append("%s: %s exists and is not a directory" % (field, directory))
             elif info.st_uid != 0 or gid is None or info.st_gid != gid:
-                problems.append("%s: the directory %s exists owned by %s:%s, not root:%s; the unit makes it "
-                                "root:%s mode %s at every start and takes over only directories already made "
-                                "that way (by itself or the nfv.dpdk.ovs_dpdk role): use a directory of its own"
+                problems.append("%s: the directory %s exists owned by %s:%s, not root:%s; the unit creates it "
+                                "root:%s mode %s only when it is missing and never re-owns a directory, so the "
+                                "guest could not use this one: use a directory of its own (or one the "
+                                "nfv.dpdk.ovs_dpdk role made)"
                                 % (field, directory, _user_name(info.st_uid), _group_name(info.st_gid),
                                    self.spec["group"], self.spec["group"], DIR_MODE))
         return problems
@@ -1174,7 +1349,7 @@ class QemuVm(PlannedModule):
     # -- plan ----------------------------------------------------------------------------------
     def desired(self, current):
         spec = self.spec
-        python = sys.executable or "/usr/bin/python3"
+        python = current["python"]
         argv = qemu_argv(spec, current["qemu"], current["accel"])
         prestart = prestart_commands(spec, current["tools"])
         text = unit_text(spec, argv, prestart, helper_argv(spec, python), current["accel"],
@@ -1201,6 +1376,11 @@ class QemuVm(PlannedModule):
                 plan.add("enabled", True, False, action="disable")
             if current["unit_text"] is not None:
                 plan.add("unit", current["unit_text"], None, action="delete")
+            for tap in current["taps"]:
+                plan.add("tap " + tap["ifname"], "present" + (" (port of %s)" % tap["bridge"] if tap["bridge"] else ""),
+                         None, action="delete_tap", tap=tap)
+            if current["helper_text"] is not None:
+                plan.add("helper", current["helper_text"], None, action="delete_helper")
             return plan
 
         argv, text, helper = self.desired(current)
@@ -1244,6 +1424,10 @@ class QemuVm(PlannedModule):
             os.unlink(self.unit_path)
             if current["systemd"]:
                 self.systemd.daemon_reload()
+        for change in plan.by_action("delete_tap"):
+            self._delete_tap(change.data["tap"])
+        if "delete_helper" in actions:
+            os.unlink(current["helper_path"])
         if "write_helper" in actions:
             if not os.path.isdir(spec["helper_dir"]):
                 os.makedirs(spec["helper_dir"], 0o755)
@@ -1260,21 +1444,48 @@ class QemuVm(PlannedModule):
             rc, _out, err = (self.systemd.start(unit) if "start" in actions else self.systemd.restart(unit))
             self._wait_running(rc, err)
 
+    def _delete_tap(self, tap):
+        """Remove a tap device the unit created, and its port on the OVS bridge the unit added it to."""
+        if tap["bridge"] and self.runner.has("ovs-vsctl"):
+            rc, _out, err = self.runner.run("ovs-vsctl", ["--timeout=30", "--if-exists", "del-port", tap["bridge"],
+                                                          tap["ifname"]], check=False)
+            if rc != 0:
+                self.warnings.append("removing port %s from bridge %s failed (%s); remove it with ovs-vsctl "
+                                     "del-port" % (tap["ifname"], tap["bridge"], _text(err).strip()))
+        self.runner.run("ip", ["tuntap", "del", "dev", tap["ifname"], "mode", "tap"])
+
+    @staticmethod
+    def _stays_up(st, pid):
+        """Active, never restarted automatically, and still the process that started."""
+        return st["active"] == "active" and st["n_restarts"] == 0 and (not pid or st["main_pid"] == pid)
+
     def _wait_running(self, rc, err):
+        """The guest must stay up for start_check_seconds; otherwise stop it and fail with the cause.
+
+        The safe state after a failed start: the unit is stopped (no automatic restart pending, so no
+        loop re-preallocating hugepages), stays installed and keeps its enablement; the error quotes
+        the guest's journal (QEMU's stderr) and the end of its serial log.
+        """
         unit = self.spec["unit"]
         settle = int(self.params.get("start_check_seconds") or 0)
         deadline = time.time() + settle
         st = self.systemd.state(unit)
-        while rc == 0 and time.time() < deadline and st["active"] == "active":
+        pid = st["main_pid"]
+        while rc == 0 and time.time() < deadline and self._stays_up(st, pid):
             time.sleep(0.5)
             st = self.systemd.state(unit)
-        if rc != 0 or st["active"] != "active":
-            journal = self.systemd.journal_tail(unit, 40, since=getattr(self, "started_at", None))
-            own = [line for line in journal if " systemd[1]: " not in line]
-            raise NfvError("guest %s failed to start (unit %s is %s/%s): %s" % (
-                self.spec["name"], unit, st["active"], st["sub"],
-                (own or journal or [_text(err).strip()])[-1]),
-                unit=unit, journal=journal, unit_state=st)
+        if rc == 0 and self._stays_up(st, pid):
+            return
+        self.systemd.stop(unit, check=False)
+        after = self.systemd.state(unit)
+        journal = self.systemd.journal_tail(unit, 40, since=getattr(self, "started_at", None))
+        serial = tail_lines(serial_log(self.spec))
+        raise NfvError(
+            "guest %s failed to start (unit %s was %s/%s, result %s, %d automatic restarts): %s. The unit was "
+            "stopped (now %s/%s, no restart pending) and stays %s; fix the cause and run again"
+            % (self.spec["name"], unit, st["active"], st["sub"], st["result"] or "unknown", st["n_restarts"],
+               failure_cause(journal, err, unit), after["active"], after["sub"], after["enabled"]),
+            unit=unit, journal=journal, serial_tail=serial, unit_state=after)
 
     # -- report --------------------------------------------------------------------------------
     def report(self, current, plan):

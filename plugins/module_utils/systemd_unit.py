@@ -195,10 +195,12 @@ class Systemd:
         return self.runner.run("systemctl", args, check=check)
 
     def state(self, unit):
-        """{'active': str, 'enabled': str, 'sub': str, 'result': str} as systemctl reports them."""
-        _rc, out, _err = self._ctl(["show", unit,
-                                    "--property=ActiveState,SubState,UnitFileState,Result,LoadState,MainPID"],
-                                   check=False)
+        """{'active', 'sub', 'enabled', 'result', 'load', 'main_pid', 'n_restarts'} as systemctl reports them.
+
+        n_restarts counts the automatic restarts since the last start by hand (systemd resets it then).
+        """
+        _rc, out, _err = self._ctl(["show", unit, "--property=ActiveState,SubState,UnitFileState,Result,"
+                                                  "LoadState,MainPID,NRestarts"], check=False)
         props = {}
         for line in _text(out).splitlines():
             if "=" in line:
@@ -207,7 +209,7 @@ class Systemd:
         return {"active": props.get("ActiveState", "unknown"), "sub": props.get("SubState", ""),
                 "enabled": props.get("UnitFileState", "") or "unknown",
                 "result": props.get("Result", ""), "load": props.get("LoadState", ""),
-                "main_pid": int(props.get("MainPID") or 0)}
+                "main_pid": int(props.get("MainPID") or 0), "n_restarts": int(props.get("NRestarts") or 0)}
 
     def process_argv(self, pid, proc_root="/proc"):
         """argv of a running process (its /proc/PID/cmdline), or None."""
@@ -226,8 +228,8 @@ class Systemd:
     def start(self, unit):
         return self._ctl(["start", unit], check=False)
 
-    def stop(self, unit):
-        self._ctl(["stop", unit])
+    def stop(self, unit, check=True):
+        return self._ctl(["stop", unit], check=check)
 
     def restart(self, unit):
         return self._ctl(["restart", unit], check=False)

@@ -84,6 +84,10 @@ options:
     description:
       - Run the bootloader refresh (C(update-grub) or C(kernel-install add)) after the file changed.
       - Without it the change takes effect the next time the boot configuration is regenerated.
+      - With the C(grub) backend it also repairs an interrupted earlier run. When the drop-in already reads as
+        wanted but the first C(linux) line of the generated C(/boot/grub/grub.cfg) (C(/boot/grub2/grub.cfg)
+        for C(grub2-mkconfig)) does not give these parameters as the GRUB configuration does, the update
+        command runs again. The result is changed, C(repair) says why, and check mode predicts it.
       - Ignored by the C(grubby) backend, which edits the boot entries directly.
     type: bool
     default: true
@@ -162,6 +166,15 @@ running:
   description: The running kernel's parameters from C(/proc/cmdline) (without the words for init after C(--)).
   returned: always
   type: str
+repair:
+  description:
+    - Why the bootloader tool ran again although the drop-in needed no change (an interrupted earlier run),
+      else null.
+  returned: always
+  type: str
+  sample: "/boot/grub/grub.cfg gives the next boot nothing for these parameters, but the GRUB configuration says
+    iommu=pt: an earlier run wrote /etc/default/grub.d/99-nfv-dpdk.cfg and was interrupted before update-grub
+    finished (or the configuration was changed without it); update-grub runs again"
 reboot_required:
   description: True when, for the keys given, the next boot's parameters differ from the running kernel's.
   returned: always

@@ -94,6 +94,9 @@ options:
       - Sets the runtime parameter only; make it persistent with
         C(options vfio enable_unsafe_noiommu_mode=1) in C(/etc/modprobe.d) (the nfv.dpdk.vfio
         role does).
+      - When this run turned the mode on and a binding then fails, the rollback turns it off again
+        (the devices go back to their drivers and the host is left as it was); the C(rollback) result
+        says whether that worked.
     type: bool
     default: false
 notes:
@@ -215,11 +218,13 @@ unknown:
   type: list
   elements: str
 rollback:
-  description: What the rollback did for each device of the run after a binding failed.
+  description:
+    - What the rollback did for each device of the run after a binding failed.
+    - The last line reports the vfio no-IOMMU mode when this run had turned it on.
   returned: when a binding failed
   type: list
   elements: str
-  sample: ["0000:00:1f.3 back on no driver", "0000:00:03.0 back on vfio-pci"]
+  sample: ["0000:00:1f.3 back on no driver", "0000:00:03.0 back on vfio-pci", "vfio no-IOMMU mode back off"]
 """
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import PciDriver

@@ -18,7 +18,9 @@ description:
   - The unit runs the exact QEMU argv (escaped for systemd) as a non-root service user with hardening
     (C(NoNewPrivileges), C(ProtectSystem=strict), C(PrivateTmp), C(DevicePolicy=closed) with
     C(DeviceAllow) for only the devices the guest needs, no capabilities), a QMP socket, a graceful stop
-    through QMP C(system_powerdown) with a timeout, and C(Restart=on-failure).
+    through QMP C(system_powerdown) with a timeout, and C(Restart=on-failure) with bounded restarts
+    (C(RestartSec=10s); at most 3 starts within 300 s, C(StartLimitBurst=3) and C(StartLimitIntervalSec=300s)
+    in C([Unit]), after which systemd leaves the unit failed instead of looping).
   - Guest memory on hugepages is a shared C(memory-backend-file) with preallocation; a guest with a
     vhost-user NIC and no hugepages gets shared memfd memory (vhost-user needs shared memory).
   - vhost-user NICs make QEMU the socket server (C(server=on,wait=off)); Open vSwitch connects as the
@@ -34,7 +36,21 @@ description:
     or vfio device twice.
   - A changed definition of a running guest is written but the guest is not restarted, the result
     says C(restart_required=true); O(restart_on_change=true) restarts it.
-  - A guest that fails to start fails the task with the end of its journal.
+  - After a start or restart the guest must stay active, with the same process and no automatic restart, for
+    O(start_check_seconds). Otherwise the task fails with the cause, which is the guest's own journal lines
+    (QEMU's stderr, the preparation steps) and the unit's state and result. C(journal) and C(serial_tail)
+    are returned too.
+  - The safe state after a failed start. The module stops the unit, so the guest is C(inactive) or C(failed),
+    no automatic restart is pending and no hugepages are held. The unit file stays installed and keeps its
+    enablement (enabled for O(state=started)), because the definition is what was asked for. Fix the cause
+    and run again. Until then each boot gets the same bounded attempts and then leaves the unit failed.
+  - The C(ExecStop=) helper runs under the host's system python3, never under the interpreter the module runs
+    with. That is C(/usr/bin/python3), C(/bin/python3), C(/usr/local/bin/python3), or else C(python3) in PATH,
+    and never a virtualenv's or one below C(/tmp), C(/var/tmp), C(/run), C(/dev/shm) or home directories,
+    which the unit's C(PrivateTmp)/C(ProtectHome) can hide. A changed C(ansible_python_interpreter) does not
+    rewrite the units. Without such a python3 the module fails and names what it tried.
+  - O(state=absent) also deletes the tap devices the unit created and the stop helper when no other guest unit
+    in O(unit_dir) uses it.
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
@@ -81,8 +97,9 @@ options:
   hugepages:
     description:
       - Back guest memory with hugepages (shared, preallocated C(memory-backend-file)).
-      - The unit creates C(<path>/nfv-qemu), group-writable by O(group), where QEMU creates the file. When that
-        directory exists already it must be a directory (not a symbolic link) owned by C(root:<group>).
+      - The unit creates C(<path>/nfv-qemu) when it is missing, group-writable by O(group), where QEMU creates
+        the file. When that directory exists already it must be a directory (not a symbolic link) owned by
+        C(root:<group>); the unit never re-owns or re-modes it.
     type: dict
     suboptions:
       size:
@@ -158,9 +175,10 @@ options:
           - vhost-user socket path (at most 107 bytes), in a directory of its own below C(/run) or C(/var/run)
             such as C(/run/vhost), not in the runtime directory of other software (C(/run/systemd),
             C(/run/user), C(/run/openvswitch), ...).
-          - The unit makes its directory C(root:<group>) mode 0770 at every start. A directory that exists
+          - The unit creates its directory C(root:<group>) mode 0770 at start when it is missing (after every
+            reboot, as C(/run) is emptied). It never re-owns or re-modes an existing directory. One that exists
             already must be owned by C(root:<group>) (as the unit or the nfv.dpdk.ovs_dpdk role make it) and
-            must not lead through a symbolic link; other directories are refused rather than re-owned.
+            must not lead through a symbolic link; other directories are refused.
         type: path
       queues:
         description: vhost-user queue pairs; more than 1 enables multiqueue (C(mq=on,vectors=2N+2)).
@@ -266,19 +284,22 @@ options:
     type: int
     default: 60
   start_check_seconds:
-    description: Seconds after a start during which the unit must stay active (a guest failing early is
-      reported with its journal).
+    description: Seconds after a start during which the unit must stay active, with the same main process and no
+      automatic restart. A guest failing early is stopped and reported with its cause.
     type: int
     default: 3
 notes:
   - The serial console goes to C(/var/log/nfv-qemu/<name>.log).
   - The unit's QMP socket is C(<run_dir>/<name>/qmp.sock).
-  - tap devices are created persistent and are not removed with the guest.
+  - tap devices are created persistent, owned by O(user) and O(group). O(state=absent) deletes those the unit
+    created (the owner tells them apart) and removes their port from the OVS bridge the unit added them to.
+    A tap device of another owner is left in place with a warning.
   - QEMU waits at start until Open vSwitch connects to each vhost-user socket; the unit is active
     meanwhile and the guest boots once the C(dpdkvhostuserclient) ports are connected.
-  - The unit creates the directories of vhost-user sockets and C(<hugepages.path>/nfv-qemu) at start
-    (C(ExecStartPre=+install -d), root-owned, group O(group), mode 0770, as nfv.dpdk.ovs_dpdk makes its
-    socket directory), so they survive reboots of C(/run) and C(/dev).
+  - The unit creates the directories of vhost-user sockets and C(<hugepages.path>/nfv-qemu) at start when they
+    are missing (one C(ExecStartPre=+) fixed C(sh) script that runs C(install -d) only for a path that does not
+    exist; root-owned, group O(group), mode 0770, as nfv.dpdk.ovs_dpdk makes its socket directory), so they
+    come back after reboots of C(/run) and C(/dev). An existing directory is left exactly as it is.
   - A changed definition is also detected when the running QEMU's command line differs from the unit
     (for example after an earlier run wrote the unit without a restart).
 seealso:
@@ -403,6 +424,16 @@ journal:
   returned: on start failure
   type: list
   elements: str
+serial_tail:
+  description: The last lines of the guest's serial log when the guest failed to start (empty without one).
+  returned: on start failure
+  type: list
+  elements: str
+unit_state:
+  description: The unit's state after the module stopped a guest that failed to start (C(active), C(sub),
+    C(enabled), C(result), C(n_restarts), ...).
+  returned: on start failure
+  type: dict
 """
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module

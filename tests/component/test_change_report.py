@@ -30,9 +30,10 @@ def run(cwd, argv, env):
     return proc.returncode, proc.stdout
 
 
-def drift(cwd, env):
-    return run(cwd, ["--check", "--diff", "-i", "localhost,", "nfv.dpdk.drift", "-e", "nfv_dpdk_targets=nobody"],
-               env)
+def drift(cwd, env, targets="localhost"):
+    """drift.yml against this machine with an empty description (only the read-only host facts run)."""
+    return run(cwd, ["--check", "--diff", "-i", "localhost,", "nfv.dpdk.drift", "-e", "nfv_dpdk_targets=%s" % targets,
+                     "-e", "ansible_connection=local", "-e", "ansible_python_interpreter=/usr/bin/python3"], env)
 
 
 def test_loop_items_with_labels_and_diffs_and_the_published_path(tmp_path):
@@ -65,9 +66,19 @@ def test_loop_items_with_labels_and_diffs_and_the_published_path(tmp_path):
 def test_drift_finds_a_relative_report_from_the_working_directory(tmp_path):
     rc, output = drift(tmp_path, dict(ENABLE, NFV_DPDK_CHANGE_REPORT="drift.json"))
     assert rc == 0, output
+    assert "localhost: in line with its description" in output, output
     assert "every host matches its description (report: %s)" % (tmp_path / "drift.json") in output
     with open(str(tmp_path / "drift.json")) as handle:
-        assert json.load(handle)["check_mode"] is True
+        report = json.load(handle)
+    assert report["check_mode"] is True
+    assert report["hosts"]["localhost"]["changed"] == [], report
+
+
+def test_drift_fails_when_the_targets_match_no_host(tmp_path):
+    rc, output = drift(tmp_path, dict(ENABLE, NFV_DPDK_CHANGE_REPORT="drift.json"), targets="dpdk_hosts:&rack9")
+    assert rc != 0, output
+    assert "nfv_dpdk_targets 'dpdk_hosts:&rack9' matches no host of the inventory (localhost,)" in output, output
+    assert "every host matches" not in output and "PLAY [Compare hosts" not in output, output
 
 
 def test_drift_reads_the_path_from_ansible_cfg(tmp_path):

@@ -39,6 +39,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     accel_probe,
     choose_accel,
+    failure_cause,
     guest_spec,
     helper_argv,
     helper_text,
@@ -48,7 +49,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     unit_exec_start,
     unit_text,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import verify_unit
+from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import unescape_exec, verify_unit
 from module_call import run_module
 
 pytestmark = pytest.mark.component
@@ -186,7 +187,7 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
     kvm_group = kvm_probe.device_group(device) if accel == "kvm" else None
     extra_groups = [grp.getgrnam(kvm_group).gr_gid] if kvm_group else []  # the unit's SupplementaryGroups=
     vhost_dir = os.path.join(run_root, "vhost")
-    tools = {"install": runner.find("install"), "ip": runner.find("ip"), "ovs-vsctl": runner.find("ovs-vsctl")}
+    tools = dict((tool, runner.find(tool)) for tool in ("sh", "install", "ip", "ovs-vsctl"))
     uid = pwd.getpwnam(SERVICE_USER).pw_uid
     gid = grp.getgrnam(SERVICE_GROUP).gr_gid
 
@@ -285,7 +286,7 @@ def test_unit_text_passes_systemd_analyze_verify(image, run_root):
                  {"type": "user", "forwards": [{"host_port": 2222, "guest_port": 22}]}],
         "user": SERVICE_USER, "group": SERVICE_GROUP, "cpu_affinity": "0-1", "numa_node": 0,
     })
-    tools = {"install": runner.find("install"), "ip": runner.find("ip"), "ovs-vsctl": runner.find("ovs-vsctl")}
+    tools = dict((tool, runner.find(tool)) for tool in ("sh", "install", "ip", "ovs-vsctl"))
     argv = qemu_argv(spec, runner.find("qemu-system-x86_64"), "kvm")
     text = unit_text(spec, argv, prestart_commands(spec, tools), helper_argv(spec, sys.executable), "kvm")
     result = verify_unit(runner, spec["unit"], text)
@@ -458,3 +459,87 @@ def test_probe_with_kvm_on_this_host_explains_itself():
     else:
         assert any(text in verdict["reason"] for text in (
             "/dev/kvm does not exist", "cannot run a KVM guest here", "did not finish the probe payload")), verdict
+
+
+# ---- issue 15: faults ------------------------------------------------------------------------------
+
+
+def _run_exec_start_pre(text):
+    """Run a unit's ExecStartPre= lines as systemd does for '+' (as root) and '-' (failure ignored)."""
+    for line in text.replace("\\\n", " ").splitlines():
+        if not line.startswith("ExecStartPre="):
+            continue
+        value = line[len("ExecStartPre="):]
+        prefix = value[:len(value) - len(value.lstrip("-+@!:"))]
+        proc = subprocess.run(unescape_exec(value[len(prefix):]), capture_output=True, text=True, check=False)
+        if proc.returncode != 0 and "-" not in prefix:
+            raise AssertionError("ExecStartPre %s failed: %s" % (value, proc.stderr))
+
+
+def _ip_link_exists(name):
+    return os.path.exists("/sys/class/net/%s" % name)
+
+
+@pytest.fixture
+def taps():
+    names = ["nfvqtap0", "nfvqtap1"]
+    yield names
+    for name in names:
+        subprocess.run(["ip", "tuntap", "del", "dev", name, "mode", "tap"], capture_output=True, check=False)
+
+
+def test_absent_removes_the_units_tap_devices_and_the_last_helper(image, dirs, taps):
+    # nfvqtap1 exists before the guest, made by someone else (root, no owner): the unit only brings it up
+    subprocess.run(["ip", "tuntap", "add", "dev", taps[1], "mode", "tap"], check=True)
+    args = _args(image, dirs, nics=[{"type": "tap", "ifname": taps[0]}, {"type": "tap", "ifname": taps[1]}])
+    done = run_module("qemu_vm", args)
+    assert not done.get("failed"), done
+    _run_exec_start_pre(done["unit_text"])  # what systemd runs before QEMU: creates nfvqtap0 for nobody
+    with open("/sys/class/net/%s/owner" % taps[0]) as handle:
+        assert int(handle.read()) == pwd.getpwnam(SERVICE_USER).pw_uid
+
+    absent = {"name": "modvm", "state": "absent", "unit_dir": dirs["unit_dir"], "helper_dir": dirs["helper_dir"]}
+    predicted = run_module("qemu_vm", absent, check=True)
+    assert [(c["key"], c["action"]) for c in predicted["changes"]] == [
+        ("unit", "delete"), ("tap nfvqtap0", "delete_tap"), ("helper", "delete_helper")], predicted
+    assert _ip_link_exists(taps[0]) and _listing(dirs) == ["nfv-qemu-modvm.service", "nfv-qemu-powerdown"]
+    removed = run_module("qemu_vm", absent)
+    assert removed["changes"] == predicted["changes"]
+    assert not _ip_link_exists(taps[0]) and _listing(dirs) == []
+    assert _ip_link_exists(taps[1])  # not the unit's: left, with a warning
+    assert any("tap device nfvqtap1 is left in place" in w for w in removed.get("warnings", []))
+    assert run_module("qemu_vm", absent)["changed"] is False
+
+
+def test_unit_creates_a_missing_socket_directory_and_never_re_modes_an_existing_one(image, dirs):
+    vhost = os.path.join(dirs["run_dir"], "vhost")
+    done = run_module("qemu_vm", _args(image, dirs))
+    assert not done.get("failed"), done
+    _run_exec_start_pre(done["unit_text"])
+    info = os.stat(vhost)
+    assert (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (0o770, 0, grp.getgrnam(SERVICE_GROUP).gr_gid)
+    os.chmod(vhost, 0o750)  # the operator tightened it: a later start must not undo that
+    _run_exec_start_pre(done["unit_text"])
+    assert os.stat(vhost).st_mode & 0o7777 == 0o750
+
+
+def test_the_units_argv_failing_in_real_qemu_gives_the_cause(image, dirs):
+    """A guest that cannot start: the unit's exact argv in real QEMU, its stderr as the journal carries it."""
+    os.chmod(dirs["run_dir"], 0o755)
+    bogus = os.path.join(dirs["run_dir"], "not-a-kernel")  # readable by the service user, unlike tmp_path
+    with open(bogus, "w") as handle:
+        handle.write("not a kernel\n")
+    runner = ProcessRunner()
+    spec = guest_spec(dict(_args(image, dirs, kernel=bogus, initrd=None, nics=[]), state="started"))
+    uid, gid = pwd.getpwnam(SERVICE_USER).pw_uid, grp.getgrnam(SERVICE_GROUP).gr_gid
+    os.makedirs(spec["run_subdir"], 0o750)  # RuntimeDirectory=, owned by the service user
+    os.chown(spec["run_subdir"], uid, gid)
+    serial = os.path.join(spec["run_subdir"], "serial.log")
+    argv = qemu_argv(spec, runner.find("qemu-system-x86_64"), "tcg", serial=serial)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False, user=uid, group=gid)
+    assert proc.returncode != 0  # Restart=on-failure restarts it: bounded by StartLimitBurst=
+    journal = ["2026-11-29T06:00:00+0000 host systemd[1]: Started nfv-qemu-modvm.service"]
+    journal += ["2026-11-29T06:00:01+0000 host qemu-system-x86_64[42]: " + line for line in proc.stderr.splitlines()]
+    journal += ["2026-11-29T06:00:01+0000 host systemd[1]: nfv-qemu-modvm.service: Main process exited, "
+                "code=exited, status=1/FAILURE"]
+    assert failure_cause(journal) == proc.stderr.strip() == "qemu: invalid kernel header"

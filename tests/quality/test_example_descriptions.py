@@ -7,6 +7,7 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.nfv.dpdk.plugins.filter.merge_by_name import merge_by_name
 from module_call import REPO
 
 
@@ -25,8 +26,10 @@ def host_role_errors(description):
     checks = [("host", host_vars)]
     if description.get("host_hugepages"):
         checks.append(("hugepages", {"hugepages_pools": description["host_hugepages"]}))
-    if description.get("host_ovs"):
-        checks.append(("ovs_dpdk", {"ovs_dpdk_bridges": description["host_ovs"].get("bridges", [])}))
+    if description.get("host_ovs_overrides"):
+        checks.append(("host", {"host_ovs": merged_ovs(description)}))
+    if merged_ovs(description):
+        checks.append(("ovs_dpdk", {"ovs_dpdk_bridges": merged_ovs(description).get("bridges", [])}))
     if description.get("host_vms"):
         checks.append(("qemu_vms", {"qemu_vms_guests": description["host_vms"]}))
     errors = []
@@ -70,9 +73,22 @@ DESCRIPTIONS = {
 }
 
 
+def merged_ovs(description):
+    """host_ovs as nfv.dpdk.host runs it: host_ovs_overrides merged in (roles/host/vars/main.yml)."""
+    return merge_by_name(description.get("host_ovs", {}), description.get("host_ovs_overrides", {}))
+
+
 @pytest.mark.parametrize("name", sorted(DESCRIPTIONS))
 def test_example_description_is_valid(name):
     assert host_role_errors(DESCRIPTIONS[name]) == []
+
+
+def test_fleet_host_vars_change_br_phy_by_overrides():
+    bridges = merged_ovs(DESCRIPTIONS["fleet compute-b1"])["bridges"]
+    assert [b["name"] for b in bridges] == ["br-phy"]
+    assert [(p["name"], p["type"]) for p in bridges[0]["ports"]] == [
+        ("vhu-vnf1", "dpdkvhostuserclient"), ("dpdk0", "dpdk")]
+    assert bridges[0]["datapath_type"] == "netdev"
 
 
 def test_a_wrong_field_is_named():

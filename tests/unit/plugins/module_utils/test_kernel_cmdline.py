@@ -404,3 +404,109 @@ def test_bad_params_fail_before_anything_is_read(tmp_path):
     with pytest.raises(NfvError):
         run(tmp_path, runner, params=["a=b c"])
     assert runner.calls == []
+
+
+# -- issue 15: an interrupted run (drop-in written, update-grub not run) is repaired ------------------------
+GRUB_CFG = """\
+### BEGIN /etc/grub.d/10_linux ###
+menuentry 'Debian GNU/Linux' --class debian {
+\tload_video
+\tlinux\t/boot/vmlinuz-6.1.0-27-amd64 root=UUID=0a1b ro %s
+\tinitrd\t/boot/initrd.img-6.1.0-27-amd64
+}
+submenu 'Advanced options for Debian GNU/Linux' {
+\tmenuentry 'Debian GNU/Linux, with Linux 6.1.0-27-amd64 (recovery mode)' {
+\t\tlinux\t/boot/vmlinuz-6.1.0-27-amd64 root=UUID=0a1b ro single %s
+\t}
+}
+"""
+
+
+class UpdateGrub(RecordingRunner):
+    """update-grub that really regenerates the fixture's grub.cfg from the sourced configuration."""
+
+    def __init__(self, root, **kwargs):
+        super(UpdateGrub, self).__init__(binaries=["update-grub"], **kwargs)
+        self.root = root
+
+    def run(self, name, args, check=True, data=None):
+        result = super(UpdateGrub, self).run(name, args, check, data)
+        if name == "update-grub" and name not in self.fail:
+            write_grub_cfg(self.root)
+        return result
+
+
+def write_grub_cfg(root):
+    out = subprocess.run(["/bin/sh", "-c", '. "$1/etc/default/grub"; for f in "$1"/etc/default/grub.d/*.cfg; do '
+                          '[ -f "$f" ] && . "$f"; done; echo "$GRUB_CMDLINE_LINUX|$GRUB_CMDLINE_LINUX_DEFAULT"',
+                          "sh", str(root)], stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout
+    linux, default = out.strip().split("|")
+    (root / "boot/grub").mkdir(parents=True, exist_ok=True)
+    (root / "boot/grub/grub.cfg").write_text(GRUB_CFG % ((linux + " " + default).strip(), linux))
+
+
+@pytest.fixture
+def grub_host(tmp_path, monkeypatch):
+    root = grub_root(tmp_path)
+    write_grub_cfg(root)
+    monkeypatch.setattr(cl, "host_path", lambda _root, path: str(root) + path)  # this host's "/" is the tree
+    return root
+
+
+def test_interrupted_run_is_repaired_by_running_update_grub_again(tmp_path, grub_host):
+    # an earlier run wrote the drop-in and stopped before update-grub: grub.cfg is the old one
+    dropin(grub_host).write_text(cl.GRUB_HEADER + 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX intel_iommu=on iommu=pt"\n')
+    before = dropin(grub_host).read_text()
+    args = dict(params=["intel_iommu=on", "iommu=pt"], backend="grub")
+    runner = UpdateGrub(grub_host)
+    predicted, _m = run(tmp_path, runner, check_mode=True, **args)
+    assert runner.calls == [] and "intel_iommu" not in (grub_host / "boot/grub/grub.cfg").read_text()
+    assert predicted["changed"] is True
+    assert predicted["changes"] == [{"key": "/boot/grub/grub.cfg", "action": "regenerate", "before": "",
+                                     "after": "intel_iommu=on iommu=pt"}]
+    assert "interrupted before update-grub" in predicted["repair"]
+    assert predicted["diff"]["after"] == {"/boot/grub/grub.cfg": "intel_iommu=on iommu=pt"}
+
+    result, _m = run(tmp_path, runner, **args)
+    assert result["changes"] == predicted["changes"] and result["repair"] == predicted["repair"]
+    assert runner.calls == [["update-grub"]]
+    assert "ro console=ttyS0 intel_iommu=on iommu=pt quiet\n" in (grub_host / "boot/grub/grub.cfg").read_text()
+    assert dropin(grub_host).read_text() == before  # the drop-in was right: not rewritten
+
+    runner = UpdateGrub(grub_host)
+    again, _m = run(tmp_path, runner, **args)
+    assert again["changed"] is False and again["repair"] is None and runner.calls == []
+
+
+def test_interrupted_removal_is_repaired_too(tmp_path, grub_host):
+    run(tmp_path, UpdateGrub(grub_host), params=["iommu=pt"], backend="grub")
+    assert "iommu=pt" in (grub_host / "boot/grub/grub.cfg").read_text()
+    dropin(grub_host).unlink()  # removed, update-grub never ran
+    runner = UpdateGrub(grub_host)
+    result, _m = run(tmp_path, runner, params=["iommu"], state="absent", backend="grub")
+    assert [c["action"] for c in result["changes"]] == ["regenerate"] and runner.calls == [["update-grub"]]
+    assert result["changes"][0]["before"] == "iommu=pt" and result["changes"][0]["after"] == ""
+    assert "iommu=pt" not in (grub_host / "boot/grub/grub.cfg").read_text()
+
+
+def test_no_repair_without_update_bootloader_or_without_grub_cfg(tmp_path, grub_host):
+    dropin(grub_host).write_text(cl.GRUB_HEADER + 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX iommu=pt"\n')
+    runner = UpdateGrub(grub_host)
+    off, _m = run(tmp_path, runner, params=["iommu=pt"], backend="grub", update_bootloader=False)
+    assert off["changed"] is False and off["repair"] is None
+    (grub_host / "boot/grub/grub.cfg").unlink()  # nothing generated to compare with (an image, a container)
+    missing, _m = run(tmp_path, runner, params=["iommu=pt"], backend="grub")
+    assert missing["changed"] is False and runner.calls == []
+
+
+def test_repair_that_does_not_take_fails_naming_the_file(tmp_path, grub_host):
+    dropin(grub_host).write_text(cl.GRUB_HEADER + 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX iommu=pt"\n')
+    runner = RecordingRunner(binaries=["update-grub"])  # runs, but regenerates nothing
+    with pytest.raises(NfvError) as err:
+        run(tmp_path, runner, params=["iommu=pt"], backend="grub")
+    assert "update-grub ran, but /boot/grub/grub.cfg still gives the next boot nothing instead of iommu=pt" \
+        in err.value.msg
+    failing = UpdateGrub(grub_host, fail=["update-grub"])
+    with pytest.raises(NfvError) as err:
+        run(tmp_path, failing, params=["iommu=pt"], backend="grub")
+    assert "99-nfv-dpdk.cfg was not changed" in err.value.msg

@@ -664,3 +664,44 @@ def test_ssh_connection_in_ipv4_mapped_form_is_guarded(host, monkeypatch):
     with pytest.raises(NfvError) as err:
         run(host.root, ["ens81f0"], check_mode=True)
     assert "ansible connection address 198.51.100.7" in err.value.msg
+
+
+# -- issue 15: a failed bind does not leave vfio's unsafe no-IOMMU mode on ----------------------------
+def noiommu_host(tmp_path):
+    tree = sysfs_tree.SysfsTree(tmp_path)
+    tree.cpu("0-1", vendor="GenuineIntel")
+    tree.pci("0000:00:04.0", "0x8086", "0x100e", driver="e1000", netdev="ens4")
+    tree.bind("0000:00:04.0", "e1000")
+    tree.mkdir("/sys/bus/pci/drivers/vfio-pci")
+    tree.write(pd.NOIOMMU_PARAM, "N")
+    return tree
+
+
+def test_failed_bind_turns_the_noiommu_mode_off_again(tmp_path):
+    noiommu_host(tmp_path)
+    fs = HostFS(str(tmp_path))
+    # a fixture does not bind: the read-back fails after the run turned the unsafe mode on
+    with pytest.raises(NfvError) as err:
+        run(tmp_path, ["00:04.0"], vfio_noiommu=True, persistent=False)
+    msg = err.value.msg
+    assert "binding 0000:00:04.0 to vfio-pci failed: after probing it is on e1000" in msg
+    assert err.value.details["rollback"] == ["0000:00:04.0 back on e1000", "vfio no-IOMMU mode back off"]
+    assert "vfio no-IOMMU mode back off" in msg
+    assert fs.read(pd.NOIOMMU_PARAM) == "N"
+    assert pd.current_driver(fs, "0000:00:04.0") == "e1000"
+
+
+def test_noiommu_mode_already_on_is_left_on_after_a_failed_bind(tmp_path):
+    noiommu_host(tmp_path).write(pd.NOIOMMU_PARAM, "Y")  # set by the operator or the vfio role: not ours
+    with pytest.raises(NfvError) as err:
+        run(tmp_path, ["00:04.0"], vfio_noiommu=True, persistent=False)
+    assert err.value.details["rollback"] == ["0000:00:04.0 back on e1000"]
+    assert HostFS(str(tmp_path)).read(pd.NOIOMMU_PARAM) == "Y"
+
+
+def test_noiommu_off_reports_a_mode_that_stays_on(tmp_path):
+    tree = noiommu_host(tmp_path)
+    os.remove(tree.p(pd.NOIOMMU_PARAM))
+    os.mkdir(tree.p(pd.NOIOMMU_PARAM))  # unwritable: the kernel refuses while a no-IOMMU group is in use
+    line = pd.noiommu_off(HostFS(str(tmp_path)))
+    assert line.startswith("vfio no-IOMMU mode NOT turned off: writing 'N' to %s failed" % pd.NOIOMMU_PARAM)

@@ -1,13 +1,21 @@
 """qemu_vm: validation, the QEMU command line for each NIC type and memory setup, the unit text."""
 
+import grp
 import os
+import pwd
 import re
+import shutil
+import subprocess
+import sys
 
 import pytest
 
+from ansible_collections.nfv.dpdk.plugins.module_utils import qemu_vm as qemu_vm_utils
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
+    MKDIR_SCRIPT,
     choose_accel,
+    failure_cause,
     format_mb,
     generate_mac,
     guest_spec,
@@ -17,12 +25,17 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     normalize_mac,
     parse_memory_mb,
     prestart_commands,
+    python_problem,
     qemu_argv,
+    system_python,
     unit_exec_start,
+    unit_helper_path,
+    unit_taps,
     unit_text,
 )
+from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import unescape_exec
 
-TOOLS = {"install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
+TOOLS = {"sh": "/usr/bin/sh", "install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
 QEMU = "/usr/bin/qemu-system-x86_64"
 
 
@@ -281,9 +294,11 @@ def test_unit_prepares_hugepage_and_socket_directories():
     spec = spec_of(memory="2G", hugepages={"size": "1G"}, cpu_affinity=[3, 2], numa_node=0,
                    nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1.sock"}])
     _first, text = render(spec)
-    assert lines(text, "ExecStartPre") == [
-        "+/usr/bin/install -d -o root -g nfv-qemu -m 0770 /dev/hugepages1G/nfv-qemu",
-        "+/usr/bin/install -d -o root -g nfv-qemu -m 0770 /run/vhost"]
+    pre = lines(text, "ExecStartPre")
+    assert len(pre) == 1 and pre[0].startswith("+")
+    # one fixed script; install, the group and the directories are its positional arguments
+    assert unescape_exec(pre[0][1:]) == ["/usr/bin/sh", "-c", MKDIR_SCRIPT, "nfv-qemu-mkdir", "/usr/bin/install",
+                                         "nfv-qemu", "/dev/hugepages1G/nfv-qemu", "/run/vhost"]
     assert lines(text, "ReadWritePaths") == ["-/run/vhost", "-/dev/hugepages1G/nfv-qemu"]
     assert lines(text, "CPUAffinity") == ["2-3"]
     assert lines(text, "NUMAMask") == ["0"]
@@ -354,28 +369,44 @@ class FakeModule:
 class SystemctlRunner:
     """systemctl/journalctl answers as data; records every command."""
 
-    def __init__(self, active="inactive", sub="dead", enabled="disabled", main_pid=0, after_start="active"):
-        self.show = {"ActiveState": active, "SubState": sub, "UnitFileState": enabled, "MainPID": str(main_pid)}
-        self.after_start = after_start
+    def __init__(self, active="inactive", sub="dead", enabled="disabled", main_pid=0, after_start="active",
+                 after_start_sub="running", after_start_restarts=0, later=None, tools=("systemctl", "journalctl")):
+        self.show = {"ActiveState": active, "SubState": sub, "UnitFileState": enabled, "MainPID": str(main_pid),
+                     "NRestarts": "0", "Result": "success"}
+        self.after_start = {"ActiveState": after_start, "SubState": after_start_sub, "MainPID": "4242",
+                            "NRestarts": str(after_start_restarts),
+                            "Result": "success" if after_start == "active" else "exit-code"}
+        self.later = later  # what `show` answers from the second read after a start on (a crash later)
+        self.shows_since_start = None
+        self.tools = set(tools)
         self.calls = []
 
     def find(self, name):
         return "/usr/bin/" + name
 
     def has(self, name):
-        return name in ("systemctl", "journalctl")
+        return name in self.tools
 
     def run(self, name, args, check=True, data=None, env=None):
         self.calls.append([name] + list(args))
         if name == "systemctl" and args[0] == "show":
+            if self.shows_since_start is not None:
+                self.shows_since_start += 1
+                if self.later and self.shows_since_start == 2:
+                    self.show.update(self.later)
             text = "".join("%s=%s\n" % kv for kv in sorted(self.show.items()))
             return 0, text.encode(), b""
         if name == "systemctl" and args[0] in ("start", "restart"):
-            self.show.update({"ActiveState": self.after_start, "SubState": "running", "MainPID": "4242"})
+            self.show.update(self.after_start)
+            self.shows_since_start = 0
+        if name == "systemctl" and args[0] == "enable":
+            self.show["UnitFileState"] = "enabled"
         if name == "systemctl" and args[0] == "stop":
             self.show.update({"ActiveState": "inactive", "SubState": "dead", "MainPID": "0"})
         if name == "journalctl":
-            return 0, b"t host systemd[1]: Starting\nt host qemu-system-x86_64[9]: cannot open /x\n", b""
+            return 0, (b"t host systemd[1]: Starting\nt host qemu-system-x86_64[9]: cannot open /x\n"
+                       b"t host systemd[1]: nfv-qemu-vm1.service: Scheduled restart job, restart counter is at 1.\n"
+                       b"t host qemu-system-x86_64[10]: cannot open /x\n"), b""
         return 0, b"", b""
 
     def systemctl(self):
@@ -459,6 +490,189 @@ def test_crash_looping_guest_is_started_and_failure_quotes_its_journal(host):
     assert info.value.details["journal"][-1].endswith("cannot open /x")
 
 
+# ---- issue 15: bounded restarts; a guest that does not stay up ends stopped, with the cause -------
+
+def test_unit_bounds_automatic_restarts():
+    _argv, text = render(spec_of())
+    unit_section = text.split("[Service]", maxsplit=1)[0]
+    assert "\nStartLimitIntervalSec=300s\n" in unit_section and "\nStartLimitBurst=3\n" in unit_section
+    assert lines(text, "Restart") == ["on-failure"] and lines(text, "RestartSec") == ["10s"]
+
+
+def test_guest_crashing_at_start_is_stopped_and_the_cause_reported(host):
+    (host / "units").mkdir(exist_ok=True)
+    # QEMU exits at once: systemd waits RestartSec before the next attempt (activating/auto-restart)
+    runner = SystemctlRunner(after_start="activating", after_start_sub="auto-restart", after_start_restarts=1)
+    with pytest.raises(NfvError) as info:
+        make(host, runner).run()
+    msg = info.value.msg
+    assert runner.systemctl() == ["daemon-reload", "enable", "reset-failed", "start", "stop"]
+    assert "guest vm1 failed to start (unit nfv-qemu-vm1.service was activating/auto-restart, result exit-code, " \
+           "1 automatic restarts): cannot open /x." in msg
+    assert "The unit was stopped (now inactive/dead, no restart pending) and stays enabled" in msg
+    assert info.value.details["unit_state"]["active"] == "inactive"
+    assert info.value.details["serial_tail"] == []  # no serial log on this host for vm1
+    # the unit stays installed: the definition is what was asked for
+    assert os.listdir(str(host / "units")) == ["nfv-qemu-vm1.service"]
+
+
+def test_guest_restarted_behind_our_back_during_the_check_fails(host):
+    # active at the first look, then a new process after an automatic restart
+    runner = SystemctlRunner(later={"MainPID": "4343", "NRestarts": "1"})
+    with pytest.raises(NfvError) as info:
+        make(host, runner, start_check_seconds=2).run()
+    assert "1 automatic restarts" in info.value.msg and runner.systemctl()[-1] == "stop"
+
+
+def test_guest_that_stays_up_is_not_stopped(host):
+    runner = SystemctlRunner()
+    result = make(host, runner, start_check_seconds=1).run()
+    assert result["active_state"] == "active" and "stop" not in runner.systemctl()
+
+
+def test_failure_cause_is_the_guests_own_lines_without_repeats():
+    journal = ["2026-11-29T06:00:00+0000 h systemd[1]: Starting nfv-qemu-vm1.service",
+               "2026-11-29T06:00:01+0000 h qemu-system-x86_64[9]: qemu: invalid kernel header",
+               "2026-11-29T06:00:01+0000 h systemd[1]: nfv-qemu-vm1.service: Main process exited",
+               "2026-11-29T06:00:11+0000 h qemu-system-x86_64[12]: qemu: invalid kernel header"]
+    assert failure_cause(journal) == "qemu: invalid kernel header"
+    assert failure_cause(["h nfv-qemu-mkdir[3]: install: cannot change owner", "h qemu[4]: a", "h qemu[4]: b",
+                          "h qemu[4]: c"]) == "a | b | c"
+    assert failure_cause([], b"Job for x failed.\n") == "Job for x failed."
+    assert "journalctl -u u1" in failure_cause([], None, "u1")
+
+
+# ---- issue 15: the stop helper runs under a system python3, not the module's interpreter ----------
+
+def test_unit_stop_helper_uses_the_system_python_not_the_modules(host):
+    result = make(host, SystemctlRunner(), check_mode=True).run()
+    python = system_python(SystemctlRunner())
+    assert python == "/usr/bin/python3" and python != sys.executable  # the tests run in a venv
+    assert lines(result["unit_text"], "ExecStop")[0].startswith("/usr/bin/python3 ")
+    helper = next(d for d in result["diff"] if d.get("after_header", "").endswith("nfv-qemu-powerdown"))
+    assert helper["after"].startswith("#!/usr/bin/python3\n")
+
+
+def test_python_in_a_venv_or_private_tmp_is_refused(tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    os.symlink("/usr/bin/python3", str(venv / "bin" / "python3"))
+    assert python_problem(str(venv / "bin" / "python3")).startswith("is the interpreter of a virtualenv")
+    (tmp_path / "plain").mkdir()
+    os.symlink("/usr/bin/python3", str(tmp_path / "plain" / "python3"))
+    assert python_problem(str(tmp_path / "plain" / "python3")).startswith("is below /tmp, which the unit hides")
+    assert python_problem("/usr/bin/python3") is None
+
+
+def test_no_system_python_fails_naming_what_was_tried(host, monkeypatch, tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    os.symlink("/usr/bin/python3", str(venv / "bin" / "python3"))
+    monkeypatch.setattr(qemu_vm_utils, "PYTHON_CANDIDATES", (str(tmp_path / "nowhere" / "python3"),))
+
+    class VenvFirst(SystemctlRunner):
+        def find(self, name):
+            return str(venv / "bin" / "python3") if name == "python3" else SystemctlRunner.find(self, name)
+
+    for check_mode in (True, False):
+        runner = VenvFirst()
+        with pytest.raises(NfvError) as info:
+            make(host, runner, check_mode=check_mode).run()
+        assert "no system python3 for the guest unit's stop helper" in info.value.msg
+        assert "%s is the interpreter of a virtualenv" % (venv / "bin" / "python3") in info.value.msg
+        assert runner.systemctl() == [] and os.listdir(str(host / "units")) == []
+
+
+def test_changed_module_interpreter_does_not_rewrite_the_unit(host, monkeypatch):
+    first = make(host, SystemctlRunner()).run()
+    monkeypatch.setattr(sys, "executable", "/opt/other-venv/bin/python3.12")
+    runner = SystemctlRunner(active="active", sub="running", enabled="enabled", main_pid=77)
+    again = make(host, runner, running_argv=first["argv"], monkeypatch=monkeypatch).run()
+    assert again["changed"] is False and again["changes"] == []
+
+
+# ---- issue 15: state=absent removes the stop helper with the last guest and the unit's tap devices --
+
+def test_helper_stays_while_another_guest_uses_it(host):
+    make(host, SystemctlRunner(), state="present").run()
+    make(host, SystemctlRunner(), state="present", name="vm2",
+         nics=[{"type": "user", "mac": "52:54:00:00:00:02"}]).run()
+    first = make(host, SystemctlRunner(), state="absent").run()
+    assert actions(first) == ["delete"] and os.listdir(str(host / "libexec")) == ["nfv-qemu-powerdown"]
+    last = make(host, SystemctlRunner(), state="absent", name="vm2")
+    predicted = make(host, SystemctlRunner(), state="absent", name="vm2", check_mode=True).run()
+    assert actions(predicted) == ["delete", "delete_helper"] and os.listdir(str(host / "libexec"))
+    assert actions(last.run()) == ["delete", "delete_helper"] and os.listdir(str(host / "libexec")) == []
+
+
+def tap_device(host, ifname, owner, group):
+    base = host / "sys" / "class" / "net" / ifname
+    base.mkdir(parents=True)
+    (base / "tun_flags").write_text("0x1002\n")
+    (base / "owner").write_text("%d\n" % owner)
+    (base / "group").write_text("%d\n" % group)
+
+
+def test_absent_removes_the_tap_devices_the_unit_created(host):
+    nobody, nogroup = pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid
+    nics = [{"type": "tap", "ifname": "tapvm1", "bridge": "br-mgmt"}, {"type": "tap", "ifname": "tapmine"},
+            {"type": "tap", "ifname": "tapgone"}]
+    tools = ("systemctl", "journalctl", "ip", "ovs-vsctl")
+    make(host, SystemctlRunner(tools=tools), state="present", nics=nics).run()
+    tap_device(host, "tapvm1", nobody, nogroup)  # made by the unit: ip tuntap add ... user nobody group nogroup
+    tap_device(host, "tapmine", 0, 0)  # made by someone else before the guest: not the unit's to remove
+    checked = make(host, SystemctlRunner(tools=tools), state="absent", check_mode=True).run()
+    assert [(c["key"], c["action"]) for c in checked["changes"]] == [
+        ("unit", "delete"), ("tap tapvm1", "delete_tap"), ("helper", "delete_helper")]
+    runner = SystemctlRunner(tools=tools)
+    handler = make(host, runner, state="absent")
+    result = handler.run()
+    assert result["changes"] == checked["changes"]
+    assert [c for c in runner.calls if c[0] in ("ip", "ovs-vsctl")] == [
+        ["ovs-vsctl", "--timeout=30", "--if-exists", "del-port", "br-mgmt", "tapvm1"],
+        ["ip", "tuntap", "del", "dev", "tapvm1", "mode", "tap"]]
+    assert any("tap device tapmine is left in place" in w for w in handler.module.warnings)
+
+
+def test_unit_taps_reads_back_what_the_unit_creates():
+    spec = spec_of(user="qemu1", group="kvm1", nics=[{"type": "tap", "ifname": "t1", "bridge": "br0"},
+                                                     {"type": "tap", "ifname": "t2"}])
+    _argv, text = render(spec)
+    assert unit_taps(text) == [{"ifname": "t1", "user": "qemu1", "group": "kvm1", "bridge": "br0"},
+                               {"ifname": "t2", "user": "qemu1", "group": "kvm1", "bridge": None}]
+    assert unit_helper_path(text) == "/usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown"
+
+
+# ---- issue 15: directories the unit does not own are never re-moded ---------------------------------
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="install -o root needs root, as the unit's ExecStartPre=+ has")
+def test_unit_creates_missing_directories_and_leaves_existing_ones(tmp_path):
+    gid = grp.getgrnam("nogroup").gr_gid
+    spec = spec_of(group="nogroup", nics=[vhost("/run/vhost-a/a.sock"), vhost("/run/vhost-b/b.sock")])
+    spec["nics"][0]["socket"] = str(tmp_path / "new" / "a.sock")  # the same script on a private tree
+    spec["nics"][1]["socket"] = str(tmp_path / "old" / "b.sock")
+    old = tmp_path / "old"
+    old.mkdir()
+    os.chmod(str(old), 0o755)
+    os.chown(str(old), 0, 0)
+    tools = dict(TOOLS, sh="/bin/sh", install=shutil.which("install"))
+    cmds = prestart_commands(spec, tools)
+    assert len(cmds) == 1
+    for _round in range(2):  # a second start changes nothing
+        subprocess.run(cmds[0][0], check=True)
+        new = os.stat(str(tmp_path / "new"))
+        assert (new.st_mode & 0o7777, new.st_uid, new.st_gid) == (0o770, 0, gid)
+        info = os.stat(str(old))
+        assert (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (0o755, 0, 0)  # not re-owned, not re-moded
+    # a path taken by a file (or a link) is left alone too, and QEMU reports the problem
+    os.rmdir(str(tmp_path / "new"))
+    (tmp_path / "new").write_text("x")
+    subprocess.run(cmds[0][0], check=True)
+    assert (tmp_path / "new").read_text() == "x"
+
+
 def test_started_and_stopped_need_systemd(host):
     runner = SystemctlRunner()
     for state in ("started", "stopped"):
@@ -473,9 +687,11 @@ def test_absent_stops_disables_and_removes(host):
     make(host, SystemctlRunner()).run()
     runner = SystemctlRunner(active="active", sub="running", enabled="enabled", main_pid=77)
     result = make(host, runner, state="absent").run()
-    assert actions(result) == ["stop", "disable", "delete"]
+    assert actions(result) == ["stop", "disable", "delete", "delete_helper"]  # the last guest: helper goes too
     assert runner.systemctl() == ["stop", "disable", "daemon-reload"]
-    assert os.listdir(str(host / "units")) == []
+    assert os.listdir(str(host / "units")) == [] and os.listdir(str(host / "libexec")) == []
+    again = make(host, SystemctlRunner(), state="absent").run()
+    assert again["changed"] is False
 
 
 # ---- issue 15: bad input is refused naming the field, before anything is written ----------------
@@ -688,3 +904,11 @@ def test_second_guest_on_the_same_resource_is_refused(host, other, mine, message
 ])
 def test_invalid_definition_writes_nothing(host, params, message):
     refused(host, message, **params)
+
+
+def test_absent_without_the_unit_leaves_any_helper_alone(host):
+    # a helper at the default place, serving guests of another unit_dir: not this run's to remove
+    make(host, SystemctlRunner(), state="present").run()
+    (host / "units" / "nfv-qemu-vm1.service").unlink()
+    result = make(host, SystemctlRunner(), state="absent").run()
+    assert result["changed"] is False and os.listdir(str(host / "libexec")) == ["nfv-qemu-powerdown"]

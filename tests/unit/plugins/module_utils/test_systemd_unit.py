@@ -95,11 +95,12 @@ def test_systemd_refuses_without_booted_systemd(tmp_path):
 
 
 def test_systemd_state_parses_show_output(tmp_path):
-    out = b"ActiveState=active\nSubState=running\nUnitFileState=enabled\nResult=success\nLoadState=loaded\n"
+    out = (b"ActiveState=active\nSubState=running\nUnitFileState=enabled\nResult=success\nLoadState=loaded\n"
+           b"NRestarts=2\n")
     runner = FakeRunner({("systemctl", "show"): (0, out, b"")})
     state = Systemd(runner, booted_marker=str(tmp_path)).state("nfv-qemu-vm1.service")
     assert state == {"active": "active", "sub": "running", "enabled": "enabled", "result": "success",
-                     "load": "loaded", "main_pid": 0}
+                     "load": "loaded", "main_pid": 0, "n_restarts": 2}
     assert runner.calls[0][:3] == ["systemctl", "show", "nfv-qemu-vm1.service"]
 
 
