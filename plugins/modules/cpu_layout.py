@@ -11,16 +11,16 @@ DOCUMENTATION = r"""
 ---
 module: cpu_layout
 short_description: Derive and check the CPU and NUMA layout of a DPDK host description
-version_added: "0.2.0"
+version_added: "0.1.0"
 description:
   - Reads the host's CPU topology (online and present CPUs, NUMA nodes, thread siblings), the NUMA node of its
     PCI NICs and its hugepage pools, and checks a whole host description against them before anything changes.
   - From O(cpu) it derives one consistent layout - housekeeping, PMD and guest CPUs in whole cores (sibling
     threads kept together) - and from it the kernel's C(isolcpus), C(nohz_full), C(rcu_nocbs) and
     C(irqaffinity) arguments, systemd's C(CPUAffinity), OVS's C(dpdk-lcore-mask) and C(pmd-cpu-mask) (PMDs
-    on the NUMA nodes of the DPDK NICs) and dedicated CPUs for every guest without O(vms[].cpu_affinity).
-  - Explicit values (O(ovs) masks, O(kernel_args), O(vms[].cpu_affinity)) win over the derived ones and are
-    checked the same way.
+    on the NUMA nodes of the DPDK NICs) and dedicated CPUs for every guest of O(vms) without C(cpu_affinity).
+  - Explicit values (O(ovs) masks, O(kernel_args), the C(cpu_affinity) of a guest in O(vms)) win over the derived
+    ones and are checked the same way.
   - Fails listing every conflict, each naming its fields - CPUs that do not exist or are offline, overlaps of
     housekeeping, PMD, lcore and guest CPUs, a PMD core sharing its sibling thread, PMD CPUs on a node without
     a DPDK NIC or a DPDK NIC's node without a PMD, C(isolcpus) that leaves PMD or pinned guest CPUs out, a
