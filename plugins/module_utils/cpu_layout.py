@@ -198,7 +198,7 @@ class Description:
             for port in bridge.get("ports") or []:
                 options = port.get("options") or {}
                 if port.get("type") == "dpdk" and options.get("dpdk-devargs"):
-                    devargs.append(str(options["dpdk-devargs"]).split(",")[0])
+                    devargs.append(str(options["dpdk-devargs"]).split(",", maxsplit=1)[0])
                 if options.get("vhost-server-path"):
                     sockets.append(options["vhost-server-path"])
             result.append((bridge.get("name"), devargs, sockets))
@@ -555,8 +555,8 @@ class Resolver:
         for nic_node in nic_nodes:
             if len(home) == 1 and nic_node != home[0]:
                 self.conflict("%s: the guest runs on NUMA node %d but its NIC (vfio host device or the DPDK NIC on "
-                              "its vhost-user bridge) sits on node %d" % (self.vm_field(vm, index, "nics"),
-                                                                           home[0], nic_node))
+                              "its vhost-user bridge) sits on node %d"
+                              % (self.vm_field(vm, index, "nics"), home[0], nic_node))
 
     # -- hugepage budget ---------------------------------------------------------------------
     def capacity(self):
@@ -631,11 +631,14 @@ class Resolver:
         total = sum(mb for mb, _who in everyone) + headroom
         if any(node is None for _size, node in need) and total > have_all:
             self.conflict("hugepages in all: %s%s need %d MiB but the pools (%s) hold %d MiB"
-                              % (" + ".join("%s %d MiB" % (who, mb) for mb, who in everyone),
-                                 " + headroom %d MiB" % headroom if headroom else "", total,
-                                 desc.field("hugepages") if desc.hugepages else "the host's current pools", have_all))
-        for (size, node), items in sorted(need.items(), key=lambda i: (i[0][0] or 0, -1 if i[0][1] is None
-                                                                         else i[0][1])):
+                          % (" + ".join("%s %d MiB" % (who, mb) for mb, who in everyone),
+                             " + headroom %d MiB" % headroom if headroom else "", total,
+                             desc.field("hugepages") if desc.hugepages else "the host's current pools", have_all))
+        def order(item):
+            size, node = item[0]
+            return (size or 0, -1 if node is None else node)
+
+        for (size, node), items in sorted(need.items(), key=order):
             if size is None:
                 continue
             per_node = capacity.get(size, {})

@@ -77,7 +77,7 @@ def running_layout(fs, runner, guests, ovs_db=None):
             if node not in (None, "", "-1") and str(node).isdigit():
                 state["port_nodes"][row["name"]] = int(node)
             elif options.get("dpdk-devargs"):
-                address = pci.normalize_address(str(options["dpdk-devargs"]).split(",")[0])
+                address = pci.normalize_address(str(options["dpdk-devargs"]).split(",", maxsplit=1)[0])
                 if nodes.get(address) is not None:
                     state["port_nodes"][row["name"]] = nodes[address]
     else:
