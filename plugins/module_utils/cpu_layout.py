@@ -634,11 +634,7 @@ class Resolver:
                           % (" + ".join("%s %d MiB" % (who, mb) for mb, who in everyone),
                              " + headroom %d MiB" % headroom if headroom else "", total,
                              desc.field("hugepages") if desc.hugepages else "the host's current pools", have_all))
-        def order(item):
-            size, node = item[0]
-            return (size or 0, -1 if node is None else node)
-
-        for (size, node), items in sorted(need.items(), key=order):
+        for (size, node), items in sorted(need.items(), key=_need_order):
             if size is None:
                 continue
             per_node = capacity.get(size, {})
@@ -658,6 +654,12 @@ class Resolver:
 
 PMD_HEAD_RE = re.compile(r"pmd thread numa_id (\d+|-1) core_id (\d+):")
 RXQ_RE = re.compile(r"port:\s*(\S+)\s+queue-id:\s*(\d+)(?:\s*\((enabled|disabled)\))?(?:\s+pmd usage:\s*(.*?))?\s*")
+
+
+def _need_order(item):
+    """Hugepage demands by page size, node-less first."""
+    size, node = item[0]
+    return (size or 0, -1 if node is None else node)
 
 
 def parse_pmd_rxq_show(text):
