@@ -308,7 +308,7 @@ class Resolver:
         if unknown:
             self.conflict("%s has unknown keys %s (known: %s)"
                           % (self.desc.field("cpu"), ", ".join(unknown), ", ".join(HOST_CPU_KEYS)))
-        opts = dict(DEFAULTS)
+        opts = dict(DEFAULTS, pmd_cores=1 if self.desc.ovs else 0)  # no OVS in the description: no PMD
         opts.update(dict((k, v) for k, v in spec.items() if v is not None))
         for flag in opts["isolcpus_flags"] or []:
             if flag not in ISOLCPUS_FLAGS:

@@ -56,7 +56,8 @@ options:
         type: raw
       pmd_cores:
         description:
-          - PMD cores per NUMA node that holds a DPDK NIC, as a number or a dict of cores by node. Defaults to 1.
+          - PMD cores per NUMA node that holds a DPDK NIC, as a number or a dict of cores by node. Defaults to 1, or
+            to 0 when O(ovs) is empty.
           - When no DPDK NIC reports a NUMA node, a number goes to the lowest node with a free core.
         type: raw
       pmd_cpus:

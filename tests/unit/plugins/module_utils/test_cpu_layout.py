@@ -113,11 +113,14 @@ def test_one_node_nic_without_numa_puts_pmd_on_node_0(one_node):
     layout, conflicts = run(one_node, cpu={}, dpdk_devices=["0000:00:03.0"])
     assert layout["pmd_cpus"] == ""  # empty host_cpu derives nothing
     layout, conflicts = run(one_node, cpu={"housekeeping_cores": 1}, dpdk_devices=["0000:00:03.0"],
-                            vms=[{"name": "vm1", "vcpus": 2}])
+                            ovs={"socket_mem": [512]}, vms=[{"name": "vm1", "vcpus": 2}])
     assert conflicts == []
     assert (layout["housekeeping"], layout["pmd_cpus"], layout["guest_cpus"]) == ("0", "1", "2-3")
     assert layout["vm_cpu_affinity"] == {"vm1": "2-3"}
     assert layout["dpdk_nodes"] == []
+    # without OVS in the description no PMD core is set aside
+    layout, conflicts = run(one_node, cpu={"housekeeping_cores": 1}, vms=[{"name": "vm1", "vcpus": 2}])
+    assert conflicts == [] and (layout["pmd_cpus"], layout["guest_cpus"]) == ("", "1-3")
 
 
 def test_explicit_values_win_and_are_kept(two_node):
