@@ -7,8 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import hugepages, kernel, netdev, numa, pci
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb
+from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, hugepages, kernel, netdev, numa, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb, rundir_of
+from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import Systemd
 
 
 def nic_facts(fs, devices, addresses, management):
@@ -35,6 +37,65 @@ def nic_facts(fs, devices, addresses, management):
     return nics
 
 
+def layout_facts(fs):
+    """The part of the facts a CPU layout is checked against: CPUs, NUMA nodes, PCI devices, pools."""
+    return {
+        "cpu": kernel.read_cpu(fs),
+        "numa": {"nodes": numa.read_nodes(fs)},
+        "nics": [d for d in pci.read_devices(fs) if d["is_network"]],
+        "hugepages": {"pools": hugepages.read_pools(fs)},
+    }
+
+
+def running_layout(fs, runner, guests, ovs_db=None):
+    """Where OVS polls (pmd-rxq-show, each port's NUMA node) and where the guests' threads may run.
+
+    `guests` is [(name, unit)]; a guest without a running unit is left out.
+    """
+    state = {"pmds": [], "port_nodes": {}, "guests": {}, "notes": []}
+    ovsdb = OvsDb(runner, db=ovs_db)
+    if ovsdb.installed and ovsdb.reachable()[0] and runner.has("ovs-appctl"):
+        rundir = rundir_of(ovs_db)
+        # a fixed control socket (--unixctl) first, else the one named by ovs-vswitchd's pidfile
+        target = rundir + "/ovs-vswitchd.ctl" if rundir and fs.exists(rundir + "/ovs-vswitchd.ctl") else "ovs-vswitchd"
+        rc, out, err = runner.run("ovs-appctl", ["-t", target, "dpif-netdev/pmd-rxq-show"], check=False,
+                                  env={"OVS_RUNDIR": rundir} if rundir else None)
+        out, err = [t.decode("utf-8", "replace") if isinstance(t, bytes) else (t or "") for t in (out, err)]
+        if rc == 0:
+            state["pmds"] = cpu_layout.parse_pmd_rxq_show(out)
+        else:
+            state["notes"].append("ovs-appctl dpif-netdev/pmd-rxq-show failed: %s" % (err or out).strip())
+        nodes = dict((d["address"], d["numa_node"]) for d in pci.read_devices(fs))
+        try:
+            rows = ovsdb.list_table("Interface", ["name", "status", "options"])
+        except (NfvError, ValueError) as exc:
+            rows = []
+            state["notes"].append("Interface table not read: %s" % exc)
+        for row in rows:
+            status, options = row.get("status") or {}, row.get("options") or {}
+            node = status.get("numa_id")
+            if node not in (None, "", "-1") and str(node).isdigit():
+                state["port_nodes"][row["name"]] = int(node)
+            elif options.get("dpdk-devargs"):
+                address = pci.normalize_address(str(options["dpdk-devargs"]).split(",", maxsplit=1)[0])
+                if nodes.get(address) is not None:
+                    state["port_nodes"][row["name"]] = nodes[address]
+    else:
+        state["notes"].append("Open vSwitch is not running here: no PMD to check")
+    systemd = Systemd(runner)
+    if guests and not systemd.available()[0]:
+        state["notes"].append("no systemd here: guests' threads not checked")
+        guests = []
+    for name, unit in guests:
+        pid = systemd.state(unit)["main_pid"]
+        if not pid:
+            continue
+        threads = dict((tid, kernel.read_cpus_allowed(fs, "%d/task/%s" % (pid, tid)))
+                       for tid in fs.listdir("/proc/%d/task" % pid) if tid.isdigit())
+        state["guests"][name] = {"pid": pid, "threads": threads}
+    return state
+
+
 def gather(fs, runner, connection_address=None, ovs_db=None):
     params = kernel.parse_cmdline(fs.read("/proc/cmdline", ""))
     addresses = netdev.read_addresses(runner)
@@ -42,7 +103,7 @@ def gather(fs, runner, connection_address=None, ovs_db=None):
     nodes = numa.read_nodes(fs)
     default_kb = hugepages.default_size_kb(fs)
     cpu = kernel.read_cpu(fs)
-    return {
+    result = {
         "numa": {"available": bool(nodes), "nodes": nodes},
         "hugepages": {
             "sizes": [hugepages.kb_to_label(s) for s in hugepages.supported_sizes_kb(fs)],
@@ -59,3 +120,5 @@ def gather(fs, runner, connection_address=None, ovs_db=None):
         "kvm": {"device": kernel.kvm_available(fs)},
         "ovs": OvsDb(runner, db=ovs_db).facts(),
     }
+    result["cpu_layout"] = cpu_layout.current_layout(result, params)
+    return result

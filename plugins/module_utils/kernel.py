@@ -47,8 +47,27 @@ def parse_cmdline(text):
     return params
 
 
+CPU_ROOT = "/sys/devices/system/cpu"
+
+
+def read_siblings(fs, online):
+    """Thread sibling groups of the online CPUs ([[0, 8], [1, 9], ...]), each CPU once; a CPU whose
+    topology is unreadable is a group of its own."""
+    groups, seen = [], set()
+    for cpu in online:
+        if cpu in seen:
+            continue
+        group = [c for c in parse_cpulist(fs.read("%s/cpu%d/topology/thread_siblings_list" % (CPU_ROOT, cpu), ""))
+                 if c in online and c not in seen] or [cpu]
+        if cpu not in group:
+            group = sorted(group + [cpu])
+        seen.update(group)
+        groups.append(group)
+    return sorted(groups)
+
+
 def read_cpu(fs):
-    """Vendor, relevant flags and the kernel's CPU lists."""
+    """Vendor, relevant flags, the kernel's CPU lists, the thread sibling groups and PID 1's CPUs."""
     vendor, flags = None, set()
     for line in (fs.read("/proc/cpuinfo") or "").splitlines():
         name, _sep, value = line.partition(":")
@@ -57,13 +76,26 @@ def read_cpu(fs):
             vendor = value.strip()
         elif name == "flags" and not flags:
             flags = set(value.split())
+    online = parse_cpulist(fs.read(CPU_ROOT + "/online", ""))
     return {
         "vendor": vendor,
         "flags": sorted(flag for flag in RELEVANT_CPU_FLAGS if flag in flags),
-        "online": parse_cpulist(fs.read("/sys/devices/system/cpu/online", "")),
-        "isolated": parse_cpulist(fs.read("/sys/devices/system/cpu/isolated", "")),
-        "nohz_full": parse_cpulist(fs.read("/sys/devices/system/cpu/nohz_full", "").replace("(null)", "")),
+        "online": online,
+        "present": parse_cpulist(fs.read(CPU_ROOT + "/present", "")) or online,
+        "isolated": parse_cpulist(fs.read(CPU_ROOT + "/isolated", "")),
+        "nohz_full": parse_cpulist(fs.read(CPU_ROOT + "/nohz_full", "").replace("(null)", "")),
+        "siblings": read_siblings(fs, online),
+        "init_affinity": read_cpus_allowed(fs, 1),  # PID 1's CPUs: systemd's CPUAffinity where systemd runs
     }
+
+
+def read_cpus_allowed(fs, pid):
+    """The CPUs a process may run on (Cpus_allowed_list of /proc/PID/status); None when it is gone."""
+    for line in (fs.read("/proc/%s/status" % pid) or "").splitlines():
+        name, _sep, value = line.partition(":")
+        if name == "Cpus_allowed_list":
+            return parse_cpulist(value.strip())
+    return None
 
 
 # ACPI tables that describe the platform's IOMMU, whatever the CPU reports (TCG's "max" CPU is AMD-branded)

@@ -14,7 +14,8 @@ short_description: Report what a host offers for DPDK virtualization
 version_added: "0.1.0"
 description:
   - Reads NUMA nodes, hugepage pools per size and node, PCI network devices, IOMMU state, the kernel
-    command line, relevant CPU flags, isolated CPUs and Open vSwitch/DPDK state.
+    command line, relevant CPU flags, the CPU layout (thread siblings, isolated CPUs, systemd's and OVS's
+    CPUs) and Open vSwitch/DPDK state.
   - Read only. Works on hosts without NUMA sysfs, without an IOMMU and without Open vSwitch.
   - Facts are lists of objects with stable keys so that later tasks select from them with
     the C(nfv.dpdk.jmespath) filter or C(selectattr).
@@ -56,6 +57,7 @@ notes:
 seealso:
   - module: nfv.dpdk.hugepage_pool
   - module: nfv.dpdk.pci_driver
+  - module: nfv.dpdk.cpu_layout
 """
 
 EXAMPLES = r"""
@@ -73,6 +75,7 @@ EXAMPLES = r"""
 #   System-wide 2M pool:
 #     nfv_dpdk.hugepages.pools[?size=='2M' && node==null] | [0]
 #   CPUs of node 0:  nfv_dpdk.numa.nodes[?id==`0`].cpus | [0]
+#   CPUs OVS polls with now:  nfv_dpdk.cpu_layout.pmd_cpus
 #   Names of netdev (DPDK) bridges:  nfv_dpdk.ovs.bridges[?datapath_type=='netdev'].name
 
 - name: NICs on node 0 that do not carry management traffic
@@ -144,9 +147,24 @@ ansible_facts:
             and the C(release).
           type: dict
         cpu:
-          description: C(vendor), the DPDK-relevant C(flags) present (pdpe1gb, sse4_2, ...), C(online),
-            C(isolated) and C(nohz_full) CPU lists.
+          description: C(vendor), the DPDK-relevant C(flags) present (pdpe1gb, sse4_2, ...), the C(online),
+            C(present), C(isolated) and C(nohz_full) CPU lists, C(siblings) (the thread sibling groups of the
+            online CPUs) and C(init_affinity) (the CPUs PID 1 may run on, systemd's C(CPUAffinity)).
           type: dict
+        cpu_layout:
+          description:
+            - The CPU layout the host runs now, in the terms of nfv.dpdk.cpu_layout.
+            - C(online), C(present), C(nodes) (C(id), C(cpus), C(cpulist)), C(siblings), C(smt) (some core
+              has more than one online thread), C(isolated) and C(nohz_full) as the kernel applies them,
+              C(kernel_args) (the C(isolcpus), C(nohz_full), C(rcu_nocbs), C(irqaffinity) values of
+              /proc/cmdline), C(systemd_cpu_affinity) (PID 1's CPUs), and C(pmd_cpus) and C(lcore_cpus)
+              from OVS's C(pmd-cpu-mask) and C(dpdk-lcore-mask) (null when unset or OVS is not running).
+          type: dict
+          sample: {"online": [0, 1, 2, 3], "present": [0, 1, 2, 3],
+                   "nodes": [{"id": 0, "cpus": [0, 1], "cpulist": "0-1"}, {"id": 1, "cpus": [2, 3], "cpulist": "2-3"}],
+                   "siblings": [[0], [1], [2], [3]], "smt": false, "isolated": [1, 2, 3], "nohz_full": [1, 2, 3],
+                   "kernel_args": {"isolcpus": "domain,managed_irq,1-3", "irqaffinity": "0"},
+                   "systemd_cpu_affinity": [0], "pmd_cpus": [2], "lcore_cpus": [0]}
         kvm:
           description: C(device) is true when /dev/kvm exists (it may still be unusable).
           type: dict

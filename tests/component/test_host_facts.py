@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import parse_cpulist
 from module_call import run_module
 
 pytestmark = pytest.mark.component
@@ -72,6 +73,35 @@ def test_kernel_and_cpu(facts):
     assert facts["iommu"]["enabled"] == bool(groups)
 
 
+def test_cpu_layout_as_the_kernel_reports_it(facts):
+    layout = facts["cpu_layout"]
+    assert layout["online"] == parse_cpulist(kernel_value("/sys/devices/system/cpu/online"))
+    assert layout["systemd_cpu_affinity"] == sorted(os.sched_getaffinity(1))
+    for cpu in layout["online"]:
+        siblings = parse_cpulist(kernel_value("/sys/devices/system/cpu/cpu%d/topology/thread_siblings_list" % cpu))
+        assert [c for c in siblings if c in layout["online"]] in layout["siblings"]
+    if facts["numa"]["available"]:
+        assert sorted(c for n in layout["nodes"] for c in n["cpus"]) == layout["present"]
+
+
 def test_bad_option_is_rejected():
     result = run_module("host_facts", {"no_such_option": 1})
     assert result["failed"] and "no_such_option" in result["msg"]
+
+
+def test_cpus_allowed_of_a_real_thread():
+    import subprocess
+
+    from ansible_collections.nfv.dpdk.plugins.module_utils import kernel
+    from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    proc = subprocess.Popen(["sleep", "30"])
+    try:
+        os.sched_setaffinity(proc.pid, {cpu})
+        assert kernel.read_cpus_allowed(HostFS(), "%d/task/%d" % (proc.pid, proc.pid)) == [cpu]
+        assert kernel.read_cpus_allowed(HostFS(), proc.pid) == [cpu]
+    finally:
+        proc.kill()
+        proc.wait()
+    assert kernel.read_cpus_allowed(HostFS(), proc.pid) is None

@@ -114,3 +114,20 @@ def test_role_readme_example_passes_the_role_argument_spec(role):
     assert result.error_messages == []
     if role == "host":
         assert host_role_errors(entry["vars"]) == []
+
+
+@pytest.mark.parametrize("name", ["README host description"])
+def test_readme_cpu_layout_has_no_conflict_on_a_two_node_smt_host(name, tmp_path):
+    from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import Description, resolve
+    from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts
+    from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+    from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import two_node_smt_host
+
+    two_node_smt_host(tmp_path)
+    d = DESCRIPTIONS[name]
+    layout, conflicts = resolve(Description(cpu=d["host_cpu"], kernel_args=d.get("host_kernel_args"),
+                                            ovs=d["host_ovs"], vms=d["host_vms"], hugepages=d["host_hugepages"],
+                                            dpdk_devices=d.get("host_vfio_devices"), prefix="host_"),
+                                layout_facts(HostFS(str(tmp_path))))
+    assert conflicts == []
+    assert layout["pmd_cpus"] == "1-2,9-10"  # two whole cores on node 0, where the DPDK NIC sits

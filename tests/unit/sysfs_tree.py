@@ -10,6 +10,8 @@ two_node_host (a dual-socket DPDK server).
 
 import os
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist
+
 KB_2M = 2048
 KB_1G = 1048576
 
@@ -222,3 +224,54 @@ def block_device(tree, name, parent):
     base = parent + "/block/" + name
     tree.write(base + "/size", "41943040")
     tree.symlink("/sys/class/block/%s" % name, base)
+
+
+# -- CPU topology (cpu_layout tests; append-only) ------------------------------------------------
+def cpu_topology(tree, siblings, present=None, offline=()):
+    """Per-CPU sysfs as the kernel lays it out: cpuN/online and cpuN/topology/thread_siblings_list
+    for every group of `siblings` ([[0, 8], [1, 9]]); `offline` CPUs lose their topology directory
+    and read 0 in cpuN/online, and drop out of /sys/devices/system/cpu/online."""
+    cpus = sorted(c for group in siblings for c in group)
+    online = [c for c in cpus if c not in offline]
+    tree.write("/sys/devices/system/cpu/present", format_cpulist(present or cpus))
+    tree.write("/sys/devices/system/cpu/online", format_cpulist(online))
+    for group in siblings:
+        for cpu in group:
+            base = "/sys/devices/system/cpu/cpu%d" % cpu
+            tree.write(base + "/online", "0" if cpu in offline else "1")
+            if cpu not in offline:
+                tree.write(base + "/topology/thread_siblings_list", format_cpulist(group))
+                tree.write(base + "/topology/core_id", str(min(group)))
+
+
+def one_node_cpu_host(root):
+    """One NUMA node, four cores without SMT, one NIC without NUMA information, 2M pools."""
+    tree = SysfsTree(root)
+    tree.cpu("0-3")
+    cpu_topology(tree, [[0], [1], [2], [3]])
+    tree.meminfo()
+    tree.hugepage_sizes()
+    tree.numa_node(0, "0-3", 8 * 1024 * 1024, 6 * 1024 * 1024)
+    tree.pool(KB_2M, total=1024, free=1024)
+    tree.pool(KB_2M, node=0, total=1024, free=1024)
+    tree.pci("0000:00:03.0", "0x8086", "0x100e", driver="vfio-pci", numa_node=-1, iommu_group=3)
+    return tree
+
+
+def two_node_smt_host(root):
+    """A dual-socket server with SMT as Intel enumerates it: node 0 holds 0-3 and their siblings 8-11,
+    node 1 holds 4-7 and 12-15; CPU 15 is offline. DPDK NICs: 0000:03:00.0 on node 0 (vfio-pci),
+    0000:81:00.0 on node 1 (mlx5, bifurcated); 1G pools of 4 pages on each node."""
+    tree = SysfsTree(root)
+    tree.cpu("0-14", isolated="")
+    cpu_topology(tree, [[0, 8], [1, 9], [2, 10], [3, 11], [4, 12], [5, 13], [6, 14], [7, 15]], offline=(15,))
+    tree.meminfo(hugepagesize_kb=KB_1G)
+    tree.hugepage_sizes()
+    tree.numa_node(0, "0-3,8-11", 32 * 1024 * 1024, 20 * 1024 * 1024)
+    tree.numa_node(1, "4-7,12-15", 32 * 1024 * 1024, 20 * 1024 * 1024)
+    tree.pool(KB_1G, total=8, free=8)
+    tree.pool(KB_1G, node=0, total=4, free=4)
+    tree.pool(KB_1G, node=1, total=4, free=4)
+    tree.pci("0000:03:00.0", "0x8086", "0x1572", driver="vfio-pci", numa_node=0, iommu_group=20)
+    tree.pci("0000:81:00.0", "0x15b3", "0x1017", driver="mlx5_core", numa_node=1, iommu_group=40, netdev="ens81f0")
+    return tree

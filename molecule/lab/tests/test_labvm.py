@@ -103,3 +103,21 @@ def test_split_group_refused(host):
     msg = refusal(host, SPLIT[0])
     assert "not viable" in msg and SPLIT[1] in msg, msg
     assert [driver(host, a) for a in SPLIT] == ["e1000", "e1000"]
+
+
+def test_cpu_layout_of_host_cpu_in_effect(host):
+    """host_cpu {housekeeping_cores: {0: 1, 1: 0}, pmd_cores: 1}: CPU 0 housekeeping, CPU 1 the PMD."""
+    cmdline = host.file("/proc/cmdline").content_string.split()
+    for arg in ("isolcpus=domain,managed_irq,1", "nohz_full=1", "rcu_nocbs=1", "irqaffinity=0"):
+        assert arg in cmdline, cmdline
+    assert host.file("/sys/devices/system/cpu/isolated").content_string.strip() == "1"
+    assert host.file("/sys/devices/system/cpu/nohz_full").content_string.strip() == "1"
+    dropin = host.file("/etc/systemd/system.conf.d/60-nfv-dpdk-cpu-affinity.conf").content_string
+    assert "CPUAffinity=0" in dropin.splitlines()
+    status = host.file("/proc/1/status").content_string
+    assert "Cpus_allowed_list:\t0" in status.splitlines()
+    assert host.check_output("ovs-vsctl get Open_vSwitch . other_config:pmd-cpu-mask").strip('"') == "0x2"
+    assert host.check_output("ovs-vsctl get Open_vSwitch . other_config:dpdk-lcore-mask").strip('"') == "0x1"
+    rxq = wait_for(lambda: "dpdk-p0" in host.run("ovs-appctl dpif-netdev/pmd-rxq-show").stdout
+                   and host.run("ovs-appctl dpif-netdev/pmd-rxq-show").stdout)
+    assert "core_id 1:" in rxq and "dpdk-p0" in rxq, rxq

@@ -1,0 +1,390 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: cpu_layout
+short_description: Derive and check the CPU and NUMA layout of a DPDK host description
+version_added: "0.1.0"
+description:
+  - Reads the host's CPU topology (online and present CPUs, NUMA nodes, thread siblings), the NUMA node of its
+    PCI NICs and its hugepage pools, and checks a whole host description against them before anything changes.
+  - From O(cpu) it derives one consistent layout - housekeeping, PMD and guest CPUs in whole cores (sibling
+    threads kept together) - and from it the kernel's C(isolcpus), C(nohz_full), C(rcu_nocbs) and
+    C(irqaffinity) arguments, systemd's C(CPUAffinity), OVS's C(dpdk-lcore-mask) and C(pmd-cpu-mask) (PMDs
+    on the NUMA nodes of the DPDK NICs) and dedicated CPUs for every guest of O(vms) without C(cpu_affinity).
+  - Explicit values (O(ovs) masks, O(kernel_args), the C(cpu_affinity) of a guest in O(vms)) win over the derived
+    ones and are checked the same way.
+  - Fails listing every conflict, each naming its fields - CPUs that do not exist or are offline, overlaps of
+    housekeeping, PMD, lcore and guest CPUs, a PMD core sharing its sibling thread, PMD CPUs on a node without
+    a DPDK NIC or a DPDK NIC's node without a PMD, C(isolcpus) that leaves PMD or pinned guest CPUs out, a
+    guest's vCPUs off the node of its memory or NIC, and hugepage demand (OVS socket memory, every guest's
+    memory, headroom) above the pools per NUMA node and page size.
+  - Read only - it changes nothing on the host.
+author:
+  - nfv.dpdk contributors (@nfv-dpdk)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; check mode gives the same answer.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  cpu:
+    description:
+      - The CPU partition of the host. Empty or omitted derives nothing; the other options are still checked.
+      - Cores are counted as whole cores (every online sibling thread), lowest free core of a node first.
+    type: dict
+    suboptions:
+      housekeeping_cores:
+        description:
+          - Cores per NUMA node for the kernel, systemd, interrupts and OVS's non-PMD threads, as a number for
+            every node or a dict of cores by node. Defaults to 1 per node.
+        type: raw
+      housekeeping_cpus:
+        description: Explicit housekeeping CPUs (a cpulist like V(0,8) or a list); wins over O(cpu.housekeeping_cores).
+        type: raw
+      pmd_cores:
+        description:
+          - PMD cores per NUMA node that holds a DPDK NIC, as a number or a dict of cores by node. Defaults to 1, or
+            to 0 when O(ovs) is empty.
+          - When no DPDK NIC reports a NUMA node, a number goes to the lowest node with a free core.
+        type: raw
+      pmd_cpus:
+        description: Explicit PMD CPUs (cpulist or list); wins over O(cpu.pmd_cores).
+        type: raw
+      guest_cpus:
+        description: Explicit guest CPUs (cpulist or list). Defaults to every online CPU left.
+        type: raw
+      isolcpus:
+        description: Derive C(isolcpus) for the PMD and guest CPUs.
+        type: bool
+        default: true
+      isolcpus_flags:
+        description: Flags written before the cpulist of C(isolcpus).
+        type: list
+        elements: str
+        choices: [domain, managed_irq, nohz]
+        default: [domain, managed_irq]
+      nohz_full:
+        description: Derive C(nohz_full) for the PMD and guest CPUs.
+        type: bool
+        default: true
+      rcu_nocbs:
+        description: Derive C(rcu_nocbs) for the PMD and guest CPUs.
+        type: bool
+        default: true
+      irqaffinity:
+        description: Derive C(irqaffinity) (the housekeeping CPUs).
+        type: bool
+        default: true
+      systemd_affinity:
+        description: Derive systemd's C(CPUAffinity) (the housekeeping CPUs).
+        type: bool
+        default: true
+  kernel_args:
+    description:
+      - Extra kernel parameters of the description (C(key=value), C(flag) or C({key, value})). Their
+        C(isolcpus), C(nohz_full), C(rcu_nocbs) and C(irqaffinity) win over derived ones and are checked.
+    type: list
+    elements: raw
+    default: []
+  ovs:
+    description:
+      - The Open vSwitch part of the description - C(socket_mem), C(lcore_mask), C(pmd_cpu_mask) and
+        C(bridges) are read (the C(dpdk-devargs) of C(dpdk) ports are DPDK NICs; C(vhost-server-path) ties a
+        guest's vhost-user NIC to its bridge). Other keys are ignored.
+    type: dict
+    default: {}
+  vms:
+    description:
+      - Guests as nfv.dpdk.qemu_vm takes them - C(name), C(vcpus), C(memory), C(hugepages.size), C(numa_node),
+        C(cpu_affinity) and C(nics) (C(vfio) C(host) devices, C(vhost-user) C(socket)) are read.
+    type: list
+    elements: dict
+    default: []
+  hugepages:
+    description:
+      - Hugepage pools the description asks for (C(size), C(count), optional C(node)); they replace the host's
+        current pools of that size in the budget. A pool without a node counts as spread evenly over the nodes.
+    type: list
+    elements: dict
+    default: []
+  dpdk_devices:
+    description:
+      - More DPDK NICs (PCI addresses or interface names) beside the C(dpdk) ports of O(ovs). Devices a guest
+        takes with a C(vfio) NIC are not DPDK NICs.
+    type: list
+    elements: str
+    default: []
+  hugepage_headroom_mb:
+    description: MiB of hugepages to keep free on every NUMA node that OVS or a guest uses.
+    type: int
+    default: 0
+  field_prefix:
+    description: Prefix of the field names in messages, such as V(host_) for the nfv.dpdk.host role's variables.
+    type: str
+    default: ""
+  check_running:
+    description:
+      - Also check what runs now, after a converge - every enabled rx queue in
+        C(ovs-appctl dpif-netdev/pmd-rxq-show) polled by a PMD of another NUMA node than its port (the port's
+        C(status:numa_id) in OVSDB, else its PCI device's node), and the CPUs every thread of each running guest
+        of O(vms) may use (C(Cpus_allowed_list) of /proc/PID/task/TID/status) against its C(cpu_affinity), the PMD
+        CPUs and its C(numa_node).
+      - What it finds is returned in RV(running) and as warnings; it does not fail the module.
+    type: bool
+    default: false
+  ovs_db:
+    description:
+      - OVSDB remote of the Open vSwitch to check with O(check_running), such as C(unix:/run/openvswitch/db.sock);
+        C(ovs-appctl) then talks to the C(ovs-vswitchd) of that socket's run directory.
+      - Defaults to the system instance.
+    type: str
+notes:
+  - The derived layout takes effect through the modules that apply it (nfv.dpdk.kernel_cmdline, nfv.dpdk.ovs_config,
+    nfv.dpdk.qemu_vm) and a systemd drop-in; the nfv.dpdk.host role wires them from O(cpu) (its C(host_cpu)).
+seealso:
+  - module: nfv.dpdk.host_facts
+  - module: nfv.dpdk.kernel_cmdline
+  - module: nfv.dpdk.ovs_config
+  - module: nfv.dpdk.qemu_vm
+"""
+
+EXAMPLES = r"""
+- name: One housekeeping core per node, two PMD cores on the node of each DPDK NIC, guests get the rest
+  nfv.dpdk.cpu_layout:
+    cpu:
+      housekeeping_cores: 1
+      pmd_cores: 2
+    ovs:
+      socket_mem: [1024, 1024]
+      bridges:
+        - name: br-phy
+          ports:
+            - {name: dpdk0, type: dpdk, options: {dpdk-devargs: "0000:03:00.0"}}
+    vms:
+      - {name: vm1, vcpus: 2, memory: 4G, hugepages: {size: 1G}, numa_node: 0}
+  register: layout
+
+- name: Show what the host will run
+  ansible.builtin.debug:
+    msg: >-
+      kernel {{ layout.layout.kernel_args | join(' ') }}; pmd-cpu-mask {{ layout.layout.pmd_cpu_mask }};
+      vm1 on CPUs {{ layout.layout.vm_cpu_affinity.vm1 }}
+
+- name: Only check explicit masks and pinning
+  nfv.dpdk.cpu_layout:
+    kernel_args: ["isolcpus=2-7"]
+    ovs: {pmd_cpu_mask: "0xc", lcore_mask: "0x1"}
+    vms:
+      - {name: vm1, cpu_affinity: "4-5", numa_node: 0}
+"""
+
+RETURN = r"""
+layout:
+  description: The effective layout (explicit values where given, derived ones otherwise).
+  returned: success
+  type: dict
+  contains:
+    housekeeping:
+      description: Housekeeping CPUs (cpulist); empty without O(cpu).
+      type: str
+      sample: "0,4,8,12"
+    pmd_cpus:
+      description: PMD CPUs (cpulist).
+      type: str
+      sample: "1,5,9,13"
+    pmd_cpu_mask:
+      description: OVS C(pmd-cpu-mask), or null when there are no PMD CPUs.
+      type: str
+      sample: "0x2222"
+    lcore_cpus:
+      description: CPUs of OVS's non-PMD threads (cpulist).
+      type: str
+      sample: "0,4,8,12"
+    lcore_mask:
+      description: OVS C(dpdk-lcore-mask), or null.
+      type: str
+      sample: "0x1111"
+    guest_cpus:
+      description: The guest CPUs of O(cpu) (cpulist).
+      type: str
+      sample: "2-3,6-7,10-11,14-15"
+    guest_pool:
+      description: Guest CPUs per NUMA node, before guests take theirs.
+      type: dict
+      sample: {"0": "2-3,10-11", "1": "6-7,14-15"}
+    kernel_args:
+      description: Derived kernel arguments whose key O(kernel_args) does not set.
+      type: list
+      elements: str
+      sample: ["isolcpus=domain,managed_irq,1-3,5-7", "nohz_full=1-3,5-7", "rcu_nocbs=1-3,5-7", "irqaffinity=0,4"]
+    systemd_cpu_affinity:
+      description: systemd's C(CPUAffinity) (cpulist), empty when not derived.
+      type: str
+      sample: "0,4,8,12"
+    vm_cpu_affinity:
+      description:
+        - Dedicated CPUs (cpulist) of each guest that gives no C(cpu_affinity) - whole cores from the guest pool of
+          its C(numa_node) (else of its NIC's node, else of the node with most free CPUs), at least C(vcpus) CPUs.
+      type: dict
+      sample: {"vm1": "2,10"}
+    dpdk_nodes:
+      description: NUMA nodes that hold a DPDK NIC.
+      type: list
+      elements: int
+      sample: [0, 1]
+vms:
+  description: O(vms) with the derived C(cpu_affinity) filled in where a guest gave none.
+  returned: success
+  type: list
+  elements: dict
+running:
+  description: With O(check_running), what runs now.
+  returned: when O(check_running=true)
+  type: dict
+  contains:
+    pmds:
+      description: The PMD threads of C(pmd-rxq-show) with C(numa), C(core), C(isolated) and their C(rxqs)
+        (C(port), C(queue), C(enabled), C(usage)).
+      type: list
+      elements: dict
+      sample: [{"numa": 0, "core": 1, "isolated": false,
+                "rxqs": [{"port": "vhu1", "queue": 0, "enabled": true, "usage": "NOT AVAIL"}]}]
+    port_nodes:
+      description: NUMA node of each OVS interface that has one.
+      type: dict
+      sample: {"dpdk0": 0}
+    guests:
+      description: Running guests with C(pid) and C(threads) (thread id to the CPUs it may use).
+      type: dict
+      sample: {"vm1": {"pid": 4242, "threads": {"4242": [2, 10], "4250": [2, 10]}}}
+    conflicts:
+      description: Rx queues polled across NUMA nodes and guest threads outside their CPUs, one message each.
+      type: list
+      elements: str
+      sample: ["port dpdk1 queue 1 sits on NUMA node 1 but is polled by the PMD on CPU 1 of node 0
+                (ovs-appctl dpif-netdev/pmd-rxq-show): give node 1 a PMD core"]
+    notes:
+      description: What could not be checked, and why.
+      type: list
+      elements: str
+conflicts:
+  description: Every conflict found; the module fails when there is one.
+  returned: always
+  type: list
+  elements: str
+  sample: ["host_ovs.pmd_cpu_mask puts PMD CPUs 5 on NUMA node 1, where no DPDK NIC sits (DPDK NICs: node 0:
+            0000:03:00.0)"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import (
+    ISOLCPUS_FLAGS,
+    Description,
+    Topology,
+    cpus_of,
+    guest_affinity_conflicts,
+    resolve,
+    rxq_conflicts,
+)
+from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts, running_layout
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import unit_name
+from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
+
+CPU_OPTIONS = dict(
+    housekeeping_cores=dict(type="raw"),
+    housekeeping_cpus=dict(type="raw"),
+    pmd_cores=dict(type="raw"),
+    pmd_cpus=dict(type="raw"),
+    guest_cpus=dict(type="raw"),
+    isolcpus=dict(type="bool", default=True),
+    isolcpus_flags=dict(type="list", elements="str", choices=list(ISOLCPUS_FLAGS), default=["domain", "managed_irq"]),
+    nohz_full=dict(type="bool", default=True),
+    rcu_nocbs=dict(type="bool", default=True),
+    irqaffinity=dict(type="bool", default=True),
+    systemd_affinity=dict(type="bool", default=True),
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            cpu=dict(type="dict", options=CPU_OPTIONS),
+            kernel_args=dict(type="list", elements="raw", default=[]),
+            ovs=dict(type="dict", default={}),
+            vms=dict(type="list", elements="dict", default=[]),
+            hugepages=dict(type="list", elements="dict", default=[]),
+            dpdk_devices=dict(type="list", elements="str", default=[]),
+            hugepage_headroom_mb=dict(type="int", default=0),
+            field_prefix=dict(type="str", default=""),
+            check_running=dict(type="bool", default=False),
+            ovs_db=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p["hugepage_headroom_mb"] < 0:
+        module.fail_json(msg="%shugepage_headroom_mb cannot be negative, got %d"
+                         % (p["field_prefix"], p["hugepage_headroom_mb"]), conflicts=[])
+    description = Description(cpu=p["cpu"] or {}, kernel_args=p["kernel_args"], ovs=p["ovs"], vms=p["vms"],
+                              hugepages=p["hugepages"], dpdk_devices=p["dpdk_devices"],
+                              headroom_mb=p["hugepage_headroom_mb"], prefix=p["field_prefix"])
+    fs = HostFS()
+    try:
+        facts = layout_facts(fs)
+        layout, conflicts = resolve(description, facts)
+    except NfvError as exc:
+        module.fail_json(msg=exc.msg, conflicts=[], **exc.details)
+    if conflicts:
+        module.fail_json(msg="the CPU and NUMA layout has %d conflict(s): %s"
+                         % (len(conflicts), " | ".join(conflicts)), conflicts=conflicts, layout=layout)
+    vms = []
+    for vm in p["vms"]:
+        derived = layout["vm_cpu_affinity"].get(vm.get("name"))
+        vms.append(dict(vm, cpu_affinity=derived) if derived and vm.get("cpu_affinity") in (None, "", []) else vm)
+    result = dict(changed=False, layout=layout, vms=vms, conflicts=[])
+    if p["check_running"]:
+        try:
+            result["running"] = check_running(fs, Runner(module), facts, layout, vms, p["ovs_db"])
+        except NfvError as exc:
+            module.fail_json(msg=exc.msg, conflicts=[], **exc.details)
+        for conflict in result["running"]["conflicts"]:
+            module.warn(conflict)
+    module.exit_json(**result)
+
+
+def check_running(fs, runner, facts, layout, vms, ovs_db):
+    """What runs now against the layout: rxqs across NUMA nodes, guest threads outside their CPUs."""
+    guests = [(vm["name"], unit_name(vm["name"])) for vm in vms
+              if vm.get("name") and vm.get("state", "started") == "started"]
+    running = running_layout(fs, runner, guests, ovs_db)
+    conflicts = rxq_conflicts(running["pmds"], running["port_nodes"])
+    topo = Topology.from_facts(facts)
+    pmd = parse_cpulist(layout["pmd_cpus"])
+    for vm in vms:
+        guest = running["guests"].get(vm.get("name"))
+        if guest:
+            wanted = cpus_of(vm.get("cpu_affinity"))
+            conflicts.extend(guest_affinity_conflicts(vm["name"], guest["threads"], wanted, pmd, topo,
+                                                      vm.get("numa_node")))
+    running["conflicts"] = conflicts
+    return running
+
+
+if __name__ == "__main__":
+    main()

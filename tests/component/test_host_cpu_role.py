@@ -1,0 +1,107 @@
+"""The host role with host_cpu on this machine: the layout is checked before any change, its derived values
+reach the stages, and systemd's CPUAffinity drop-in is written in check mode as for real, once.
+
+This machine has no boot loader tooling, so the kernel stage is left out (the derived kernel arguments are
+read from the role's facts instead); GRUB is proven in the lab VM scenario.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist, parse_cpulist
+from module_call import VENV_BIN, ansible_env
+
+pytestmark = pytest.mark.component
+
+DROPIN = "/etc/systemd/system.conf.d/60-nfv-dpdk-cpu-affinity.conf"
+with open("/sys/devices/system/cpu/online") as _handle:
+    ONLINE = parse_cpulist(_handle.read().strip())
+needs_two_cpus = pytest.mark.skipif(len(ONLINE) < 2, reason="needs two online CPUs")
+
+
+def run_role(tmp_path, description, check=True, tags="always"):
+    out = tmp_path / "facts.json"
+    play = [{
+        "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars": dict(description, ansible_python_interpreter="/usr/bin/python3"),
+        "roles": [{"role": "nfv.dpdk.host"}],
+        "post_tasks": [{"name": "save", "tags": ["always"], "check_mode": False, "diff": False, "changed_when": False,
+                        "ansible.builtin.copy": {"dest": str(out), "content": "{{ {'kernel_args': __host_kernel_args,"
+                                                 " 'vms': __host_vms, 'layout': __host_cpu_layout.layout | default({}),"
+                                                 " 'reasons': host_reboot_reasons} | to_json }}"}}],
+    }]
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(json.dumps(play))
+    argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "--diff", "--tags", tags, str(playbook)]
+    proc = subprocess.run(argv + (["--check"] if check else []), env=ansible_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=300, check=False)
+    facts = json.loads(out.read_text()) if out.exists() else None
+    return proc.returncode, proc.stdout, facts
+
+
+@pytest.fixture
+def no_dropin():
+    existed = os.path.exists(DROPIN)
+    if existed:
+        pytest.skip("%s exists on this machine; not touching it" % DROPIN)
+    dir_existed = os.path.isdir(os.path.dirname(DROPIN))
+    yield
+    if os.path.exists(DROPIN):
+        os.unlink(DROPIN)
+    if not dir_existed and os.path.isdir(os.path.dirname(DROPIN)):
+        os.rmdir(os.path.dirname(DROPIN))
+
+
+@needs_two_cpus
+def test_derived_values_reach_the_stages(tmp_path):
+    vm = {"name": "vm1", "memory": "256M", "vcpus": 1, "kernel": "/boot/vmlinuz"}
+    rc, output, facts = run_role(tmp_path, {"host_cpu": {"housekeeping_cores": 1, "pmd_cores": 0},
+                                            "host_kernel_args": ["quiet", "nohz_full=%d" % ONLINE[-1]],
+                                            "host_vms": [vm, dict(vm, name="vm2", cpu_affinity=[ONLINE[-1]])]})
+    assert rc == 0, output
+    rest = format_cpulist(ONLINE[1:])
+    # the description's own nohz_full wins; the others are derived
+    assert facts["kernel_args"] == ["quiet", "nohz_full=%d" % ONLINE[-1], "isolcpus=domain,managed_irq," + rest,
+                                    "rcu_nocbs=" + rest, "irqaffinity=%d" % ONLINE[0]]
+    assert facts["vms"][0]["cpu_affinity"] == facts["layout"]["vm_cpu_affinity"]["vm1"]
+    assert facts["vms"][1]["cpu_affinity"] == [ONLINE[-1]]  # explicit pinning kept
+    assert facts["layout"]["systemd_cpu_affinity"] == str(ONLINE[0])
+
+
+def test_conflicts_fail_before_any_change(tmp_path):
+    rc, output, _facts = run_role(tmp_path, {
+        "host_cpu": {"housekeeping_cpus": [0], "pmd_cpus": [0]},
+        "host_vms": [{"name": "vm1", "memory": "256M", "cpu_affinity": "0"}]}, tags="all")
+    assert rc != 0
+    fatal = output.split("fatal:", 1)[-1]
+    assert "host_cpu.housekeeping CPUs and host_cpu.pmd CPUs overlap on 0" in fatal
+    assert "host_vms[vm1].cpu_affinity overlaps the PMD CPUs" in fatal
+    assert "changed=0" in output
+    assert "Check the CPU and NUMA layout" in output and "Read the host" not in output
+
+
+@needs_two_cpus
+def test_systemd_dropin_check_mode_predicts_the_real_run(tmp_path, no_dropin):
+    # only systemd's CPUAffinity derived: no kernel arguments, so the kernel stage's boot loader is not needed
+    description = {"host_cpu": {"housekeeping_cores": 1, "pmd_cores": 0, "isolcpus": False, "nohz_full": False,
+                                "rcu_nocbs": False, "irqaffinity": False}}
+    rc, output, facts = run_role(tmp_path, description, check=True, tags="kernel")
+    assert rc == 0, output
+    assert "+CPUAffinity=%d" % ONLINE[0] in output
+    assert "changed=2" in output and not os.path.exists(DROPIN)
+    assert any("systemd CPUAffinity of host_cpu" in r for r in facts["reasons"])
+    rc, output, facts = run_role(tmp_path, description, check=False, tags="kernel")
+    assert rc == 0, output
+    assert "changed=2" in output
+    with open(DROPIN) as handle:
+        assert handle.read().splitlines()[1:] == ["[Manager]", "CPUAffinity=%d" % ONLINE[0]]
+    rc, output, facts = run_role(tmp_path, description, check=False, tags="kernel")
+    assert "changed=0" in output and facts["reasons"] == []
+    # host_cpu gone: the drop-in goes, check mode first
+    rc, output, _facts = run_role(tmp_path, {"host_cpu": {}}, check=True, tags="kernel")
+    assert "changed=1" in output and os.path.exists(DROPIN)
+    rc, output, _facts = run_role(tmp_path, {"host_cpu": {}}, check=False, tags="kernel")
+    assert "changed=1" in output and not os.path.exists(DROPIN)

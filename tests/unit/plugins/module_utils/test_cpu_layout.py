@@ -1,0 +1,360 @@
+"""CPU and NUMA layout: topology read from fixture trees, the layout host_cpu derives, every conflict."""
+
+import os
+
+import pytest
+
+from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, facts
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import Description, resolve
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import one_node_cpu_host, two_node_smt_host
+
+
+def host_facts(root):
+    return facts.layout_facts(HostFS(str(root)))
+
+
+@pytest.fixture
+def one_node(tmp_path):
+    one_node_cpu_host(tmp_path)
+    return host_facts(tmp_path)
+
+
+@pytest.fixture
+def two_node(tmp_path):
+    two_node_smt_host(tmp_path)
+    return host_facts(tmp_path)
+
+
+def run(facts, **desc):
+    desc.setdefault("prefix", "host_")
+    return resolve(Description(**desc), facts)
+
+
+def only(conflicts, text):
+    """The one conflict containing `text`."""
+    found = [c for c in conflicts if text in c]
+    assert len(found) == 1, conflicts
+    return found[0]
+
+
+# -- topology ---------------------------------------------------------------------------------
+
+def test_reader_two_nodes_smt(two_node):
+    cpu = two_node["cpu"]
+    assert cpu["online"] == list(range(15))
+    assert cpu["present"] == list(range(16))
+    assert cpu["siblings"][:2] == [[0, 8], [1, 9]]
+    assert cpu["siblings"][-1] == [7]  # 15 is offline
+    topo = cpu_layout.Topology.from_facts(two_node)
+    assert topo.cores(1) == [(4, 12), (5, 13), (6, 14), (7,)]
+    assert topo.siblings(2) == [10]
+    assert topo.as_dict()["smt"] is True
+
+
+def test_reader_one_node(one_node):
+    assert one_node["cpu"]["siblings"] == [[0], [1], [2], [3]]
+    assert cpu_layout.Topology.from_facts(one_node).as_dict()["smt"] is False
+
+
+def test_parsers():
+    assert cpu_layout.cpus_of("2-3,8") == [2, 3, 8]
+    assert cpu_layout.cpus_of([3, "2"]) == [2, 3]
+    assert cpu_layout.mask_cpus("0x6") == [1, 2]
+    assert cpu_layout.cpu_mask([1, 2]) == "0x6"
+    assert cpu_layout.isolcpus_cpus("managed_irq,domain,2-3") == (["managed_irq", "domain"], [2, 3])
+    assert cpu_layout.kernel_arg_values(["quiet", "isolcpus=2-3", {"key": "nohz_full", "value": "2-3"}]) == {
+        "isolcpus": "2-3", "nohz_full": "2-3"}
+    for bad in ("2-x", "0x0", True, [1.5]):
+        with pytest.raises(cpu_layout.BadValue):
+            cpu_layout.cpus_of(bad) if bad != "0x0" else cpu_layout.mask_cpus(bad)
+
+
+def test_current_layout_reads_masks_and_args(two_node):
+    two_node["ovs"] = {"other_config": {"pmd-cpu-mask": "0x22", "dpdk-lcore-mask": "0x1"}}
+    layout = cpu_layout.current_layout(two_node, [{"key": "isolcpus", "value": "1-7"}, {"key": "quiet", "value": None}])
+    assert layout["pmd_cpus"] == [1, 5]
+    assert layout["lcore_cpus"] == [0]
+    assert layout["kernel_args"] == {"isolcpus": "1-7"}
+    assert layout["nodes"][0]["cpulist"] == "0-3,8-11"
+
+
+# -- derived layout ---------------------------------------------------------------------------
+
+def test_two_nodes_derive_whole_cores_per_nic_node(two_node):
+    layout, conflicts = run(two_node, cpu={"housekeeping_cores": 1, "pmd_cores": 1},
+                            dpdk_devices=["0000:03:00.0", "ens81f0"],
+                            vms=[{"name": "vm1", "vcpus": 2, "numa_node": 0},
+                                 {"name": "vm2", "vcpus": 3, "numa_node": 1}])
+    assert conflicts == []
+    assert layout["housekeeping"] == "0,4,8,12"
+    assert layout["pmd_cpus"] == "1,5,9,13"  # both threads of one core per node
+    assert layout["pmd_cpu_mask"] == "0x2222"
+    assert layout["lcore_mask"] == "0x1111"
+    assert layout["guest_pool"] == {"0": "2-3,10-11", "1": "6-7,14"}
+    assert layout["kernel_args"] == ["isolcpus=domain,managed_irq,1-3,5-7,9-11,13-14",
+                                     "nohz_full=1-3,5-7,9-11,13-14", "rcu_nocbs=1-3,5-7,9-11,13-14",
+                                     "irqaffinity=0,4,8,12"]
+    assert layout["systemd_cpu_affinity"] == "0,4,8,12"
+    assert layout["vm_cpu_affinity"] == {"vm1": "2,10", "vm2": "6-7,14"}
+    assert layout["dpdk_nodes"] == [0, 1]
+
+
+def test_pmd_only_on_the_node_of_the_nic(two_node):
+    layout, conflicts = run(two_node, cpu={"pmd_cores": 2, "isolcpus_flags": [], "rcu_nocbs": False},
+                            dpdk_devices=["0000:81:00.0"])
+    assert conflicts == []
+    assert layout["pmd_cpus"] == "5-6,13-14"
+    assert layout["kernel_args"][0] == "isolcpus=1-3,5-7,9-11,13-14"
+    assert not any(a.startswith("rcu_nocbs") for a in layout["kernel_args"])
+
+
+def test_one_node_nic_without_numa_puts_pmd_on_node_0(one_node):
+    layout, conflicts = run(one_node, cpu={}, dpdk_devices=["0000:00:03.0"])
+    assert layout["pmd_cpus"] == ""  # empty host_cpu derives nothing
+    layout, conflicts = run(one_node, cpu={"housekeeping_cores": 1}, dpdk_devices=["0000:00:03.0"],
+                            ovs={"socket_mem": [512]}, vms=[{"name": "vm1", "vcpus": 2}])
+    assert conflicts == []
+    assert (layout["housekeeping"], layout["pmd_cpus"], layout["guest_cpus"]) == ("0", "1", "2-3")
+    assert layout["vm_cpu_affinity"] == {"vm1": "2-3"}
+    assert layout["dpdk_nodes"] == []
+    # without OVS in the description no PMD core is set aside
+    layout, conflicts = run(one_node, cpu={"housekeeping_cores": 1}, vms=[{"name": "vm1", "vcpus": 2}])
+    assert conflicts == [] and (layout["pmd_cpus"], layout["guest_cpus"]) == ("", "1-3")
+
+
+def test_explicit_values_win_and_are_kept(two_node):
+    layout, conflicts = run(two_node, cpu={"housekeeping_cpus": "0,8"}, dpdk_devices=["0000:03:00.0"],
+                            ovs={"pmd_cpu_mask": "0x202", "lcore_mask": "0x1"},
+                            kernel_args=["nohz_full=1-7,9-14"],
+                            vms=[{"name": "vm1", "cpu_affinity": "3,11", "numa_node": 0}])
+    assert conflicts == []
+    assert layout["pmd_cpu_mask"] == "0x202"
+    assert layout["lcore_mask"] == "0x1"
+    assert not any(a.startswith("nohz_full") for a in layout["kernel_args"])
+    assert layout["vm_cpu_affinity"] == {}
+
+
+# -- conflicts --------------------------------------------------------------------------------
+
+def test_cpus_that_do_not_exist_or_are_offline(two_node):
+    _layout, conflicts = run(two_node, ovs={"pmd_cpu_mask": "0x18000"},
+                             vms=[{"name": "vm1", "cpu_affinity": "15"}])
+    assert "do not exist" in only(conflicts, "host_ovs.pmd_cpu_mask names CPUs 16")
+    assert "offline" in only(conflicts, "host_ovs.pmd_cpu_mask names CPUs 15")
+    assert "offline" in only(conflicts, "host_vms[vm1].cpu_affinity names CPUs 15")
+
+
+def test_overlaps_name_both_fields(two_node):
+    _layout, conflicts = run(two_node, cpu={"housekeeping_cpus": "0-1", "pmd_cpus": "1,9"},
+                             ovs={"lcore_mask": "0x2"}, vms=[{"name": "vm1", "cpu_affinity": "9-10"}])
+    only(conflicts, "host_cpu.housekeeping CPUs and host_cpu.pmd CPUs overlap on 1")
+    only(conflicts, "host_ovs.pmd_cpu_mask and host_ovs.lcore_mask overlap on CPUs 1")
+    only(conflicts, "host_vms[vm1].cpu_affinity overlaps the PMD CPUs")
+    # CPU 0's sibling 8 is a guest CPU while 0 is housekeeping: PMD 1's sibling 9 is PMD, fine
+    assert not [c for c in conflicts if "shares its core" in c]
+
+
+def test_sibling_split_between_pmd_and_guests(two_node):
+    _layout, conflicts = run(two_node, cpu={"pmd_cpus": "1"}, dpdk_devices=["0000:03:00.0"])
+    assert "keep sibling threads together" in only(conflicts, "CPU 1 shares its core with CPU 9 of host_cpu.guest")
+
+
+def test_pmd_on_a_node_without_dpdk_nic(two_node):
+    _layout, conflicts = run(two_node, ovs={"pmd_cpu_mask": "0x20"}, dpdk_devices=["0000:03:00.0"])
+    only(conflicts, "host_ovs.pmd_cpu_mask puts PMD CPUs 5 on NUMA node 1, where no DPDK NIC sits")
+    only(conflicts, "no PMD CPU on NUMA node 0, where DPDK NICs 0000:03:00.0 sit")
+
+
+def test_a_guests_vfio_device_is_no_dpdk_nic(two_node):
+    layout, conflicts = run(two_node, cpu={"pmd_cores": 1}, dpdk_devices=["0000:03:00.0", "0000:81:00.0"],
+                            vms=[{"name": "vm1", "numa_node": 1, "nics": [{"type": "vfio", "host": "81:00.0"}]}])
+    assert conflicts == []
+    assert layout["dpdk_nodes"] == [0] and layout["pmd_cpus"] == "1,9"
+    assert layout["vm_cpu_affinity"] == {"vm1": "5,13"}  # a whole core, both threads
+
+
+def test_dpdk_nic_of_a_bridge_counts(two_node):
+    bridges = [{"name": "br1", "ports": [{"name": "p1", "type": "dpdk", "options": {"dpdk-devargs": "0000:81:00.0"}},
+                                         {"name": "vhu1", "type": "dpdkvhostuserclient",
+                                          "options": {"vhost-server-path": "/run/vhost/vm1.sock"}}]}]
+    _layout, conflicts = run(two_node, ovs={"pmd_cpu_mask": "0x20", "bridges": bridges},
+                             vms=[{"name": "vm1", "numa_node": 0, "cpu_affinity": "2",
+                                   "nics": [{"type": "vhost-user", "socket": "/run/vhost/vm1.sock"}]}])
+    assert not [c for c in conflicts if "PMD" in c]
+    only(conflicts, "host_vms[vm1].nics: the guest runs on NUMA node 0 but its NIC")
+
+
+def test_guest_vcpus_off_its_memory_node_and_vfio_nic(two_node):
+    _layout, conflicts = run(two_node, vms=[
+        {"name": "vm1", "numa_node": 0, "cpu_affinity": [2, 6]},
+        {"name": "vm2", "cpu_affinity": "6-7", "nics": [{"type": "vfio", "host": "03:00.0"}]},
+        {"name": "vm3", "numa_node": 3}])
+    only(conflicts, "host_vms[vm1].cpu_affinity puts vCPUs on CPUs 6 outside NUMA node 0")
+    only(conflicts, "host_vms[vm2].nics: the guest runs on NUMA node 1 but its NIC")
+    only(conflicts, "host_vms[vm3].numa_node is NUMA node 3, which this host does not have")
+
+
+def test_not_enough_cores(one_node):
+    _layout, conflicts = run(one_node, cpu={"housekeeping_cores": 2, "pmd_cores": 3})
+    only(conflicts, "host_cpu.pmd_cores asks for 3 core(s) on NUMA node 0, which has 2 free")
+    _layout, conflicts = run(one_node, cpu={"housekeeping_cores": 1, "pmd_cores": 1},
+                             vms=[{"name": "big", "vcpus": 3}])
+    only(conflicts, "host_vms[big].vcpus needs 3 CPU(s) from the guest pool")
+
+
+def test_isolcpus_forgotten_or_covering_housekeeping(two_node):
+    _layout, conflicts = run(two_node, kernel_args=["isolcpus=domain,2-7"], ovs={"pmd_cpu_mask": "0x2"},
+                             dpdk_devices=["0000:03:00.0"], vms=[{"name": "vm1", "cpu_affinity": "2,10"}])
+    only(conflicts, "isolcpus=domain,2-7 leaves PMD CPUs 1")
+    only(conflicts, "host_vms[vm1].cpu_affinity pins the guest to CPUs 10 that isolcpus does not isolate")
+    _layout, conflicts = run(two_node, kernel_args=["isolcpus=0-14"], cpu={"housekeeping_cores": 1})
+    only(conflicts, "covers every online CPU")
+    only(conflicts, "includes housekeeping CPUs")
+
+
+def test_bad_values_name_the_field(two_node):
+    _layout, conflicts = run(two_node, cpu={"pmd_cores": "many", "housekeeping_cpus": "0-", "bogus": 1,
+                                            "isolcpus_flags": ["nohz", "wrong"]},
+                             ovs={"pmd_cpu_mask": "zz"})
+    only(conflicts, "host_cpu.pmd_cores must be a number of cores per NUMA node")
+    only(conflicts, "host_cpu.housekeeping_cpus must be a CPU list")
+    only(conflicts, "host_cpu has unknown keys bogus")
+    only(conflicts, "'wrong' is not an isolcpus flag")
+    only(conflicts, "host_ovs.pmd_cpu_mask must be a non-zero hexadecimal CPU mask")
+    _layout, conflicts = run(two_node, cpu={"pmd_cores": {5: 1}})
+    only(conflicts, "host_cpu.pmd_cores names NUMA node 5")
+
+
+def test_unbound_guests_on_two_nodes_count_against_all_pools(two_node):
+    _layout, conflicts = run(two_node, ovs={"socket_mem": [1024, 1024]},
+                             vms=[{"name": "a", "memory": "7G", "hugepages": {"size": "1G"}}])
+    # 7 of the 8 1G pages fit the guest, OVS's 2 GiB on top do not
+    assert conflicts == ["hugepages in all: host_ovs.socket_mem[0] 1024 MiB + host_ovs.socket_mem[1] 1024 MiB + "
+                         "host_vms[a].memory 7168 MiB need 9216 MiB but the pools (the host's current pools) "
+                         "hold 8192 MiB"]
+
+
+def test_hugepage_budget_per_node(two_node):
+    # pools of the host: 4 x 1G on each node
+    _layout, conflicts = run(two_node, ovs={"socket_mem": [1024, 1024]}, vms=[
+        {"name": "vm1", "numa_node": 0, "memory": "5G", "hugepages": {"size": "1G"}}], headroom_mb=512)
+    msg = only(conflicts, "hugepages on NUMA node 0")
+    assert "host_ovs.socket_mem[0] 1024 MiB + host_vms[vm1].memory 5120 MiB + headroom 512 MiB need 6656 MiB" in msg
+    assert "host's current pools" in msg
+    only(conflicts, "host_vms[vm1].memory need 5120 MiB of 1G pages on NUMA node 0, but the 1G pools hold 4 page(s)")
+    # the description's pools replace the host's: 6 x 1G on node 0 is just enough
+    _layout, conflicts = run(two_node, ovs={"socket_mem": [1024, 1024]},
+                             hugepages=[{"size": "1G", "count": 6, "node": 0}, {"size": "1G", "count": 2, "node": 1}],
+                             vms=[{"name": "vm1", "numa_node": 0, "memory": "5G", "hugepages": {"size": "1G"}}])
+    assert conflicts == []
+
+
+def test_budget_of_unbound_guests_against_all_pools(one_node):
+    # 1024 x 2M = 2048 MiB on the only node
+    _layout, conflicts = run(one_node, ovs={"socket_mem": [512]},
+                             vms=[{"name": "a", "memory": "1G", "hugepages": {"size": "2M"}},
+                                  {"name": "b", "memory": "1G", "hugepages": {"size": "2M"}}])
+    # the guests alone fit the 2M pool, OVS's socket memory on top does not
+    assert not [c for c in conflicts if "of 2M pages" in c]
+    only(conflicts, "hugepages on NUMA node 0: host_ovs.socket_mem[0] 512 MiB + host_vms[a].memory 1024 MiB + "
+                    "host_vms[b].memory 1024 MiB need 2560 MiB but the pools (the host's current pools) hold 2048 MiB")
+    _layout, conflicts = run(one_node, hugepages=[{"size": "2M", "count": 512}],
+                             vms=[{"name": "a", "memory": "2G", "hugepages": {"size": "2M"}}])
+    only(conflicts, "host_vms[a].memory need 2048 MiB of 2M pages on NUMA node 0, but the 2M pools hold 512 page(s)")
+
+
+# -- host_facts -------------------------------------------------------------------------------
+
+class NoCommands:
+    def has(self, name):
+        return False
+
+    def find(self, name):
+        return None
+
+
+def test_host_facts_report_the_current_layout(tmp_path):
+    tree = two_node_smt_host(tmp_path)
+    tree.cmdline("BOOT_IMAGE=/vmlinuz ro isolcpus=managed_irq,domain,1-7,9-14 nohz_full=1-7,9-14 irqaffinity=0,8")
+    tree.write("/sys/devices/system/cpu/isolated", "1-7,9-14")
+    tree.write("/sys/devices/system/cpu/nohz_full", "1-7,9-14")
+    tree.write("/proc/1/status", "Name:\tsystemd\nCpus_allowed:\t0101\nCpus_allowed_list:\t0,8\n")
+    result = facts.gather(HostFS(str(tmp_path)), NoCommands())
+    layout = result["cpu_layout"]
+    assert layout["online"] == list(range(15)) and layout["present"] == list(range(16))
+    assert layout["nodes"][1] == {"id": 1, "cpus": [4, 5, 6, 7, 12, 13, 14, 15], "cpulist": "4-7,12-15"}
+    assert [0, 8] in layout["siblings"] and [7] in layout["siblings"] and layout["smt"] is True
+    assert layout["isolated"] == layout["nohz_full"] == [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14]
+    assert layout["kernel_args"] == {"isolcpus": "managed_irq,domain,1-7,9-14", "nohz_full": "1-7,9-14",
+                                     "irqaffinity": "0,8"}
+    assert layout["systemd_cpu_affinity"] == [0, 8]
+    assert layout["pmd_cpus"] is None and layout["lcore_cpus"] is None  # OVS not running
+    assert result["cpu"]["init_affinity"] == [0, 8]
+
+
+# -- after converge -------------------------------------------------------------------------------
+
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "fixtures",
+                        "pmd_rxq_show")
+
+
+def fixture_text(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+def test_pmd_rxq_show_captured_from_ovs_3_1():
+    pmds = cpu_layout.parse_pmd_rxq_show(fixture_text("ovs-3.1-one-pmd-vhost.txt"))
+    assert pmds == [{"numa": 0, "core": 1, "isolated": False, "rxqs": [
+        {"port": "vhu1", "queue": 0, "enabled": True, "usage": "NOT AVAIL"},
+        {"port": "vhu2", "queue": 0, "enabled": True, "usage": "NOT AVAIL"}]}]
+    assert cpu_layout.rxq_conflicts(pmds, {"vhu1": 0, "vhu2": None}) == []
+
+
+def test_rxq_on_a_pmd_of_another_node_is_reported():
+    pmds = cpu_layout.parse_pmd_rxq_show(fixture_text("two-node-cross.txt"))
+    assert [(p["numa"], p["core"], p["isolated"], len(p["rxqs"])) for p in pmds] == [(0, 1, False, 3), (1, 5, True, 2)]
+    assert pmds[1]["rxqs"][1] == {"port": "vhu-vm2", "queue": 0, "enabled": False, "usage": "0 %"}
+    found = cpu_layout.rxq_conflicts(pmds, {"dpdk0": 0, "dpdk1": 1, "vhu-vm1": 0, "vhu-vm2": 0})
+    # dpdk1 queue 1 on the node-0 PMD; vhu-vm2 is on node 0 but disabled, so not reported
+    assert found == ["port dpdk1 queue 1 sits on NUMA node 1 but is polled by the PMD on CPU 1 of node 0 "
+                     "(ovs-appctl dpif-netdev/pmd-rxq-show): give node 1 a PMD core"]
+
+
+def test_guest_real_affinity(two_node):
+    topo = cpu_layout.Topology.from_facts(two_node)
+    threads = {"100": [2, 10], "101": [2, 10], "102": [0, 1, 2], "103": [0, 1, 2]}
+    found = cpu_layout.guest_affinity_conflicts("vm1", threads, [2, 10], [1, 9], topo, node=0)
+    assert found == ["guest vm1 threads 102,103 run on CPUs 0-2, not its cpu_affinity 2,10 (restart the guest to "
+                     "apply it)", "guest vm1 threads 102,103 may run on PMD CPUs 1"]
+    found = cpu_layout.guest_affinity_conflicts("vm2", {"200": [6]}, [], [1], topo, node=0)
+    assert found == ["guest vm2 thread 200 may run on CPUs 6 outside its NUMA node 0"]
+
+
+def test_the_lab_vm_description(tmp_path):
+    """inventory/labvm on the lab VM's topology (scripts/lab_vm.py): one vCPU per node, NICs without a node."""
+    import yaml
+
+    from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, SysfsTree, cpu_topology
+
+    tree = SysfsTree(tmp_path)
+    tree.cpu("0-1")
+    cpu_topology(tree, [[0], [1]])
+    tree.meminfo()
+    tree.hugepage_sizes()
+    tree.numa_node(0, "0", 1024 * 1024, 900 * 1024)
+    tree.numa_node(1, "1", 1024 * 1024, 900 * 1024)
+    tree.pool(KB_1G, total=1)
+    tree.pool(KB_1G, node=0, total=1)
+    tree.pool(KB_2M, node=0, total=256)
+    tree.pool(KB_2M, node=1, total=256)
+    tree.pci("0000:00:03.0", "0x8086", "0x100e", driver="vfio-pci", numa_node=-1, iommu_group=3)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(FIXTURES))))
+    with open(os.path.join(root, "inventory", "labvm", "host_vars", "nfv-labvm.yml")) as handle:
+        d = yaml.safe_load(handle)
+    layout, conflicts = run(host_facts(tmp_path), cpu=d["host_cpu"], ovs=d["host_ovs"], hugepages=d["host_hugepages"],
+                            dpdk_devices=d["host_vfio_devices"])
+    assert conflicts == []
+    assert layout["kernel_args"] == ["isolcpus=domain,managed_irq,1", "nohz_full=1", "rcu_nocbs=1", "irqaffinity=0"]
+    assert (layout["lcore_mask"], layout["pmd_cpu_mask"], layout["systemd_cpu_affinity"]) == ("0x1", "0x2", "0")
