@@ -1424,6 +1424,8 @@ class QemuVm(PlannedModule):
             os.unlink(self.unit_path)
             if current["systemd"]:
                 self.systemd.daemon_reload()
+                # a unit that had failed stays loaded as "not-found failed" until this: leave no trace
+                self.systemd.reset_failed(unit)
         for change in plan.by_action("delete_tap"):
             self._delete_tap(change.data["tap"])
         if "delete_helper" in actions:

@@ -688,7 +688,7 @@ def test_absent_stops_disables_and_removes(host):
     runner = SystemctlRunner(active="active", sub="running", enabled="enabled", main_pid=77)
     result = make(host, runner, state="absent").run()
     assert actions(result) == ["stop", "disable", "delete", "delete_helper"]  # the last guest: helper goes too
-    assert runner.systemctl() == ["stop", "disable", "daemon-reload"]
+    assert runner.systemctl() == ["stop", "disable", "daemon-reload", "reset-failed"]  # no failed unit left loaded
     assert os.listdir(str(host / "units")) == [] and os.listdir(str(host / "libexec")) == []
     again = make(host, SystemctlRunner(), state="absent").run()
     assert again["changed"] is False
