@@ -229,6 +229,46 @@ def _cpus(value):
     return parse_cpulist(str(value))
 
 
+def _pin_problems(spec, pins, emulator):
+    """vcpu_pins (one CPU list per vCPU) and emulator_cpus into spec; the unit's CPUAffinity becomes their union
+    (or stays cpu_affinity, which must then hold them all). Returns the problems."""
+    problems = []
+    spec["vcpu_pins"], spec["emulator_cpus"] = [], []
+    if pins in (None, []):
+        if emulator not in (None, "", []):
+            problems.append("emulator_cpus needs vcpu_pins: without them every QEMU thread runs on cpu_affinity")
+        return problems
+    if not isinstance(pins, (list, tuple)):
+        return ["vcpu_pins must be a list with one host CPU or CPU list per vCPU (like [2, 3] or ['2', '3']), "
+                "got %r" % (pins,)]
+    for index, value in enumerate(pins):
+        try:
+            cpus = _cpus(value)
+        except (TypeError, ValueError):
+            cpus = None
+        if not cpus or cpus[0] < 0:
+            problems.append("vcpu_pins[%d] %r is not a host CPU or CPU list (examples: 2, '2-3')" % (index, value))
+            cpus = []
+        spec["vcpu_pins"].append(cpus or [])
+    if len(pins) != spec["vcpus"]:
+        problems.append("vcpu_pins has %d entr%s but vcpus is %d: give one host CPU (or CPU list) per vCPU"
+                        % (len(pins), "y" if len(pins) == 1 else "ies", spec["vcpus"]))
+    try:
+        spec["emulator_cpus"] = _cpus(emulator)
+    except (TypeError, ValueError):
+        problems.append("emulator_cpus %r is not a CPU list (examples: '0', [0, 8])" % (emulator,))
+    union = sorted(set(c for cpus in spec["vcpu_pins"] for c in cpus) | set(spec["emulator_cpus"]))
+    if spec["cpu_affinity"]:
+        outside = [c for c in union if c not in spec["cpu_affinity"]]
+        if outside:
+            problems.append("vcpu_pins/emulator_cpus name CPUs %s outside cpu_affinity %s: leave cpu_affinity out "
+                            "(the unit's CPUAffinity is then their union) or include them"
+                            % (format_cpulist(outside), format_cpulist(spec["cpu_affinity"])))
+    else:
+        spec["cpu_affinity"] = union
+    return problems
+
+
 # ---------------------------------------------------------------------------------------------
 # validation: module params -> spec
 
@@ -337,6 +377,7 @@ def guest_spec(params):
     except (TypeError, ValueError):
         spec["cpu_affinity"] = []
         problems.append("cpu_affinity %r is not a CPU list (examples: '2-3', [2, 3])" % (p.get("cpu_affinity"),))
+    problems += _pin_problems(spec, p.get("vcpu_pins"), p.get("emulator_cpus"))
 
     # boot
     spec["kernel"] = p.get("kernel")
@@ -639,6 +680,11 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
         service.append(("ExecStartPre", exec_line(argv_pre, prefix="-+" if ignore else "+", group_options=False)))
     service += [
         ("ExecStart", exec_line(argv)),
+    ]
+    pin = pin_argv(spec, helper_argv[0])
+    if pin:  # after QEMU started: each vCPU thread to its vcpu_pins entry, the others to emulator_cpus
+        service.append(("ExecStartPost", exec_line(pin, group_options=False)))
+    service += [
         ("ExecStop", exec_line(helper_argv, group_options=False)),
         ("TimeoutStopSec", "%ds" % (spec["stop_timeout"] + 15)),
         ("Restart", "on-failure"),
@@ -803,18 +849,132 @@ def resource_clashes(spec, unit, res):
 # the ExecStop helper: system_powerdown over QMP, then wait for QEMU to go away
 
 HELPER_SOURCE = '''\
-# Managed by nfv.dpdk.qemu_vm: ExecStop= helper of QEMU guest units.
+# Managed by nfv.dpdk.qemu_vm: ExecStop= and ExecStartPost= helper of QEMU guest units.
 # usage: nfv-qemu-powerdown QMP_SOCKET TIMEOUT_SECONDS
-# Sends system_powerdown over the QMP unix socket and waits until QEMU closes
-# the connection (the guest powered off) or the timeout passes; then systemd
-# stops whatever is left (SIGTERM, on which QEMU exits cleanly).
+#   Sends system_powerdown over the QMP unix socket and waits until QEMU closes
+#   the connection (the guest powered off) or the timeout passes; then systemd
+#   stops whatever is left (SIGTERM, on which QEMU exits cleanly).
+# usage: nfv-qemu-powerdown pin QMP_SOCKET TIMEOUT_SECONDS EMULATOR_CPUS VCPU0_CPUS [VCPU1_CPUS ...]
+#   Asks QMP (query-cpus-fast) for each vCPU's thread and pins vCPU i to VCPUi_CPUS
+#   and every other thread of QEMU to EMULATOR_CPUS ("-": left as they are).
+#   Exits non-zero, naming the cause, when a thread cannot be pinned as asked.
 import json
+import os
 import socket
 import sys
 import time
 
 
+def parse_cpulist(text):
+    cpus = set()
+    for part in text.split(","):
+        low, _sep, high = part.partition("-")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return sorted(cpus)
+
+
+def qmp_connect(path, timeout):
+    \"\"\"A connected QMP stream; retries while QEMU has not created the socket yet.\"\"\"
+    deadline = time.monotonic() + timeout
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(5)
+        try:
+            sock.connect(path)
+            return sock, sock.makefile("rwb")
+        except OSError:
+            sock.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
+def qmp_command(stream, name):
+    stream.write(json.dumps({"execute": name}).encode() + b"\\n")
+    stream.flush()
+    while True:
+        line = stream.readline()
+        if not line:
+            return None
+        reply = json.loads(line.decode())
+        if "return" in reply or "error" in reply:
+            return reply
+
+
+def pin_plan(vcpu_threads, tasks, pins, emulator):
+    \"\"\"{tid: cpus} to apply, and the problems: vcpu_threads {index: tid} from query-cpus-fast, tasks the tids
+    of QEMU, pins one CPU list per vCPU, emulator the CPUs of every other thread (None: leave them).\"\"\"
+    problems = []
+    if sorted(vcpu_threads) != list(range(len(pins))):
+        problems.append("QEMU reports vCPUs %s, the unit pins vCPUs 0-%d"
+                        % (",".join(str(i) for i in sorted(vcpu_threads)) or "none", len(pins) - 1))
+    plan = {}
+    for index in sorted(vcpu_threads):
+        tid = vcpu_threads[index]
+        if index >= len(pins):
+            continue
+        if tid in plan and plan[tid] != pins[index]:
+            problems.append("vCPUs share thread %d (single-threaded TCG?): vCPU %d cannot have CPUs of its own"
+                            % (tid, index))
+        plan[tid] = pins[index]
+    if emulator:
+        for tid in tasks:
+            plan.setdefault(tid, emulator)
+    return plan, problems
+
+
+def pin(argv):
+    path, timeout, emulator = argv[2], float(argv[3]), argv[4]
+    pins = [parse_cpulist(a) for a in argv[5:]]
+    emulator = None if emulator == "-" else parse_cpulist(emulator)
+    try:
+        sock, stream = qmp_connect(path, timeout)
+        with sock:
+            stream.readline()  # greeting
+            qmp_command(stream, "qmp_capabilities")
+            reply = qmp_command(stream, "query-cpus-fast")
+    except (OSError, ValueError) as exc:
+        print("nfv-qemu-pin: QMP %s: %s" % (path, exc), file=sys.stderr)
+        return 1
+    if not reply or "return" not in reply:
+        print("nfv-qemu-pin: query-cpus-fast failed: %s" % json.dumps(reply), file=sys.stderr)
+        return 1
+    vcpu_threads = dict((cpu["cpu-index"], cpu["thread-id"]) for cpu in reply["return"])
+    pid = qemu_pid(vcpu_threads)
+    tasks = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid)) if pid else []
+    plan, problems = pin_plan(vcpu_threads, tasks, pins, emulator)
+    for tid, cpus in sorted(plan.items()):
+        try:
+            os.sched_setaffinity(tid, cpus)
+        except OSError as exc:
+            problems.append("thread %d to CPUs %s: %s" % (tid, ",".join(str(c) for c in cpus), exc))
+    for problem in problems:
+        print("nfv-qemu-pin: %s" % problem, file=sys.stderr)
+    if problems:
+        return 1
+    print("nfv-qemu-pin: %s" % "; ".join("vCPU %d thread %d -> CPUs %s" % (i, t, ",".join(str(c) for c in pins[i]))
+                                         for i, t in sorted(vcpu_threads.items()) if i < len(pins))
+          + ("; %d other thread(s) -> CPUs %s" % (len(plan) - len(vcpu_threads), ",".join(str(c) for c in emulator))
+             if emulator else ""))
+    return 0
+
+
+def qemu_pid(vcpu_threads):
+    \"\"\"The QEMU process (Tgid of a vCPU thread), None when unknown.\"\"\"
+    for tid in vcpu_threads.values():
+        try:
+            with open("/proc/%d/status" % tid) as handle:
+                for line in handle:
+                    if line.startswith("Tgid:"):
+                        return int(line.split()[1])
+        except OSError:
+            continue
+    return None
+
+
 def main(argv):
+    if len(argv) > 1 and argv[1] == "pin":
+        return pin(argv)
     path = argv[1]
     timeout = float(argv[2]) if len(argv) > 2 else 60.0
     deadline = time.monotonic() + timeout
@@ -826,22 +986,10 @@ def main(argv):
         print("nfv-qemu-powerdown: cannot connect to %s: %s (guest not running)" % (path, exc))
         return 0
     stream = sock.makefile("rwb")
-
-    def command(name):
-        stream.write(json.dumps({"execute": name}).encode() + b"\\n")
-        stream.flush()
-        while True:
-            line = stream.readline()
-            if not line:
-                return None
-            reply = json.loads(line.decode())
-            if "return" in reply or "error" in reply:
-                return reply
-
     try:
         stream.readline()  # greeting
-        command("qmp_capabilities")
-        reply = command("system_powerdown")
+        qmp_command(stream, "qmp_capabilities")
+        reply = qmp_command(stream, "system_powerdown")
         print("nfv-qemu-powerdown: system_powerdown sent: %s" % json.dumps(reply))
         while True:
             left = deadline - time.monotonic()
@@ -860,6 +1008,7 @@ def main(argv):
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
 '''
+PIN_TIMEOUT = 30  # seconds the ExecStartPost= pin step waits for QEMU's QMP socket
 
 
 def helper_text(python):
@@ -868,6 +1017,15 @@ def helper_text(python):
 
 def helper_argv(spec, python):
     return [python, os.path.join(spec["helper_dir"], HELPER_NAME), spec["qmp_socket"], str(spec["stop_timeout"])]
+
+
+def pin_argv(spec, python):
+    """ExecStartPost= of a guest with vcpu_pins: the helper's pin subcommand; None without vcpu_pins."""
+    if not spec.get("vcpu_pins"):
+        return None
+    return ([python, os.path.join(spec["helper_dir"], HELPER_NAME), "pin", spec["qmp_socket"], str(PIN_TIMEOUT),
+             format_cpulist(spec["emulator_cpus"]) if spec["emulator_cpus"] else "-"]
+            + [format_cpulist(cpus) for cpus in spec["vcpu_pins"]])
 
 
 def python_problem(path):
@@ -1239,10 +1397,14 @@ class QemuVm(PlannedModule):
                     spec["numa_node"], ", ".join(str(n) for n in nodes)))
         if spec["cpu_affinity"]:
             online = parse_cpulist(self.fs.read("/sys/devices/system/cpu/online") or "")
-            missing = [c for c in spec["cpu_affinity"] if online and c not in online]
-            if missing:
-                problems.append("cpu_affinity CPUs %s are not online (online: %s)" % (
-                    format_cpulist(missing), format_cpulist(online)))
+            fields = [("cpu_affinity", self.params.get("cpu_affinity") and spec["cpu_affinity"])]
+            fields += [("vcpu_pins[%d]" % i, cpus) for i, cpus in enumerate(spec["vcpu_pins"])]
+            fields.append(("emulator_cpus", spec["emulator_cpus"]))
+            for field, cpus in fields:
+                missing = [c for c in cpus or [] if online and c not in online]
+                if missing:
+                    problems.append("%s CPUs %s are not online (online: %s)" % (
+                        field, format_cpulist(missing), format_cpulist(online)))
         for path in [spec["kernel"], spec["initrd"]] + [d["path"] for d in spec["disks"]]:
             if path and not os.path.exists(path):
                 msg = "%s does not exist" % path

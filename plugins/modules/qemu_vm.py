@@ -120,6 +120,26 @@ options:
     description:
       - Host CPUs for all QEMU threads (C(CPUAffinity=)), as a cpulist string like V(2-3) or a list of
         integers.
+      - With O(vcpu_pins) it may be left out (the unit's C(CPUAffinity=) is then the union of O(vcpu_pins) and
+        O(emulator_cpus)); when given it must hold them all.
+    type: raw
+  vcpu_pins:
+    description:
+      - Per-vCPU pinning, like libvirt's C(<vcpupin>) - one host CPU or cpulist per vCPU, in vCPU order; the list
+        has exactly O(vcpus) entries, such as V([2, 3]) or V(["2", "3"]).
+      - After QEMU starts, the unit's C(ExecStartPost=) runs the helper script (the C(nfv-qemu-powerdown) file of
+        O(helper_dir), subcommand C(pin), as the service user with the system python3). It asks QMP
+        C(query-cpus-fast) for each vCPU's thread and sets its affinity (C(sched_setaffinity)); the threads
+        that are no vCPU go to O(emulator_cpus). A vCPU thread that cannot be pinned (for example vCPUs sharing
+        one thread under single-threaded TCG) fails the start, with the cause in the journal.
+      - Every CPU must be online. A changed pin set changes the unit, so it takes effect on restart.
+    type: list
+    elements: raw
+  emulator_cpus:
+    description:
+      - Host CPUs (cpulist or list) for QEMU's threads that are no vCPU - the main loop, I/O and monitor threads,
+        like libvirt's C(<emulatorpin>). Needs O(vcpu_pins).
+      - Without it those threads keep the unit's C(CPUAffinity=).
     type: raw
   kernel:
     description: Kernel image for direct boot.
@@ -322,6 +342,17 @@ EXAMPLES = r"""
       - {type: vhost-user, socket: /run/vhost/vm1.sock, mac: "52:54:00:00:00:01", queues: 2}
       - {type: user, forwards: [{host_port: 2201, guest_port: 22}]}
 
+- name: Per-vCPU pinning (libvirt's vcpupin/emulatorpin) - vCPU 0 on CPU 2, vCPU 1 on CPU 3, QEMU's own threads on 0
+  nfv.dpdk.qemu_vm:
+    name: vnf1
+    memory: 2G
+    vcpus: 2
+    hugepages: {size: 2M}
+    vcpu_pins: [2, 3]
+    emulator_cpus: "0"
+    disks:
+      - {path: /var/lib/nfv-qemu/vnf1.qcow2, format: qcow2}
+
 - name: Direct kernel boot on 2M pages, tap NIC on an OVS bridge, vfio passthrough
   nfv.dpdk.qemu_vm:
     name: vm2
@@ -457,6 +488,8 @@ ARGUMENT_SPEC = dict(
     )),
     numa_node=dict(type="int"),
     cpu_affinity=dict(type="raw"),
+    vcpu_pins=dict(type="list", elements="raw"),
+    emulator_cpus=dict(type="raw"),
     kernel=dict(type="path"),
     initrd=dict(type="path"),
     append=dict(type="str"),

@@ -912,3 +912,106 @@ def test_absent_without_the_unit_leaves_any_helper_alone(host):
     (host / "units" / "nfv-qemu-vm1.service").unlink()
     result = make(host, SystemctlRunner(), state="absent").run()
     assert result["changed"] is False and os.listdir(str(host / "libexec")) == ["nfv-qemu-powerdown"]
+
+
+# ---- issue 17: per-vCPU pinning (vcpu_pins, emulator_cpus) --------------------------------------
+
+def helper_namespace():
+    """The helper script the unit runs, loaded as a module (its pure parts are tested here)."""
+    namespace = {"__name__": "nfv_qemu_helper"}
+    exec(compile(qemu_vm_utils.HELPER_SOURCE, "nfv-qemu-powerdown", "exec"), namespace)
+    return namespace
+
+
+def test_vcpu_pins_reach_the_unit_as_execstartpost_and_the_union_as_cpuaffinity():
+    spec = spec_of(vcpus=3, vcpu_pins=[4, "5", "6-7"], emulator_cpus="0,8")
+    _argv, text = render(spec)
+    assert lines(text, "CPUAffinity") == ["0,4-8"]
+    post = lines(text, "ExecStartPost")
+    assert len(post) == 1
+    assert unescape_exec(post[0]) == ["/usr/bin/python3", "/usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown", "pin",
+                                      "/run/nfv-qemu/vm1/qmp.sock", "30", "0,8", "4", "5", "6-7"]
+    # after ExecStart=, before ExecStop=; the stop helper's line is unchanged
+    keys = [line.split("=", 1)[0] for line in text.splitlines()]
+    assert keys.index("ExecStart") < keys.index("ExecStartPost") < keys.index("ExecStop")
+    assert lines(text, "ExecStop") == ["/usr/bin/python3 /usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown "
+                                       "/run/nfv-qemu/vm1/qmp.sock 60"]
+
+
+def test_without_emulator_cpus_the_other_threads_are_left_and_without_pins_no_post_step():
+    spec = spec_of(vcpus=2, vcpu_pins=[2, 3])
+    _argv, text = render(spec)
+    assert unescape_exec(lines(text, "ExecStartPost")[0])[5:] == ["-", "2", "3"]
+    assert lines(text, "CPUAffinity") == ["2-3"]
+    _argv, plain = render(spec_of(vcpus=2, cpu_affinity="2-3"))
+    assert lines(plain, "ExecStartPost") == [] and lines(plain, "CPUAffinity") == ["2-3"]
+
+
+def test_explicit_cpu_affinity_must_hold_the_pins():
+    spec = spec_of(vcpus=2, vcpu_pins=[2, 3], emulator_cpus=0, cpu_affinity="0-7")
+    assert spec["cpu_affinity"] == list(range(8))
+    with pytest.raises(NfvError) as info:
+        spec_of(vcpus=2, vcpu_pins=[2, 9], emulator_cpus=0, cpu_affinity="0-3")
+    assert "vcpu_pins/emulator_cpus name CPUs 9 outside cpu_affinity 0-3" in info.value.msg
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"vcpus": 2, "vcpu_pins": [2]}, "vcpu_pins has 1 entry but vcpus is 2"),
+    ({"vcpus": 1, "vcpu_pins": [2, 3]}, "vcpu_pins has 2 entries but vcpus is 1"),
+    ({"vcpus": 2, "vcpu_pins": [2, "x"]}, "vcpu_pins[1] 'x' is not a host CPU"),
+    ({"vcpus": 2, "vcpu_pins": [2, ""]}, "vcpu_pins[1] '' is not a host CPU"),
+    ({"vcpus": 1, "vcpu_pins": "2"}, "vcpu_pins must be a list"),
+    ({"vcpus": 1, "vcpu_pins": [2], "emulator_cpus": "a"}, "emulator_cpus 'a' is not a CPU list"),
+    ({"vcpus": 1, "emulator_cpus": "0"}, "emulator_cpus needs vcpu_pins"),
+])
+def test_pin_validation_names_the_field(params, message):
+    with pytest.raises(NfvError) as info:
+        spec_of(**params)
+    assert message in info.value.msg
+
+
+def test_helper_pin_plan():
+    pin_plan = helper_namespace()["pin_plan"]
+    # vCPU i -> its pins; every other thread of QEMU -> emulator CPUs
+    plan, problems = pin_plan({0: 976, 1: 977}, [971, 973, 975, 976, 977], [[0], [1]], [0])
+    assert problems == []
+    assert plan == {976: [0], 977: [1], 971: [0], 973: [0], 975: [0]}
+    # no emulator CPUs: only the vCPU threads are moved
+    plan, problems = pin_plan({0: 976, 1: 977}, [971, 976, 977], [[2, 3], [4]], None)
+    assert plan == {976: [2, 3], 977: [4]} and problems == []
+    # single-threaded TCG: two vCPUs on one thread cannot have CPUs of their own
+    _plan, problems = pin_plan({0: 976, 1: 976}, [971, 976], [[0], [1]], None)
+    assert problems == ["vCPUs share thread 976 (single-threaded TCG?): vCPU 1 cannot have CPUs of its own"]
+    # QEMU and the unit disagree on the vCPUs
+    _plan, problems = pin_plan({0: 976}, [971, 976], [[0], [1]], None)
+    assert problems == ["QEMU reports vCPUs 0, the unit pins vCPUs 0-1"]
+    assert helper_namespace()["parse_cpulist"]("0,2-4") == [0, 2, 3, 4]
+
+
+def test_changed_pins_change_the_unit_and_restart_only_when_asked(host, monkeypatch):
+    (host / "sys/devices/system/cpu").mkdir(parents=True)
+    (host / "sys/devices/system/cpu/online").write_text("0-3\n")
+    first = make(host, SystemctlRunner(), vcpus=2, vcpu_pins=[1, 2], emulator_cpus="0").run()
+    assert "ExecStartPost=" in first["unit_text"] and "CPUAffinity=0-2\n" in first["unit_text"]
+    running = dict(active="active", sub="running", enabled="enabled", main_pid=77)
+    same = make(host, SystemctlRunner(**running), running_argv=first["argv"], monkeypatch=monkeypatch, vcpus=2,
+                vcpu_pins=[1, 2], emulator_cpus="0").run()
+    assert same["changed"] is False and same["restart_required"] is False
+    checked = make(host, SystemctlRunner(**running), check_mode=True, running_argv=first["argv"],
+                   monkeypatch=monkeypatch, vcpus=2, vcpu_pins=[2, 1], emulator_cpus="0").run()
+    assert actions(checked) == ["write_unit"] and checked["restart_required"] is True
+    assert "pin /run/nfv-qemu/vm1/qmp.sock 30 0 2 1" in checked["unit_text"]
+    runner = SystemctlRunner(**running)
+    restarted = make(host, runner, running_argv=first["argv"], monkeypatch=monkeypatch, vcpus=2, vcpu_pins=[2, 1],
+                     emulator_cpus="0", restart_on_change=True).run()
+    assert actions(restarted) == ["write_unit", "restart"]
+
+
+def test_offline_pin_cpus_are_refused_before_any_change(host):
+    (host / "sys/devices/system/cpu").mkdir(parents=True)
+    (host / "sys/devices/system/cpu/online").write_text("0-1\n")
+    with pytest.raises(NfvError) as info:
+        make(host, SystemctlRunner(), vcpus=2, vcpu_pins=[1, 3], emulator_cpus="5").run()
+    assert "vcpu_pins[1] CPUs 3 are not online (online: 0-1)" in info.value.msg
+    assert "emulator_cpus CPUs 5 are not online" in info.value.msg
+    assert os.listdir(str(host / "units")) == []
