@@ -382,6 +382,34 @@ class Resolver:
                          format_cpulist([c for n in nodes for c in pool.get(n, [])]) or "none", self.desc.field("cpu")))
         return []
 
+    def vm_pins(self, vm, index):
+        """(pins, emulator CPUs) of a guest's explicit vcpu_pins and emulator_cpus; (None, None) without pins."""
+        given = vm.get("vcpu_pins")
+        if given in (None, []):
+            if vm.get("emulator_cpus") not in (None, "", []):
+                self.conflict("%s needs %s" % (self.vm_field(vm, index, "emulator_cpus"),
+                                               self.vm_field(vm, index, "vcpu_pins")))
+            return None, None
+        name = vm.get("name") or str(index)
+        if not isinstance(given, (list, tuple)):
+            self.conflict("%s must be a list with one host CPU or CPU list per vCPU, got %r"
+                          % (self.vm_field(vm, index, "vcpu_pins"), given))
+            return [], []
+        vcpus = vm.get("vcpus") or 1
+        if len(given) != vcpus:
+            self.conflict("%s has %d entries but %s is %s: give one host CPU (or CPU list) per vCPU"
+                          % (self.vm_field(vm, index, "vcpu_pins"), len(given), self.vm_field(vm, index, "vcpus"),
+                             vcpus))
+        pins = [self.cpu_field("vms[%s].vcpu_pins[%d]" % (name, i), value) or [] for i, value in enumerate(given)]
+        emulator = self.cpu_field("vms[%s].emulator_cpus" % name, vm.get("emulator_cpus")) or []
+        return pins, emulator
+
+    def check_emulator(self, vm, index, emulator, pmd):
+        stray = sorted(set(emulator) & set(pmd))
+        if stray:
+            self.conflict("%s overlaps the PMD CPUs (ovs.pmd_cpu_mask / cpu.pmd) on %s"
+                          % (self.vm_field(vm, index, "emulator_cpus"), format_cpulist(stray)))
+
     def vm_field(self, vm, index, name):
         return self.desc.field("vms[%s].%s" % (vm.get("name") or index, name))
 
@@ -417,17 +445,24 @@ class Resolver:
             for cpu in plan["guests"]:
                 pool.setdefault(topo.node_of.get(cpu, 0), []).append(cpu)
         guest_pool = dict((n, list(c)) for n, c in pool.items())
-        affinity = {}
+        affinity, vcpu_pins, emulator_cpus = {}, {}, {}
         bridges = desc.bridge_devargs()
         for index, vm in enumerate(desc.vms):
             name = vm.get("name") or str(index)
             cpus = self.cpu_field("vms[%s].cpu_affinity" % name, vm.get("cpu_affinity"))
+            pins, emulator = self.vm_pins(vm, index)
             nic_nodes = self.vm_nic_nodes(vm, index, bridges)
-            if cpus is None and plan is not None:
+            if cpus is None and pins is None and plan is not None:
                 hint = nic_nodes[0] if len(nic_nodes) == 1 else None
                 cpus = self.guest_affinity(plan, vm, pool, index, hint)
                 if cpus:
                     affinity[name] = format_cpulist(cpus)
+                    pins, emulator = derived_pins(cpus, vm.get("vcpus") or 1, housekeeping, topo)
+                    vcpu_pins[name] = [format_cpulist(p) for p in pins]
+                    emulator_cpus[name] = format_cpulist(emulator)
+            if pins is not None:  # vCPUs run on their pins; QEMU's other threads may use housekeeping CPUs
+                cpus = sorted(set(c for p in pins for c in p))
+                self.check_emulator(vm, index, emulator or [], pmd)
             self.check_vm(vm, index, cpus or [], nic_nodes, pmd, plan, isolated)
 
         self.check_budget(dpdk)
@@ -442,6 +477,8 @@ class Resolver:
             "kernel_args": kernel_args,
             "systemd_cpu_affinity": format_cpulist(housekeeping) if plan and plan["opts"]["systemd_affinity"] else "",
             "vm_cpu_affinity": affinity,
+            "vm_vcpu_pins": vcpu_pins,
+            "vm_emulator_cpus": emulator_cpus,
             "dpdk_nodes": sorted(dpdk),
         }
 
@@ -525,7 +562,7 @@ class Resolver:
     def check_vm(self, vm, index, cpus, nic_nodes, pmd, plan, isolated):
         desc, topo = self.desc, self.topo
         node = vm.get("numa_node")
-        field = self.vm_field(vm, index, "cpu_affinity")
+        field = self.vm_field(vm, index, "vcpu_pins" if vm.get("vcpu_pins") else "cpu_affinity")
         if node is not None and node not in topo.nodes:
             self.conflict("%s is NUMA node %s, which this host does not have (nodes: %s)"
                           % (self.vm_field(vm, index, "numa_node"), node,
@@ -542,7 +579,7 @@ class Resolver:
                               % (field, format_cpulist(outside), desc.field("cpu")))
         if isolated is not None:
             loose = [c for c in cpus if c not in isolated and c not in pmd]
-            if loose and vm.get("cpu_affinity"):
+            if loose and (vm.get("cpu_affinity") or vm.get("vcpu_pins")):
                 self.conflict("%s pins the guest to CPUs %s that isolcpus does not isolate"
                               % (field, format_cpulist(loose)))
         cpu_nodes = topo.node_list(cpus)
@@ -656,6 +693,26 @@ PMD_HEAD_RE = re.compile(r"pmd thread numa_id (\d+|-1) core_id (\d+):")
 RXQ_RE = re.compile(r"port:\s*(\S+)\s+queue-id:\s*(\d+)(?:\s*\((enabled|disabled)\))?(?:\s+pmd usage:\s*(.*?))?\s*")
 
 
+def derived_pins(cpus, vcpus, housekeeping, topo):
+    """Per-vCPU pins from a guest's dedicated CPUs: vCPU i on the i-th CPU (sibling threads of a core on
+    consecutive vCPUs; CPUs beyond vcpus of a whole core stay idle). QEMU's other threads (main loop, I/O,
+    monitor) go to the housekeeping CPUs of the guest's node (all housekeeping CPUs when that node has none), so
+    the dedicated CPUs run vCPUs only."""
+    ordered = [c for core in sorted(set(topo.group_of.get(c, (c,)) for c in cpus)) for c in core if c in cpus]
+    node = topo.node_of.get(ordered[0]) if ordered else None
+    emulator = [c for c in housekeeping if topo.node_of.get(c) == node] or list(housekeeping)
+    return [[c] for c in ordered[:vcpus]], sorted(emulator)
+
+
+VCPU_THREAD_RE = re.compile(r"CPU (\d+)/[A-Za-z]+")
+
+
+def vcpu_index(thread_name):
+    """'CPU 1/KVM' or 'CPU 1/TCG' (QEMU's vCPU threads with debug-threads=on) -> 1; None for other threads."""
+    match = VCPU_THREAD_RE.fullmatch((thread_name or "").strip())
+    return int(match.group(1)) if match else None
+
+
 def _need_order(item):
     """Hugepage demands by page size, node-less first."""
     size, node = item[0]
@@ -699,32 +756,83 @@ def rxq_conflicts(pmds, port_nodes):
     return found
 
 
-def guest_affinity_conflicts(name, threads, wanted, pmd, topo, node=None):
+def guest_affinity_conflicts(name, threads, wanted, pmd, topo, node=None, names=None, vcpu_pins=None,
+                             emulator=None):
     """A running guest's threads ({tid: cpus}) against its wanted CPUs, the PMD CPUs and its NUMA node;
-    one message per finding, naming the threads it holds for."""
-    findings = {}  # (kind, cpus) -> [tids]
+    one message per finding, naming the threads it holds for.
+
+    With vcpu_pins (one CPU list per vCPU) and the threads' names ({tid: 'CPU 0/KVM', ...}), each vCPU thread
+    is checked against its own pin and every other thread against emulator (else wanted)."""
+    findings = {}  # (kind, cpus, expected) -> [tids]
+    vcpus = {}
+    if vcpu_pins:
+        for tid, thread_name in (names or {}).items():
+            index = vcpu_index(thread_name)
+            if index is not None:
+                vcpus[str(tid)] = index
+    others = (emulator or wanted) if vcpu_pins else wanted
     for tid, cpus in sorted(threads.items(), key=lambda item: int(item[0])):
         if cpus is None:
             continue
-        if wanted and sorted(cpus) != sorted(wanted):
-            findings.setdefault(("affinity", format_cpulist(cpus)), []).append(tid)
+        index = vcpus.get(str(tid))
+        if index is not None:
+            expected = vcpu_pins[index] if index < len(vcpu_pins) else None
+            if expected is None:
+                findings.setdefault(("vcpu-extra", format_cpulist(cpus), index), []).append(tid)
+            elif sorted(cpus) != sorted(expected):
+                findings.setdefault(("vcpu", format_cpulist(cpus), index), []).append(tid)
+        elif others and sorted(cpus) != sorted(others):
+            findings.setdefault(("affinity", format_cpulist(cpus), None), []).append(tid)
         shared = sorted(set(cpus) & set(pmd))
         if shared:
-            findings.setdefault(("pmd", format_cpulist(shared)), []).append(tid)
+            findings.setdefault(("pmd", format_cpulist(shared), None), []).append(tid)
         away = [c for c in cpus if node is not None and topo.node_of.get(c) not in (None, node)]
-        if away:
-            findings.setdefault(("node", format_cpulist(away)), []).append(tid)
+        if away and (index is not None or not vcpu_pins or not emulator):  # emulator threads may be off-node
+            findings.setdefault(("node", format_cpulist(away), None), []).append(tid)
+    if vcpu_pins:
+        for index in range(len(vcpu_pins)):
+            if index not in vcpus.values():
+                findings.setdefault(("vcpu-missing", "", index), []).append("")
     found = []
-    for (kind, cpus), tids in sorted(findings.items(), key=lambda item: int(item[1][0])):
+    for (kind, cpus, index), tids in sorted(findings.items(), key=_finding_order):
         who = "guest %s thread%s %s" % (name, "s" if len(tids) > 1 else "", ",".join(tids))
         if kind == "affinity":
-            found.append("%s run%s on CPUs %s, not its cpu_affinity %s (restart the guest to apply it)"
-                         % (who, "" if len(tids) > 1 else "s", cpus, format_cpulist(wanted)))
+            found.append("%s run%s on CPUs %s, not its %s %s (restart the guest to apply it)"
+                         % (who, "" if len(tids) > 1 else "s", cpus,
+                            "emulator_cpus" if vcpu_pins and emulator else "cpu_affinity", format_cpulist(others)))
+        elif kind == "vcpu":
+            found.append("guest %s vCPU %d (thread %s) runs on CPUs %s, not its vcpu_pins[%d] %s (restart the guest "
+                         "to pin it again)" % (name, index, ",".join(tids), cpus, index,
+                                               format_cpulist(vcpu_pins[index])))
+        elif kind == "vcpu-extra":
+            found.append("guest %s vCPU %d (thread %s) has no vcpu_pins entry (it has %d): restart the guest"
+                         % (name, index, ",".join(tids), len(vcpu_pins)))
+        elif kind == "vcpu-missing":
+            found.append("guest %s vCPU %d: no thread named 'CPU %d/...' (QEMU without debug-threads=on, or "
+                         "fewer vCPUs running than vcpu_pins): its pin cannot be checked" % (name, index, index))
         elif kind == "pmd":
             found.append("%s may run on PMD CPUs %s" % (who, cpus))
         else:
             found.append("%s may run on CPUs %s outside its NUMA node %d" % (who, cpus, node))
     return found
+
+
+def _finding_order(item):
+    """Findings by their first thread id; vCPUs without a thread last."""
+    tids = item[1]
+    return (1, item[0][2]) if tids[0] == "" else (0, int(tids[0]))
+
+
+def running_guest_conflicts(vm, guest, names, pmd, topo):
+    """What the post-converge check finds for one running guest of the description: `guest` is
+    {'pid', 'threads': {tid: cpus}}, `names` {tid: thread name}; vm the guest as nfv.dpdk.qemu_vm takes it."""
+    pins = [cpus_of(p) for p in vm.get("vcpu_pins") or []]
+    emulator = cpus_of(vm.get("emulator_cpus"))
+    wanted = cpus_of(vm.get("cpu_affinity"))
+    if pins and not wanted:  # qemu_vm's CPUAffinity=: the union of the pins and emulator CPUs
+        wanted = sorted(set(c for p in pins for c in p) | set(emulator))
+    return guest_affinity_conflicts(vm["name"], guest["threads"], wanted, pmd, topo, vm.get("numa_node"),
+                                    names=names, vcpu_pins=pins or None, emulator=emulator or None)
 
 
 def resolve(description, facts):

@@ -98,6 +98,17 @@ def read_cpus_allowed(fs, pid):
     return None
 
 
+def read_task_names(fs, pid):
+    """{tid: name} of a process's threads (/proc/PID/task/TID/comm, like 'CPU 0/KVM'); {} when it is gone."""
+    names = {}
+    for tid in fs.listdir("/proc/%s/task" % pid):
+        if tid.isdigit():
+            name = fs.read("/proc/%s/task/%s/comm" % (pid, tid))
+            if name is not None:
+                names[tid] = name.rstrip("\n")
+    return names
+
+
 # ACPI tables that describe the platform's IOMMU, whatever the CPU reports (TCG's "max" CPU is AMD-branded)
 IOMMU_ACPI_TABLES = (("DMAR", "intel"), ("IVRS", "amd"))
 

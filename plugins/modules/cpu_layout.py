@@ -18,9 +18,16 @@ description:
   - From O(cpu) it derives one consistent layout - housekeeping, PMD and guest CPUs in whole cores (sibling
     threads kept together) - and from it the kernel's C(isolcpus), C(nohz_full), C(rcu_nocbs) and
     C(irqaffinity) arguments, systemd's C(CPUAffinity), OVS's C(dpdk-lcore-mask) and C(pmd-cpu-mask) (PMDs
-    on the NUMA nodes of the DPDK NICs) and dedicated CPUs for every guest of O(vms) without C(cpu_affinity).
-  - Explicit values (O(ovs) masks, O(kernel_args), the C(cpu_affinity) of a guest in O(vms)) win over the derived
-    ones and are checked the same way.
+    on the NUMA nodes of the DPDK NICs) and dedicated CPUs for every guest of O(vms) without C(cpu_affinity) or
+    C(vcpu_pins).
+  - A guest that gets dedicated CPUs gets per-vCPU pins (nfv.dpdk.qemu_vm's C(vcpu_pins) and C(emulator_cpus)) -
+    vCPU i on the i-th of its CPUs (sibling threads of a core on consecutive vCPUs; CPUs of a whole core beyond
+    C(vcpus) stay idle) and QEMU's other threads (main loop, I/O, monitor) on the housekeeping CPUs of the
+    guest's NUMA node (all housekeeping CPUs when that node has none), so its dedicated CPUs run vCPUs only.
+  - Explicit values (O(ovs) masks, O(kernel_args), the C(cpu_affinity), C(vcpu_pins) and C(emulator_cpus) of a
+    guest in O(vms)) win over the derived ones and are checked the same way - C(vcpu_pins) needs one entry per
+    vCPU, vCPU pins may not be housekeeping or PMD CPUs, C(emulator_cpus) may be housekeeping CPUs but not PMD
+    CPUs.
   - Fails listing every conflict, each naming its fields - CPUs that do not exist or are offline, overlaps of
     housekeeping, PMD, lcore and guest CPUs, a PMD core sharing its sibling thread, PMD CPUs on a node without
     a DPDK NIC or a DPDK NIC's node without a PMD, C(isolcpus) that leaves PMD or pinned guest CPUs out, a
@@ -109,7 +116,8 @@ options:
   vms:
     description:
       - Guests as nfv.dpdk.qemu_vm takes them - C(name), C(vcpus), C(memory), C(hugepages.size), C(numa_node),
-        C(cpu_affinity) and C(nics) (C(vfio) C(host) devices, C(vhost-user) C(socket)) are read.
+        C(cpu_affinity), C(vcpu_pins), C(emulator_cpus) and C(nics) (C(vfio) C(host) devices, C(vhost-user)
+        C(socket)) are read.
     type: list
     elements: dict
     default: []
@@ -142,6 +150,9 @@ options:
         C(status:numa_id) in OVSDB, else its PCI device's node), and the CPUs every thread of each running guest
         of O(vms) may use (C(Cpus_allowed_list) of /proc/PID/task/TID/status) against its C(cpu_affinity), the PMD
         CPUs and its C(numa_node).
+      - For a guest with C(vcpu_pins), each vCPU thread (found by its name in /proc/PID/task/TID/comm, C(CPU N/KVM)
+        or C(CPU N/TCG)) is checked against its own pin and every other thread against C(emulator_cpus) (else the
+        unit's C(CPUAffinity)); a finding names the guest and the vCPU.
       - What it finds is returned in RV(running) and as warnings; it does not fail the module.
     type: bool
     default: false
@@ -181,7 +192,7 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: >-
       kernel {{ layout.layout.kernel_args | join(' ') }}; pmd-cpu-mask {{ layout.layout.pmd_cpu_mask }};
-      vm1 on CPUs {{ layout.layout.vm_cpu_affinity.vm1 }}
+      vm1 on CPUs {{ layout.layout.vm_cpu_affinity.vm1 }}, vCPU pins {{ layout.layout.vm_vcpu_pins.vm1 }}
 
 - name: Only check explicit masks and pinning
   nfv.dpdk.cpu_layout:
@@ -236,17 +247,27 @@ layout:
       sample: "0,4,8,12"
     vm_cpu_affinity:
       description:
-        - Dedicated CPUs (cpulist) of each guest that gives no C(cpu_affinity) - whole cores from the guest pool of
-          its C(numa_node) (else of its NIC's node, else of the node with most free CPUs), at least C(vcpus) CPUs.
+        - Dedicated CPUs (cpulist) of each guest that gives no C(cpu_affinity) or C(vcpu_pins) - whole cores from
+          the guest pool of its C(numa_node) (else of its NIC's node, else of the node with most free CPUs), at
+          least C(vcpus) CPUs.
       type: dict
       sample: {"vm1": "2,10"}
+    vm_vcpu_pins:
+      description: The per-vCPU pins derived for those guests, one cpulist per vCPU.
+      type: dict
+      sample: {"vm1": ["2", "10"]}
+    vm_emulator_cpus:
+      description: The CPUs derived for those guests' non-vCPU QEMU threads (cpulist) - housekeeping CPUs.
+      type: dict
+      sample: {"vm1": "0,8"}
     dpdk_nodes:
       description: NUMA nodes that hold a DPDK NIC.
       type: list
       elements: int
       sample: [0, 1]
 vms:
-  description: O(vms) with the derived C(cpu_affinity) filled in where a guest gave none.
+  description: O(vms) with the derived C(vcpu_pins) and C(emulator_cpus) filled in where a guest gave no
+    C(cpu_affinity) and no C(vcpu_pins).
   returned: success
   type: list
   elements: dict
@@ -267,9 +288,11 @@ running:
       type: dict
       sample: {"dpdk0": 0}
     guests:
-      description: Running guests with C(pid) and C(threads) (thread id to the CPUs it may use).
+      description: Running guests with C(pid), C(threads) (thread id to the CPUs it may use) and C(vcpus) (thread
+        id of each vCPU thread to its vCPU index).
       type: dict
-      sample: {"vm1": {"pid": 4242, "threads": {"4242": [2, 10], "4250": [2, 10]}}}
+      sample: {"vm1": {"pid": 4242, "threads": {"4242": [0], "4250": [2], "4251": [10]},
+                       "vcpus": {"4250": 0, "4251": 1}}}
     conflicts:
       description: Rx queues polled across NUMA nodes and guest threads outside their CPUs, one message each.
       type: list
@@ -295,14 +318,15 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import (
     ISOLCPUS_FLAGS,
     Description,
     Topology,
-    cpus_of,
-    guest_affinity_conflicts,
     resolve,
+    running_guest_conflicts,
     rxq_conflicts,
+    vcpu_index,
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts, running_layout
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.kernel import read_task_names
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import unit_name
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
 
@@ -355,8 +379,11 @@ def main():
                          % (len(conflicts), " | ".join(conflicts)), conflicts=conflicts, layout=layout)
     vms = []
     for vm in p["vms"]:
-        derived = layout["vm_cpu_affinity"].get(vm.get("name"))
-        vms.append(dict(vm, cpu_affinity=derived) if derived and vm.get("cpu_affinity") in (None, "", []) else vm)
+        pins = layout["vm_vcpu_pins"].get(vm.get("name"))
+        if pins and vm.get("cpu_affinity") in (None, "", []) and vm.get("vcpu_pins") in (None, []):
+            vms.append(dict(vm, vcpu_pins=pins, emulator_cpus=layout["vm_emulator_cpus"][vm["name"]]))
+        else:
+            vms.append(vm)
     result = dict(changed=False, layout=layout, vms=vms, conflicts=[])
     if p["check_running"]:
         try:
@@ -379,9 +406,10 @@ def check_running(fs, runner, facts, layout, vms, ovs_db):
     for vm in vms:
         guest = running["guests"].get(vm.get("name"))
         if guest:
-            wanted = cpus_of(vm.get("cpu_affinity"))
-            conflicts.extend(guest_affinity_conflicts(vm["name"], guest["threads"], wanted, pmd, topo,
-                                                      vm.get("numa_node")))
+            names = read_task_names(fs, guest["pid"])
+            guest["vcpus"] = dict((tid, vcpu_index(n)) for tid, n in sorted(names.items())
+                                  if vcpu_index(n) is not None)
+            conflicts.extend(running_guest_conflicts(vm, guest, names, pmd, topo))
     running["conflicts"] = conflicts
     return running
 

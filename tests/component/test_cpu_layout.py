@@ -36,8 +36,11 @@ def test_layout_from_host_cpu(check):
     assert layout["systemd_cpu_affinity"] == first
     assert "irqaffinity=" + first in layout["kernel_args"]
     assert "isolcpus=domain,managed_irq," + format_cpulist(rest) in layout["kernel_args"]
-    assert result["vms"][0]["cpu_affinity"] == layout["vm_cpu_affinity"]["vm1"]
-    assert parse_cpulist(layout["vm_cpu_affinity"]["vm1"])[0] in rest
+    dedicated = parse_cpulist(layout["vm_cpu_affinity"]["vm1"])
+    assert dedicated[0] in rest
+    # one vCPU: pinned to the first dedicated CPU, QEMU's other threads on housekeeping
+    assert result["vms"][0] == {"name": "vm1", "vcpus": 1, "vcpu_pins": [str(dedicated[0])], "emulator_cpus": first}
+    assert layout["vm_vcpu_pins"] == {"vm1": [str(dedicated[0])]} and layout["vm_emulator_cpus"] == {"vm1": first}
 
 
 @pytest.mark.parametrize("check", [False, True])

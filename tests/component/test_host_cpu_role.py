@@ -66,7 +66,9 @@ def test_derived_values_reach_the_stages(tmp_path):
     # the description's own nohz_full wins; the others are derived
     assert facts["kernel_args"] == ["quiet", "nohz_full=%d" % ONLINE[-1], "isolcpus=domain,managed_irq," + rest,
                                     "rcu_nocbs=" + rest, "irqaffinity=%d" % ONLINE[0]]
-    assert facts["vms"][0]["cpu_affinity"] == facts["layout"]["vm_cpu_affinity"]["vm1"]
+    # the guest's dedicated CPU as its vCPU pin; QEMU's other threads on housekeeping
+    assert facts["vms"][0]["vcpu_pins"] == [facts["layout"]["vm_cpu_affinity"]["vm1"]]
+    assert facts["vms"][0]["emulator_cpus"] == str(ONLINE[0]) and "cpu_affinity" not in facts["vms"][0]
     assert facts["vms"][1]["cpu_affinity"] == [ONLINE[-1]]  # explicit pinning kept
     assert facts["layout"]["systemd_cpu_affinity"] == str(ONLINE[0])
 

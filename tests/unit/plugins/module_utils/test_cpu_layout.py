@@ -358,3 +358,77 @@ def test_the_lab_vm_description(tmp_path):
     assert conflicts == []
     assert layout["kernel_args"] == ["isolcpus=domain,managed_irq,1", "nohz_full=1", "rcu_nocbs=1", "irqaffinity=0"]
     assert (layout["lcore_mask"], layout["pmd_cpu_mask"], layout["systemd_cpu_affinity"]) == ("0x1", "0x2", "0")
+
+
+# -- per-vCPU pins (issue 17) ------------------------------------------------------------------
+
+def test_dedicated_guest_cores_become_per_vcpu_pins_with_emulator_on_housekeeping(two_node):
+    layout, conflicts = run(two_node, cpu={"housekeeping_cores": 1, "pmd_cores": 1},
+                            dpdk_devices=["0000:03:00.0", "ens81f0"],
+                            vms=[{"name": "vm1", "vcpus": 2, "numa_node": 0},
+                                 {"name": "vm2", "vcpus": 3, "numa_node": 1},
+                                 {"name": "vm3", "vcpus": 1, "numa_node": 0}])
+    assert conflicts == []
+    assert layout["vm_cpu_affinity"] == {"vm1": "2,10", "vm2": "6-7,14", "vm3": "3,11"}
+    # vCPU i on the i-th CPU, sibling threads of a core on consecutive vCPUs
+    assert layout["vm_vcpu_pins"] == {"vm1": ["2", "10"], "vm2": ["6", "14", "7"], "vm3": ["3"]}
+    # QEMU's other threads on the housekeeping CPUs of the guest's node
+    assert layout["vm_emulator_cpus"] == {"vm1": "0,8", "vm2": "4,12", "vm3": "0,8"}
+
+
+def test_derived_pins_pass_their_own_check(two_node):
+    """The host role checks again after converge with the pins the first run derived: no conflict."""
+    layout, _conflicts = run(two_node, cpu={"housekeeping_cores": 1, "pmd_cores": 1}, dpdk_devices=["0000:03:00.0"],
+                             vms=[{"name": "vm1", "vcpus": 2, "numa_node": 0}])
+    vm = {"name": "vm1", "vcpus": 2, "numa_node": 0, "vcpu_pins": layout["vm_vcpu_pins"]["vm1"],
+          "emulator_cpus": layout["vm_emulator_cpus"]["vm1"]}
+    again, conflicts = run(two_node, cpu={"housekeeping_cores": 1, "pmd_cores": 1}, dpdk_devices=["0000:03:00.0"],
+                           vms=[vm])
+    assert conflicts == [] and again["vm_vcpu_pins"] == {}  # explicit pins are kept, not derived again
+
+
+def test_explicit_pins_are_checked_field_by_field(two_node):
+    _layout, conflicts = run(two_node, cpu={"housekeeping_cores": 1, "pmd_cores": 1}, dpdk_devices=["0000:03:00.0"],
+                             vms=[{"name": "vm1", "vcpus": 2, "numa_node": 0, "vcpu_pins": [2, 99, 5]},
+                                  {"name": "vm2", "vcpus": 1, "numa_node": 0, "vcpu_pins": [0],
+                                   "emulator_cpus": "1"},
+                                  {"name": "vm3", "emulator_cpus": "0"}])
+    assert only(conflicts, "host_vms[vm1].vcpu_pins has 3 entries") == (
+        "host_vms[vm1].vcpu_pins has 3 entries but host_vms[vm1].vcpus is 2: give one host CPU (or CPU list) per vCPU")
+    assert "host_vms[vm1].vcpu_pins[1] names CPUs 99 that do not exist" in only(conflicts, "vcpu_pins[1]")
+    assert only(conflicts, "vm1].vcpu_pins puts") == ("host_vms[vm1].vcpu_pins puts vCPUs on CPUs 5,99 outside NUMA "
+                                                      "node 0, where host_vms[vm1].numa_node binds the guest's memory")
+    assert only(conflicts, "vm2].vcpu_pins pins the guest to housekeeping") == (
+        "host_vms[vm2].vcpu_pins pins the guest to housekeeping CPUs 0 of host_cpu")
+    assert "host_vms[vm2].emulator_cpus overlaps the PMD CPUs" in only(conflicts, "vm2].emulator_cpus")
+    assert only(conflicts, "vm3") == "host_vms[vm3].emulator_cpus needs host_vms[vm3].vcpu_pins"
+
+
+@pytest.mark.parametrize("name, index", [("CPU 0/KVM", 0), ("CPU 12/TCG", 12), ("qemu-system-x86", None),
+                                         ("IO mon_iothread", None), ("CPU x/KVM", None)])
+def test_vcpu_thread_names(name, index):
+    assert cpu_layout.vcpu_index(name) == index
+
+
+def test_running_vcpu_threads_against_their_pins(two_node):
+    topo = cpu_layout.Topology.from_facts(two_node)
+    vm = {"name": "vm1", "vcpus": 2, "numa_node": 0, "vcpu_pins": ["2", "10"], "emulator_cpus": "0,8"}
+    names = {"100": "qemu-system-x86", "101": "IO mon_iothread", "102": "CPU 0/KVM", "103": "CPU 1/KVM"}
+    pinned = {"pid": 100, "threads": {"100": [0, 8], "101": [0, 8], "102": [2], "103": [10]}}
+    assert cpu_layout.running_guest_conflicts(vm, pinned, names, [1, 9], topo) == []
+    moved = {"pid": 100, "threads": {"100": [0, 8], "101": [0, 2, 8, 10], "102": [2], "103": [2]}}
+    assert cpu_layout.running_guest_conflicts(vm, moved, names, [1, 9], topo) == [
+        "guest vm1 thread 101 runs on CPUs 0,2,8,10, not its emulator_cpus 0,8 (restart the guest to apply it)",
+        "guest vm1 vCPU 1 (thread 103) runs on CPUs 2, not its vcpu_pins[1] 10 (restart the guest to pin it again)"]
+    # a vCPU thread on a PMD CPU is named for that too; a missing vCPU thread cannot be checked
+    found = cpu_layout.running_guest_conflicts(vm, {"pid": 100, "threads": {"100": [0, 8], "102": [1]}},
+                                               {"100": "qemu-system-x86", "102": "CPU 0/KVM"}, [1, 9], topo)
+    assert found == ["guest vm1 vCPU 0 (thread 102) runs on CPUs 1, not its vcpu_pins[0] 2 (restart the guest to pin "
+                     "it again)", "guest vm1 thread 102 may run on PMD CPUs 1",
+                     "guest vm1 vCPU 1: no thread named 'CPU 1/...' (QEMU without debug-threads=on, or fewer vCPUs "
+                     "running than vcpu_pins): its pin cannot be checked"]
+    # without emulator_cpus the other threads keep the unit's CPUAffinity, the union of the pins
+    vm = {"name": "vm1", "vcpus": 2, "vcpu_pins": ["2", "10"]}
+    found = cpu_layout.running_guest_conflicts(vm, {"pid": 100, "threads": {"100": [2, 10], "102": [2], "103": [10]}},
+                                               names, [1], topo)
+    assert found == []
