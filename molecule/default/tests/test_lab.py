@@ -51,3 +51,42 @@ def test_hugepages_reserved(host):
     assert int(host.file("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages").content_string) == 640
     mounts = host.check_output("findmnt -n -t hugetlbfs -o TARGET,OPTIONS")
     assert "/dev/hugepages2M" in mounts and "pagesize=2M" in mounts
+
+
+def _lab_description():
+    import os
+
+    import yaml
+
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "inventory", "lab", "host_vars", "nfv-lab.yml")
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
+def test_vcpu_pins_applied_by_the_unit(host):
+    """vm1's unit starts QEMU on CPUs 0-1; its ExecStartPost= pin step moved every thread to CPU 0."""
+    pid = host.check_output("systemctl show -P MainPID nfv-qemu-vm1.service")
+    tids = host.check_output("ls /proc/%s/task" % pid).split()
+    seen = {}
+    for tid in tids:
+        name = host.check_output("cat /proc/%s/task/%s/comm" % (pid, tid))
+        cpus = host.check_output("awk '/^Cpus_allowed_list/ {print $2}' /proc/%s/task/%s/status" % (pid, tid))
+        seen[tid] = (name, cpus)
+    assert any(name.startswith("CPU 0/") for name, _cpus in seen.values()), seen
+    assert all(cpus == "0" for _name, cpus in seen.values()), seen
+    assert "ExecStartPost=" in host.file("/etc/systemd/system/nfv-qemu-vm1.service").content_string
+
+
+def test_cpu_layout_post_converge_check_finds_no_conflict(host):
+    """nfv.dpdk.cpu_layout check_running: no rx queue across NUMA nodes, no guest thread off its CPUs or pins."""
+    desc = _lab_description()
+    args = {"ovs": desc["host_ovs"], "vms": desc["host_vms"], "hugepages": desc["host_hugepages"],
+            "field_prefix": "host_", "check_running": True}
+    result = host.ansible("nfv.dpdk.cpu_layout", json.dumps(args), check=True)
+    running = result["running"]
+    assert running["conflicts"] == [], running
+    assert sorted(running["guests"]) == ["vm1", "vm2"], running
+    assert running["pmds"] and sorted(q["port"] for p in running["pmds"] for q in p["rxqs"]) == sorted(
+        GUESTS.values()), running
+    vm1 = running["guests"]["vm1"]
+    assert list(vm1["vcpus"].values()) == [0] and all(vm1["threads"][t] == [0] for t in vm1["vcpus"]), vm1
