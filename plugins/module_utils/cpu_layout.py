@@ -25,9 +25,14 @@ CPU_KERNEL_KEYS = ("isolcpus", "nohz_full", "rcu_nocbs", "irqaffinity")
 CPULIST_RE = re.compile(r"\d+(-\d+(:\d+(/\d+)?)?)?(,\d+(-\d+(:\d+(/\d+)?)?)?)*")
 MASK_RE = re.compile(r"(0[xX])?[0-9a-fA-F]+")
 HOST_CPU_KEYS = ("housekeeping_cores", "housekeeping_cpus", "pmd_cores", "pmd_cpus", "guest_cpus",
-                 "isolcpus", "isolcpus_flags", "nohz_full", "rcu_nocbs", "irqaffinity", "systemd_affinity")
+                 "isolcpus", "isolcpus_flags", "nohz_full", "rcu_nocbs", "irqaffinity", "systemd_affinity", "tuned")
 DEFAULTS = {"housekeeping_cores": 1, "pmd_cores": 1, "isolcpus": True, "isolcpus_flags": ["domain", "managed_irq"],
-            "nohz_full": True, "rcu_nocbs": True, "irqaffinity": True, "systemd_affinity": True}
+            "nohz_full": True, "rcu_nocbs": True, "irqaffinity": True, "systemd_affinity": True, "tuned": False}
+TUNED_PROFILE = "cpu-partitioning"
+TUNED_VARIABLES = "/etc/tuned/cpu-partitioning-variables.conf"
+# what tuned's cpu-partitioning profile writes itself (bootloader plugin: nohz_full, rcu_nocbs, isolcpus from
+# no_balance_cores; systemd plugin: CPUAffinity)
+TUNED_KERNEL_KEYS = ("isolcpus", "nohz_full", "rcu_nocbs")
 
 
 class BadValue(ValueError):
@@ -358,6 +363,28 @@ class Resolver:
             args.append("irqaffinity=" + format_cpulist(plan["housekeeping"]))
         return args
 
+    def tuned_from(self, plan, explicit):
+        """tuned's cpu-partitioning profile instead of our isolation arguments and CPUAffinity drop-in: its
+        variables (isolated_cores = PMD and guest CPUs; no_balance_cores the same when cpu.isolcpus, which
+        makes tuned write isolcpus=) and the variables file. Explicit isolation arguments conflict with it."""
+        opts = plan["opts"]
+        isolated = sorted(set(plan["pmd"]) | set(plan["guests"]))
+        both = [key for key in TUNED_KERNEL_KEYS if key in explicit]
+        if both:
+            self.conflict("%s sets %s, which %s (tuned's %s profile) writes itself through tuned's bootloader "
+                          "plugin: drop %s from %s or set %s false"
+                          % (self.desc.field("kernel_args"), ", ".join("%s=%s" % (k, explicit[k]) for k in both),
+                             self.desc.field("cpu.tuned"), TUNED_PROFILE, ", ".join(both),
+                             self.desc.field("kernel_args"), self.desc.field("cpu.tuned")))
+        if not isolated:
+            self.conflict("%s needs CPUs to isolate, but %s leaves no PMD or guest CPU (tuned's %s profile refuses "
+                          "an empty isolated_cores)" % (self.desc.field("cpu.tuned"), self.desc.field("cpu"),
+                                                        TUNED_PROFILE))
+        variables = {"isolated_cores": format_cpulist(isolated),
+                     "no_balance_cores": format_cpulist(isolated) if opts["isolcpus"] else ""}
+        return dict(variables, profile=TUNED_PROFILE, variables_file=TUNED_VARIABLES,
+                    variables_text=tuned_variables_text(variables))
+
     def guest_affinity(self, plan, vm, pool, index, node_hint):
         """Dedicated CPUs for a guest without cpu_affinity: whole cores from the guest pool of its node."""
         vcpus = vm.get("vcpus") or 1
@@ -433,9 +460,10 @@ class Resolver:
                           % (desc.field("ovs.pmd_cpu_mask"), desc.field("ovs.lcore_mask"), format_cpulist(both)))
         self.check_pmd_placement(pmd, dpdk, plan)
 
-        # kernel arguments: explicit ones win, derived ones fill in
+        # kernel arguments: explicit ones win, derived ones fill in; with tuned, its profile writes them
         explicit = kernel_arg_values(desc.kernel_args)
-        derived = self.kernel_args_from(plan) if plan else []
+        tuned = self.tuned_from(plan, explicit) if plan and plan["opts"]["tuned"] else None
+        derived = self.kernel_args_from(plan) if plan and not tuned else []
         kernel_args = [a for a in derived if a.split("=", 1)[0] not in explicit]
         isolated = self.check_kernel_args(explicit, derived, pmd, housekeeping)
 
@@ -475,7 +503,9 @@ class Resolver:
             "guest_cpus": format_cpulist(plan["guests"]) if plan else "",
             "guest_pool": dict((str(n), format_cpulist(c)) for n, c in sorted(guest_pool.items())),
             "kernel_args": kernel_args,
-            "systemd_cpu_affinity": format_cpulist(housekeeping) if plan and plan["opts"]["systemd_affinity"] else "",
+            "systemd_cpu_affinity": (format_cpulist(housekeeping) if plan and plan["opts"]["systemd_affinity"]
+                                     and not tuned else ""),
+            "tuned": tuned,
             "vm_cpu_affinity": affinity,
             "vm_vcpu_pins": vcpu_pins,
             "vm_emulator_cpus": emulator_cpus,
@@ -684,6 +714,28 @@ class Resolver:
                 self.conflict("%s need %d MiB of %s pages %s, but the %s pools hold %d page(s) (%d MiB) there"
                               % (", ".join(who for _mb, who in items), want_mb, kb_to_label(size), where,
                                  kb_to_label(size), have_pages, have_pages * size // 1024))
+
+
+def tuned_variables_text(variables):
+    """/etc/tuned/cpu-partitioning-variables.conf for {isolated_cores, no_balance_cores}."""
+    lines = ["# Managed by nfv.dpdk.host (host_cpu.tuned): the PMD and guest CPUs of host_cpu.",
+             "# tuned's cpu-partitioning profile derives nohz_full, rcu_nocbs, systemd's CPUAffinity and the",
+             "# IRQ and workqueue masks from isolated_cores; no_balance_cores becomes isolcpus=.",
+             "isolated_cores=%s" % variables["isolated_cores"]]
+    if variables.get("no_balance_cores"):
+        lines.append("no_balance_cores=%s" % variables["no_balance_cores"])
+    return "\n".join(lines) + "\n"
+
+
+def tuned_activation(active_profile, variables_changed, profile=TUNED_PROFILE):
+    """Why `tuned-adm profile` must run (a reason), or None: another active profile, or changed variables of the
+    active one (tuned reads them when it loads the profile)."""
+    active = (active_profile or "").strip()
+    if active != profile:
+        return "the active tuned profile is %s, not %s" % (active or "none", profile)
+    if variables_changed:
+        return "the variables of the active %s profile changed" % profile
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -99,6 +99,17 @@ options:
         description: Derive systemd's C(CPUAffinity) (the housekeeping CPUs).
         type: bool
         default: true
+      tuned:
+        description:
+          - Isolate through tuned's C(cpu-partitioning) profile instead - RV(layout.tuned) gives its variables
+            (C(isolated_cores) the PMD and guest CPUs, C(no_balance_cores) the same when O(cpu.isolcpus), which
+            makes tuned write C(isolcpus=)), and then no kernel arguments and no systemd C(CPUAffinity) are derived,
+            as the profile writes C(nohz_full), C(rcu_nocbs), C(isolcpus) (bootloader plugin) and C(CPUAffinity)
+            (systemd plugin) itself. O(cpu.nohz_full), O(cpu.rcu_nocbs), O(cpu.irqaffinity),
+            O(cpu.isolcpus_flags) and O(cpu.systemd_affinity) are then not used.
+          - C(isolcpus), C(nohz_full) or C(rcu_nocbs) in O(kernel_args) conflict with it.
+        type: bool
+        default: false
   kernel_args:
     description:
       - Extra kernel parameters of the description (C(key=value), C(flag) or C({key, value})). Their
@@ -252,6 +263,17 @@ layout:
           least C(vcpus) CPUs.
       type: dict
       sample: {"vm1": "2,10"}
+    tuned:
+      description:
+        - With O(cpu.tuned), tuned's C(profile), the C(variables_file) and its C(variables_text), the variables
+          C(isolated_cores) and C(no_balance_cores) (cpulists), the C(active_profile) now (/etc/tuned/active_profile,
+          null when none) and C(activate), why C(tuned-adm profile) must run (another profile is active, or the
+          variables file differs) or null when the profile is active with these variables; null without
+          O(cpu.tuned).
+      type: dict
+      sample: {"profile": "cpu-partitioning", "variables_file": "/etc/tuned/cpu-partitioning-variables.conf",
+               "isolated_cores": "1-3", "no_balance_cores": "1-3", "variables_text": "isolated_cores=1-3\n...",
+               "active_profile": "balanced", "activate": "the active tuned profile is balanced, not cpu-partitioning"}
     vm_vcpu_pins:
       description: The per-vCPU pins derived for those guests, one cpulist per vCPU.
       type: dict
@@ -321,6 +343,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import (
     resolve,
     running_guest_conflicts,
     rxq_conflicts,
+    tuned_activation,
     vcpu_index,
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
@@ -330,6 +353,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.kernel import read_task_n
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import unit_name
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
 
+TUNED_ACTIVE_PROFILE = "/etc/tuned/active_profile"
 CPU_OPTIONS = dict(
     housekeeping_cores=dict(type="raw"),
     housekeeping_cpus=dict(type="raw"),
@@ -342,6 +366,7 @@ CPU_OPTIONS = dict(
     rcu_nocbs=dict(type="bool", default=True),
     irqaffinity=dict(type="bool", default=True),
     systemd_affinity=dict(type="bool", default=True),
+    tuned=dict(type="bool", default=False),
 )
 
 
@@ -374,6 +399,11 @@ def main():
         layout, conflicts = resolve(description, facts)
     except NfvError as exc:
         module.fail_json(msg=exc.msg, conflicts=[], **exc.details)
+    if layout["tuned"]:  # what the host runs now decides whether tuned-adm must activate the profile
+        tuned = layout["tuned"]
+        tuned["active_profile"] = fs.read(TUNED_ACTIVE_PROFILE) or None
+        tuned["activate"] = tuned_activation(tuned["active_profile"],
+                                             fs.read(tuned["variables_file"]) != tuned["variables_text"].strip())
     if conflicts:
         module.fail_json(msg="the CPU and NUMA layout has %d conflict(s): %s"
                          % (len(conflicts), " | ".join(conflicts)), conflicts=conflicts, layout=layout)

@@ -107,3 +107,36 @@ def test_systemd_dropin_check_mode_predicts_the_real_run(tmp_path, no_dropin):
     assert "changed=1" in output and os.path.exists(DROPIN)
     rc, output, _facts = run_role(tmp_path, {"host_cpu": {}}, check=False, tags="kernel")
     assert "changed=1" in output and not os.path.exists(DROPIN)
+
+
+TUNED_VARIABLES = "/etc/tuned/cpu-partitioning-variables.conf"
+
+
+@needs_two_cpus
+def test_tuned_check_mode_on_a_host_without_tuned(tmp_path, no_dropin):
+    """host_cpu.tuned in check mode on this machine (no tuned installed; a real run would install it and needs
+    tuned's daemon under systemd, which this machine has not): the install, the variables file and the activation
+    are predicted, no isolation argument or CPUAffinity drop-in of the role's own, and nothing is written."""
+    if os.path.exists(TUNED_VARIABLES) or os.path.exists("/usr/sbin/tuned-adm"):
+        pytest.skip("tuned is installed here; not touching it")
+    description = {"host_cpu": {"housekeeping_cores": 1, "pmd_cores": 0, "tuned": True}}
+    for _run in (1, 2):  # check mode changes nothing: a second check predicts the same
+        rc, output, facts = run_role(tmp_path, description, check=True, tags="kernel")
+        assert rc == 0, output
+        rest = format_cpulist(ONLINE[1:])
+        assert facts["kernel_args"] == [] and facts["layout"]["systemd_cpu_affinity"] == ""
+        assert facts["layout"]["tuned"]["activate"] == "the active tuned profile is none, not cpu-partitioning"
+        assert "+isolated_cores=%s\n" % rest in output and "+no_balance_cores=%s\n" % rest in output
+        assert "TASK [nfv.dpdk.host : Check mode: tuned-adm profile cpu-partitioning would run]" in output
+        # install, variables file, activation
+        assert "changed=3" in output, output
+        assert any("tuned's cpu-partitioning profile" in r for r in facts["reasons"])
+        assert not os.path.exists(TUNED_VARIABLES) and not os.path.exists(DROPIN)
+
+
+def test_tuned_with_own_isolation_arguments_fails_before_any_change(tmp_path):
+    rc, output, _facts = run_role(tmp_path, {"host_cpu": {"housekeeping_cores": 1, "pmd_cores": 0, "tuned": True},
+                                             "host_kernel_args": ["nohz_full=1"]}, tags="all")
+    assert rc != 0
+    assert "host_kernel_args sets nohz_full=1, which host_cpu.tuned" in output.split("fatal:", 1)[-1]
+    assert "changed=0" in output and "Read the host" not in output

@@ -432,3 +432,56 @@ def test_running_vcpu_threads_against_their_pins(two_node):
     found = cpu_layout.running_guest_conflicts(vm, {"pid": 100, "threads": {"100": [2, 10], "102": [2], "103": [10]}},
                                                names, [1], topo)
     assert found == []
+
+
+# -- tuned's cpu-partitioning profile (host_cpu.tuned) -----------------------------------------
+
+def test_tuned_takes_over_isolation_and_cpuaffinity(two_node):
+    layout, conflicts = run(two_node, cpu={"housekeeping_cores": 1, "pmd_cores": 1, "tuned": True},
+                            dpdk_devices=["0000:03:00.0", "ens81f0"], kernel_args=["irqaffinity=0,4"])
+    assert conflicts == []
+    # the profile writes nohz_full, rcu_nocbs, isolcpus and CPUAffinity itself: none derived
+    assert layout["kernel_args"] == [] and layout["systemd_cpu_affinity"] == ""
+    tuned = layout["tuned"]
+    assert (tuned["profile"], tuned["variables_file"]) == ("cpu-partitioning",
+                                                            "/etc/tuned/cpu-partitioning-variables.conf")
+    assert tuned["isolated_cores"] == tuned["no_balance_cores"] == "1-3,5-7,9-11,13-14"
+    assert tuned["variables_text"].splitlines()[3:] == ["isolated_cores=1-3,5-7,9-11,13-14",
+                                                        "no_balance_cores=1-3,5-7,9-11,13-14"]
+    assert all(line.startswith("#") for line in tuned["variables_text"].splitlines()[:3])
+    # the masks and guests are derived as without tuned
+    assert layout["pmd_cpu_mask"] == "0x2222" and layout["lcore_mask"] == "0x1111"
+
+
+def test_tuned_without_isolcpus_has_no_no_balance_cores(one_node):
+    layout, conflicts = run(one_node, cpu={"housekeeping_cores": 1, "pmd_cores": 0, "tuned": True, "isolcpus": False})
+    assert conflicts == []
+    assert layout["tuned"]["no_balance_cores"] == "" and "\nno_balance_cores=" not in layout["tuned"]["variables_text"]
+    assert "isolated_cores=%s\n" % layout["guest_cpus"] in layout["tuned"]["variables_text"]
+
+
+def test_tuned_and_own_isolation_arguments_conflict(two_node):
+    layout, conflicts = run(two_node, cpu={"housekeeping_cores": 1, "pmd_cores": 1, "tuned": True},
+                            dpdk_devices=["0000:03:00.0"], kernel_args=["nohz_full=2-3", "quiet", "isolcpus=2-3"])
+    assert only(conflicts, "host_cpu.tuned") == (
+        "host_kernel_args sets isolcpus=2-3, nohz_full=2-3, which host_cpu.tuned (tuned's cpu-partitioning profile) "
+        "writes itself through tuned's bootloader plugin: drop isolcpus, nohz_full from host_kernel_args or set "
+        "host_cpu.tuned false")
+    _layout, conflicts = run(two_node, cpu={"housekeeping_cpus": "0-7,8-15", "pmd_cores": 0, "tuned": True})
+    assert "host_cpu.tuned needs CPUs to isolate" in only(conflicts, "host_cpu.tuned needs")
+    # without tuned, the derived arguments are back
+    layout, _conflicts = run(two_node, cpu={"housekeeping_cores": 1, "pmd_cores": 1, "tuned": False},
+                             dpdk_devices=["0000:03:00.0", "ens81f0"])
+    assert layout["tuned"] is None and layout["kernel_args"][0].startswith("isolcpus=")
+
+
+@pytest.mark.parametrize("active, changed, reason", [
+    ("cpu-partitioning", False, None),
+    ("cpu-partitioning\n", False, None),
+    ("cpu-partitioning", True, "the variables of the active cpu-partitioning profile changed"),
+    ("balanced", False, "the active tuned profile is balanced, not cpu-partitioning"),
+    (None, False, "the active tuned profile is none, not cpu-partitioning"),
+    ("", True, "the active tuned profile is none, not cpu-partitioning"),
+])
+def test_tuned_activation_only_when_needed(active, changed, reason):
+    assert cpu_layout.tuned_activation(active, changed) == reason
