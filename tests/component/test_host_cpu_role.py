@@ -127,7 +127,7 @@ def test_tuned_check_mode_on_a_host_without_tuned(tmp_path, no_dropin):
         assert facts["kernel_args"] == [] and facts["layout"]["systemd_cpu_affinity"] == ""
         assert facts["layout"]["tuned"]["activate"] == "the active tuned profile is none, not cpu-partitioning"
         assert "+isolated_cores=%s\n" % rest in output and "+no_balance_cores=%s\n" % rest in output
-        assert "TASK [nfv.dpdk.host : Check mode: tuned-adm profile cpu-partitioning would run]" in output
+        assert "TASK [nfv.dpdk.host : Check mode - predict tuned-adm profile cpu-partitioning]" in output
         # install, variables file, activation
         assert "changed=3" in output, output
         assert any("tuned's cpu-partitioning profile" in r for r in facts["reasons"])
