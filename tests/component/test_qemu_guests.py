@@ -386,6 +386,12 @@ def test_module_check_mode_diff_then_install_idempotent_and_remove(image, dirs):
     ({"memory": "100000T"}, "memory 100000T is more than the 64T"),
     ({"memory": "64T"}, "memory 64T is more than this host has"),
     ({"nics": [{"type": "vhost-user", "socket": "/run/systemd/a.sock"}]}, "runtime directory of other software"),
+    # issue 17: per-vCPU pinning
+    ({"vcpus": 2, "vcpu_pins": [0]}, "vcpu_pins has 1 entry but vcpus is 2"),
+    ({"vcpus": 1, "vcpu_pins": ["0-"]}, "vcpu_pins[0] '0-' is not a host CPU"),
+    ({"vcpus": 1, "vcpu_pins": [4095]}, "vcpu_pins[0] CPUs 4095 are not online"),
+    ({"vcpus": 1, "vcpu_pins": [0], "emulator_cpus": "4095"}, "emulator_cpus CPUs 4095 are not online"),
+    ({"emulator_cpus": "0"}, "emulator_cpus needs vcpu_pins"),
 ])
 def test_module_rejects_bad_input_and_writes_nothing(image, dirs, extra, message):
     result = run_module("qemu_vm", _args(image, dirs, **extra))
@@ -543,3 +549,21 @@ def test_the_units_argv_failing_in_real_qemu_gives_the_cause(image, dirs):
     journal += ["2026-11-29T06:00:01+0000 host systemd[1]: nfv-qemu-modvm.service: Main process exited, "
                 "code=exited, status=1/FAILURE"]
     assert failure_cause(journal) == proc.stderr.strip() == "qemu: invalid kernel header"
+
+
+def test_module_vcpu_pins_in_the_unit_idempotent_and_changed_pins_change_it(image, dirs):
+    pins = dict(vcpus=2, vcpu_pins=[1, "0"], emulator_cpus="0")
+    done = run_module("qemu_vm", _args(image, dirs, **pins))
+    assert not done.get("failed"), done
+    text = done["unit_text"]
+    assert "\nCPUAffinity=0-1\n" in text
+    post = [line for line in text.splitlines() if line.startswith("ExecStartPost=")]
+    helper = os.path.join(dirs["helper_dir"], "nfv-qemu-powerdown")
+    assert unescape_exec(post[0][len("ExecStartPost="):])[1:] == [helper, "pin", os.path.join(
+        dirs["run_dir"], "modvm", "qmp.sock"), "30", "0", "1", "0"]
+    again = run_module("qemu_vm", _args(image, dirs, **pins))
+    assert again["changed"] is False, again["changes"]
+    swapped = run_module("qemu_vm", _args(image, dirs, **dict(pins, vcpu_pins=[0, 1])), check=True)
+    assert swapped["changed"] is True and [c["key"] for c in swapped["changes"]] == ["unit"]
+    unit_diff = next(d for d in swapped["diff"] if d.get("after_header", "").endswith("nfv-qemu-modvm.service"))
+    assert unit_diff["before"] == text and "qmp.sock 30 0 0 1\n" in unit_diff["after"]
