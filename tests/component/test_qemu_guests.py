@@ -563,7 +563,9 @@ def test_module_vcpu_pins_in_the_unit_idempotent_and_changed_pins_change_it(imag
         dirs["run_dir"], "modvm", "qmp.sock"), "30", "0", "1", "0"]
     again = run_module("qemu_vm", _args(image, dirs, **pins))
     assert again["changed"] is False, again["changes"]
-    swapped = run_module("qemu_vm", _args(image, dirs, **dict(pins, vcpu_pins=[0, 1])), check=True)
+    swapped_args = _args(image, dirs, **pins)
+    swapped_args["vcpu_pins"] = [0, 1]
+    swapped = run_module("qemu_vm", swapped_args, check=True)
     assert swapped["changed"] is True and [c["key"] for c in swapped["changes"]] == ["unit"]
     unit_diff = next(d for d in swapped["diff"] if d.get("after_header", "").endswith("nfv-qemu-modvm.service"))
     assert unit_diff["before"] == text and "qmp.sock 30 0 0 1\n" in unit_diff["after"]
