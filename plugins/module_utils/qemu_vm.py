@@ -881,6 +881,8 @@ def qmp_connect(path, timeout):
         sock.settimeout(5)
         try:
             sock.connect(path)
+            # QEMU greets once its main loop runs, after preallocating guest memory: wait up to the deadline
+            sock.settimeout(max(1.0, deadline - time.monotonic()))
             return sock, sock.makefile("rwb")
         except OSError:
             sock.close()
@@ -1008,7 +1010,9 @@ def main(argv):
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
 '''
-PIN_TIMEOUT = 30  # seconds the ExecStartPost= pin step waits for QEMU's QMP socket
+# seconds the ExecStartPost= pin step waits for QEMU's QMP greeting (hugepage preallocation comes first);
+# below systemd's default TimeoutStartSec= of 90 s, which bounds ExecStartPost= too
+PIN_TIMEOUT = 75
 
 
 def helper_text(python):

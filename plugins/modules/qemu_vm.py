@@ -128,8 +128,9 @@ options:
       - Per-vCPU pinning, like libvirt's C(<vcpupin>) - one host CPU or cpulist per vCPU, in vCPU order; the list
         has exactly O(vcpus) entries, such as V([2, 3]) or V(["2", "3"]).
       - After QEMU starts, the unit's C(ExecStartPost=) runs the helper script (the C(nfv-qemu-powerdown) file of
-        O(helper_dir), subcommand C(pin), as the service user with the system python3). It asks QMP
-        C(query-cpus-fast) for each vCPU's thread and sets its affinity (C(sched_setaffinity)); the threads
+        O(helper_dir), subcommand C(pin), as the service user with the system python3). It waits up to 75 s for
+        QMP (QEMU answers after preallocating guest memory), asks C(query-cpus-fast) for each vCPU's thread and
+        sets its affinity (C(sched_setaffinity)); the threads
         that are no vCPU go to O(emulator_cpus). A vCPU thread that cannot be pinned (for example vCPUs sharing
         one thread under single-threaded TCG) fails the start, with the cause in the journal.
       - Every CPU must be online. A changed pin set changes the unit, so it takes effect on restart.

@@ -560,7 +560,7 @@ def test_module_vcpu_pins_in_the_unit_idempotent_and_changed_pins_change_it(imag
     post = [line for line in text.splitlines() if line.startswith("ExecStartPost=")]
     helper = os.path.join(dirs["helper_dir"], "nfv-qemu-powerdown")
     assert unescape_exec(post[0][len("ExecStartPost="):])[1:] == [helper, "pin", os.path.join(
-        dirs["run_dir"], "modvm", "qmp.sock"), "30", "0", "1", "0"]
+        dirs["run_dir"], "modvm", "qmp.sock"), "75", "0", "1", "0"]
     again = run_module("qemu_vm", _args(image, dirs, **pins))
     assert again["changed"] is False, again["changes"]
     swapped_args = _args(image, dirs, **pins)
@@ -568,4 +568,4 @@ def test_module_vcpu_pins_in_the_unit_idempotent_and_changed_pins_change_it(imag
     swapped = run_module("qemu_vm", swapped_args, check=True)
     assert swapped["changed"] is True and [c["key"] for c in swapped["changes"]] == ["unit"]
     unit_diff = next(d for d in swapped["diff"] if d.get("after_header", "").endswith("nfv-qemu-modvm.service"))
-    assert unit_diff["before"] == text and "qmp.sock 30 0 0 1\n" in unit_diff["after"]
+    assert unit_diff["before"] == text and "qmp.sock 75 0 0 1\n" in unit_diff["after"]

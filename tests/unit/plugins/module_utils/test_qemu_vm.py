@@ -930,7 +930,7 @@ def test_vcpu_pins_reach_the_unit_as_execstartpost_and_the_union_as_cpuaffinity(
     post = lines(text, "ExecStartPost")
     assert len(post) == 1
     assert unescape_exec(post[0]) == ["/usr/bin/python3", "/usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown", "pin",
-                                      "/run/nfv-qemu/vm1/qmp.sock", "30", "0,8", "4", "5", "6-7"]
+                                      "/run/nfv-qemu/vm1/qmp.sock", "75", "0,8", "4", "5", "6-7"]
     # after ExecStart=, before ExecStop=; the stop helper's line is unchanged
     keys = [line.split("=", 1)[0] for line in text.splitlines()]
     assert keys.index("ExecStart") < keys.index("ExecStartPost") < keys.index("ExecStop")
@@ -1000,7 +1000,7 @@ def test_changed_pins_change_the_unit_and_restart_only_when_asked(host, monkeypa
     checked = make(host, SystemctlRunner(**running), check_mode=True, running_argv=first["argv"],
                    monkeypatch=monkeypatch, vcpus=2, vcpu_pins=[2, 1], emulator_cpus="0").run()
     assert actions(checked) == ["write_unit"] and checked["restart_required"] is True
-    assert "pin /run/nfv-qemu/vm1/qmp.sock 30 0 2 1" in checked["unit_text"]
+    assert "pin /run/nfv-qemu/vm1/qmp.sock 75 0 2 1" in checked["unit_text"]
     runner = SystemctlRunner(**running)
     restarted = make(host, runner, running_argv=first["argv"], monkeypatch=monkeypatch, vcpus=2, vcpu_pins=[2, 1],
                      emulator_cpus="0", restart_on_change=True).run()
