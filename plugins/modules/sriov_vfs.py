@@ -115,7 +115,7 @@ notes:
     run created stay, with the settings made before the failure; nothing is made persistent. The error
     quotes the PF driver.
   - VFs bound to vfio-pci with M(nfv.dpdk.pci_driver) lose that binding when the count changes (new
-    devices); bind them again afterwards (the M(nfv.dpdk.host) role runs this module first).
+    devices); bind them again afterwards (the C(nfv.dpdk.host) role runs this module first).
 seealso:
   - module: nfv.dpdk.host_facts
   - module: nfv.dpdk.pci_driver
