@@ -1,4 +1,4 @@
-"""The lab VM: a Debian 12 QEMU guest with a vIOMMU, two NUMA nodes and e1000 NICs for DPDK.
+"""The lab VM: a Debian 12 QEMU guest with a vIOMMU, two NUMA nodes, e1000 NICs and an SR-IOV NIC for DPDK.
 
     scripts/lab-vm build              build the golden disk image (cached), print its path
     scripts/lab-vm up [--timeout N]   boot a fresh copy, wait for SSH, print the instance as JSON
@@ -59,6 +59,10 @@ MULTIFUNCTION = [
     {"pci": "0000:00:06.0", "mac": "52:54:00:4e:00:03", "model": "e1000", "ifname": "enp0s6f0", "hub": 1},
     {"pci": "0000:00:06.1", "mac": "52:54:00:4e:00:04", "model": "e1000", "ifname": "enp0s6f1", "hub": 1},
 ]
+# An SR-IOV NIC (QEMU's igb, an 82576 with up to 7 VFs) behind a PCIe root port at 00:07.0:
+# the PF and its VFs sit on bus 1.
+SRIOV = {"pci": "0000:01:00.0", "mac": "52:54:00:4e:00:05", "model": "igb", "ifname": "enp1s0",
+         "root_port": "0x7", "hub": 2}
 DISK_ADDR = "0x5"
 NODE_MEM_MIB = 2048  # per NUMA node; node 1 then spans 4-6 GiB, with a free aligned 1G page at boot
 LAB = Lab("lab-vm", NAME, CACHE, RUN)
@@ -262,7 +266,8 @@ def nics():
     strip = ("hub",)
     return {"management": MGMT,
             "e1000": [{k: v for k, v in nic.items() if k not in strip} for nic in E1000],
-            "multifunction": [{k: v for k, v in nic.items() if k not in strip} for nic in MULTIFUNCTION]}
+            "multifunction": [{k: v for k, v in nic.items() if k not in strip} for nic in MULTIFUNCTION],
+            "sriov": {k: v for k, v in SRIOV.items() if k not in strip + ("root_port",)}}
 
 
 def instance(state):
@@ -311,6 +316,9 @@ def qemu_argv(golden, port, kvm):
         if nic["pci"].endswith(".0") and nic in MULTIFUNCTION:
             device += ",multifunction=on"
         argv += ["-device", device]
+    argv += ["-netdev", "hubport,id=sriov,hubid=%d" % SRIOV["hub"],
+             "-device", "pcie-root-port,id=rp-sriov,chassis=1,addr=%s" % SRIOV["root_port"],
+             "-device", "igb,netdev=sriov,mac=%s,bus=rp-sriov,romfile=" % SRIOV["mac"]]
     argv += ["-serial", "file:" + os.path.join(RUN, "console.log"),
              "-qmp", "unix:%s,server=on,wait=off" % os.path.join(RUN, "qmp.sock"),
              "-pidfile", os.path.join(RUN, "qemu.pid"), "-daemonize"]

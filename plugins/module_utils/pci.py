@@ -81,7 +81,27 @@ def read_device(fs, address, netdevs=None):
         "sriov_totalvfs": fs.read_int(base + "/sriov_totalvfs"),
         "sriov_numvfs": fs.read_int(base + "/sriov_numvfs"),
         "physfn": fs.link_name(base + "/physfn"),
+        "vf_index": vf_index(fs, address, fs.link_name(base + "/physfn")),
+        "vfs": virtfns(fs, address),
     }
+
+
+def virtfns(fs, address):
+    """Addresses of a PF's virtual functions in VF-index order (virtfnN links), [] for other devices."""
+    base = "%s/%s" % (PCI_ROOT, address)
+    indexes = sorted(int(name[len("virtfn"):]) for name in fs.listdir(base)
+                     if name.startswith("virtfn") and name[len("virtfn"):].isdigit())
+    return [fs.link_name("%s/virtfn%d" % (base, index)) for index in indexes]
+
+
+def vf_index(fs, address, physfn):
+    """The index of VF `address` on its PF `physfn` (the PF's virtfnN link that points to it)."""
+    if not physfn:
+        return None
+    for index, vf in enumerate(virtfns(fs, physfn)):
+        if vf == address:
+            return index
+    return None
 
 
 def _none_if_null(value):

@@ -128,7 +128,8 @@ ansible_facts:
             C(class), C(driver), C(driver_override), C(numa_node) (null without NUMA), C(iommu_group)
             (null without IOMMU), C(netdevs), C(interface), C(operstate), C(link), C(mac),
             C(addresses), C(default_route), C(connection), C(management), C(management_reason),
-            and SR-IOV counters.
+            and for SR-IOV C(sriov_totalvfs) and C(sriov_numvfs) (null for devices without SR-IOV), on a PF
+            C(vfs) (its VFs' addresses in VF-index order), on a VF C(physfn) (its PF's address) and C(vf_index).
           type: list
           elements: dict
         management_interfaces:

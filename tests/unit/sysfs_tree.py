@@ -275,3 +275,20 @@ def two_node_smt_host(root):
     tree.pci("0000:03:00.0", "0x8086", "0x1572", driver="vfio-pci", numa_node=0, iommu_group=20)
     tree.pci("0000:81:00.0", "0x15b3", "0x1017", driver="mlx5_core", numa_node=1, iommu_group=40, netdev="ens81f0")
     return tree
+
+
+def sriov_pf(tree, address, netdev, totalvfs, vf_addresses, vf_driver="iavf", first_group=60, numa_node=0,
+             pf_driver="i40e", pf_group=50):
+    """An SR-IOV PF with its VFs as the kernel lays them out: sriov_* attributes and virtfnN links on the PF,
+    a physfn link on every VF, each VF in its own IOMMU group."""
+    dev = tree.pci(address, "0x8086", "0x1572", driver=pf_driver, numa_node=numa_node, iommu_group=pf_group,
+                   netdev=netdev)
+    tree.write(dev + "/sriov_totalvfs", str(totalvfs))
+    tree.write(dev + "/sriov_numvfs", str(len(vf_addresses)))
+    tree.write(dev + "/sriov_drivers_autoprobe", "1")
+    for index, vf in enumerate(vf_addresses):
+        vf_dev = tree.pci(vf, "0x8086", "0x154c", driver=vf_driver, numa_node=numa_node,
+                          iommu_group=first_group + index)
+        tree.symlink("%s/virtfn%d" % (dev, index), vf_dev)
+        tree.symlink(vf_dev + "/physfn", dev)
+    return dev

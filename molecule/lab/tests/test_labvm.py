@@ -1,6 +1,7 @@
 """What the provisioned lab VM must show, after converge and again after a reboot: the kernel
 arguments in effect, per-node pools, NICs on vfio-pci in their own IOMMU groups, an OVS-DPDK
-dpdk port on one of them with link up, and refusals for the management NIC and a split group."""
+dpdk port on one of them with link up, and refusals for the management NIC and a split group;
+SR-IOV VFs with their settings, one VF on vfio-pci and OVS-DPDK, and bad input refused."""
 
 import json
 import os
@@ -121,3 +122,89 @@ def test_cpu_layout_of_host_cpu_in_effect(host):
     rxq = wait_for(lambda: "dpdk-p0" in host.run("ovs-appctl dpif-netdev/pmd-rxq-show").stdout
                    and host.run("ovs-appctl dpif-netdev/pmd-rxq-show").stdout)
     assert "core_id 1:" in rxq and "dpdk-p0" in rxq, rxq
+
+
+# -- SR-IOV (issue 16) ------------------------------------------------------------------------------
+PF = "0000:01:00.0"  # igb (82576), enp1s0
+VFS = ["0000:01:10.0", "0000:01:10.2", "0000:01:10.4"]  # QEMU's igb: VF offset 0x80, stride 2
+
+
+def vf_settings(host):
+    return json.loads(host.check_output("ip -d -j link show dev enp1s0"))[0]["vfinfo_list"]
+
+
+def numvfs(host):
+    return int(host.file("/sys/bus/pci/devices/%s/sriov_numvfs" % PF).content_string)
+
+
+def test_sriov_vfs_created_with_their_settings(host):
+    assert numvfs(host) == 3
+    links = [os.path.basename(host.file("/sys/bus/pci/devices/%s/virtfn%d" % (PF, i)).linked_to) for i in range(3)]
+    assert links == VFS
+    vfs = vf_settings(host)
+    assert [vf["address"] for vf in vfs] == ["52:54:00:4e:01:00", "52:54:00:4e:01:01", "52:54:00:4e:01:02"]
+    assert vfs[0]["vlan_list"] == [{"vlan": 100, "qos": 3}] and vfs[0]["trust"] is True
+    assert vfs[0]["spoofchk"] is False
+    assert vfs[1]["trust"] is False and vfs[1]["vlan_list"] in ([{}], [])
+    assert vfs[2]["vlan_list"] == [{"vlan": 200}] or vfs[2]["vlan_list"] == [{"vlan": 200, "qos": 0}]
+    # replayed at boot by the unit (after the reboot side effect this proves the persistence)
+    assert host.service("nfv-dpdk-sriov.service").is_enabled
+    assert host.file("/etc/nfv-dpdk/sriov.d/%s.conf" % PF).contains("^numvfs 3$")
+
+
+def test_vf_on_vfio_in_its_own_group_and_on_ovs_dpdk(host):
+    vf = VFS[1]
+    assert driver(host, vf) == "vfio-pci"
+    group = iommu_group(host, vf)
+    assert host.check_output("ls /sys/kernel/iommu_groups/%s/devices" % group).split() == [vf]
+    assert [driver(host, a) for a in (VFS[0], VFS[2])] == ["igbvf", "igbvf"]
+    assert wait_for(lambda: host.run("ovs-vsctl get Interface dpdk-vf1 error").stdout.strip() == "[]"), \
+        host.run("ovs-vsctl get Interface dpdk-vf1 error").stdout
+    status = host.check_output("ovs-vsctl get Interface dpdk-vf1 status")
+    assert "net_e1000_igb_vf" in status, status
+
+
+def test_host_facts_name_each_vfs_pf_and_index(host):
+    nics = host.ansible("nfv.dpdk.host_facts", check=False)["ansible_facts"]["nfv_dpdk"]["nics"]
+    by_address = dict((nic["address"], nic) for nic in nics)
+    assert by_address[PF]["vfs"] == VFS and by_address[PF]["sriov_totalvfs"] == 7
+    assert [(by_address[vf]["physfn"], by_address[vf]["vf_index"]) for vf in VFS] == [(PF, 0), (PF, 1), (PF, 2)]
+
+
+def sriov_refusal(host, args):
+    """The module's message for a real (not check mode) run that must fail and change nothing (testinfra's
+    result may lack `failed`, see refusal(): the message and the VFs read before and after decide)."""
+    before = (numvfs(host), vf_settings(host))
+    try:
+        result = host.ansible("nfv.dpdk.sriov_vfs", json.dumps(args), check=False)
+    except host.ansible.AnsibleException as failure:
+        result = failure.result
+    assert result.get("msg") and not result.get("changed"), result
+    assert (numvfs(host), vf_settings(host)) == before
+    return result.get("msg", "")
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"pf": "enp1s0", "count": 8}, "supports at most 7 VFs (sriov_totalvfs); count 8 is more"),
+    ({"pf": "0000:01:00.5", "count": 1}, "unknown PF: no PCI device at 0000:01:00.5"),
+    ({"pf": "enp0s4x", "count": 1}, "unknown PF: no network interface enp0s4x"),
+    ({"pf": "0000:00:06.0", "count": 1}, "has no SR-IOV capability"),
+    ({"pf": "enp1s0", "count": 3, "vfs": [{"index": 3, "trust": True}]}, "VF index 3 is out of range"),
+    ({"pf": "enp1s0", "count": 3, "vfs": [{"index": 0, "mac": "01:00:5e:00:00:01"}]}, "multicast"),
+])
+def test_sriov_bad_input_fails_and_changes_nothing(host, args, message):
+    msg = sriov_refusal(host, args)
+    assert message in msg, msg
+
+
+def test_sriov_count_change_refused_while_a_vf_is_in_use(host):
+    msg = sriov_refusal(host, {"pf": "enp1s0", "count": 2})
+    assert "VF 1 (0000:01:10.2)" in msg and "OVS port dpdk-vf1" in msg and "ovs-vswitchd" in msg, msg
+
+
+def test_sriov_unsupported_setting_quotes_the_driver_and_sets_back(host):
+    """igb has no VF link state: VF 0's VLAN is set first, then VF 2's link state fails and VF 0 gets its VLAN back."""
+    msg = sriov_refusal(host, {"pf": "enp1s0", "count": 3,
+                               "vfs": [{"index": 0, "vlan": 300}, {"index": 2, "link_state": "enable"}]})
+    assert "VF 2 link_state enable on enp1s0 failed" in msg and "Operation not supported" in msg, msg
+    assert "set back: vf 0 vlan" in msg, msg

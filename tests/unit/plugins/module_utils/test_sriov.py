@@ -1,0 +1,316 @@
+"""sriov_vfs: input checks, reading VFs and their settings, planning (count through 0, settings, boot
+files), the in-use and management refusals, apply/verify/undo, and the boot script, on fixture trees
+in the kernel's layout (a PF with virtfnN links, VFs with physfn links).
+
+`ip` is a scripted runner whose `ip -d -j link show` answer is the JSON iproute2 prints (taken from
+an igb PF in the lab VM) built from the settings the test keeps; `ip link set ... vf` changes them.
+A fixture tree is not a kernel: writing sriov_numvfs there creates no VF, so that path is verified
+by read-back and fails; real VFs are proven in the lab VM scenario.
+"""
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from ansible_collections.nfv.dpdk.plugins.module_utils import pci, sriov
+from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.tests.unit import sysfs_tree
+
+PF = "0000:03:00.1"
+VFS = ["0000:03:02.0", "0000:03:02.1", "0000:03:02.2"]
+DEFAULT = {"mac": "00:00:00:00:00:00", "vlan": 0, "qos": 0, "trust": False, "spoofchk": True,
+           "link_state": "auto", "max_tx": 0, "min_tx": 0}
+
+
+def vfinfo(vf, s):
+    """One vfinfo_list entry as `ip -d -j link show` prints it (igb, iproute2 6.1)."""
+    return {"vf": vf, "link_type": "ether", "address": s["mac"], "broadcast": "ff:ff:ff:ff:ff:ff",
+            "vlan_list": [{"vlan": s["vlan"], "qos": s["qos"]} if s["vlan"] else {}],
+            "rate": {"max_tx": s["max_tx"], "min_tx": s["min_tx"]}, "spoofchk": s["spoofchk"],
+            "link_state": s["link_state"], "trust": s["trust"]}
+
+
+class IpRunner:
+    """`ip` over a table of VF settings; `fail` maps a setting name to the driver's error."""
+
+    def __init__(self, count, ifname="ens3f1", addresses=None, ovs=None, fail=None, binaries=("ip",)):
+        self.ifname = ifname
+        self.vfs = [dict(DEFAULT) for _ in range(count)]
+        self.addresses = addresses or [{"ifname": "br-mgmt", "addr_info": [{"local": "192.0.2.10"}]}]
+        self.ovs = ovs
+        self.fail = fail or {}
+        self.binaries = set(binaries) | ({"ovs-vsctl"} if ovs is not None else set())
+        self.calls = []
+
+    def has(self, name):
+        return name in self.binaries
+
+    def run(self, name, args, check=True, data=None, env=None):
+        args = [str(a) for a in args]
+        self.calls.append((name, tuple(args)))
+        if name == "ovs-vsctl":
+            rows = [[name_, ["map", [["dpdk-devargs", devargs]]]] for name_, devargs in self.ovs.items()]
+            return 0, json.dumps({"headings": ["name", "options"], "data": rows}), ""
+        assert name == "ip", args
+        if args[:2] == ["-j", "address"]:
+            return 0, json.dumps(self.addresses), ""
+        if args[:4] == ["-d", "-j", "link", "show"]:
+            link = {"ifname": self.ifname, "vfinfo_list": [vfinfo(i, s) for i, s in enumerate(self.vfs)]}
+            return 0, json.dumps([link]), ""
+        assert args[:5] == ["link", "set", "dev", self.ifname, "vf"], args
+        index, key = int(args[5]), args[6]
+        if key in self.fail:
+            return 2, "", self.fail[key]
+        s = self.vfs[index]
+        if key == "vlan":
+            s["vlan"], s["qos"] = int(args[7]), int(args[9])
+        elif key in ("trust", "spoofchk"):
+            s[key] = args[7] == "on"
+        elif key == "state":
+            s["link_state"] = args[7]
+        elif key in ("max_tx_rate", "min_tx_rate"):
+            s[key[:6]] = int(args[7])
+        else:
+            s[key] = args[7]
+        return 0, "", ""
+
+    def output(self, name, args, **kwargs):
+        rc, out, err = self.run(name, args)
+        assert rc == 0, err
+        return out
+
+    def set_calls(self):
+        return [c[1][5:] for c in self.calls if c[1][:2] == ("link", "set")]
+
+
+class FakeModule:
+    def __init__(self, params, check_mode=False):
+        self.params = params
+        self.check_mode = check_mode
+        self._diff = True
+
+
+def params(pf="ens3f1", count=3, vfs=None, **kwargs):
+    result = {"pf": pf, "count": count, "vfs": vfs or [], "persistent": True, "force": False,
+              "connection_address": None}
+    result.update(kwargs)
+    return result
+
+
+def run(tree, runner, check_mode=False, **kwargs):
+    return sriov.SriovVfs(FakeModule(params(**kwargs), check_mode), fs=tree.fs, runner=runner).run()
+
+
+@pytest.fixture
+def host(tmp_path):
+    tree = sysfs_tree.two_node_host(tmp_path)
+    sysfs_tree.sriov_pf(tree, PF, "ens3f1", 64, VFS)
+    # the X710 port 03:00.1 of two_node_host becomes the PF: take its plain definition's group
+    tree.fs = HostFS(str(tmp_path))
+    return tree
+
+
+def files_of(tree):
+    return [p for p in (sriov.conf_path(PF), sriov.SCRIPT, sriov.UNIT_FILE, sriov.UNIT_WANTS_LINK)
+            if os.path.lexists(tree.fs.path(p))]
+
+
+# -- input ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("entry, message", [
+    ({"index": 0, "mac": "52:54:00:12:34"}, "invalid MAC"),
+    ({"index": 0, "mac": "01:00:5e:00:00:01"}, "multicast"),
+    ({"index": 0, "mac": "00:00:00:00:00:00"}, "not an address"),
+    ({"index": 0, "qos": 3}, "qos needs a vlan"),
+    ({"index": 0, "vlan": 4096}, "out of range 0-4095"),
+    ({"index": 0, "vlan": 10, "qos": 8}, "out of range 0-7"),
+    ({"index": 0, "link_state": "up"}, "link_state 'up' is not one of"),
+    ({"index": 0, "max_tx_rate": 100, "min_tx_rate": 200}, "min_tx_rate 200 is above max_tx_rate 100"),
+    ({"index": 3}, "VF index 3 is out of range: count is 3, so VFs are numbered 0-2"),
+    ({"mac": "52:54:00:00:00:01"}, "index is required"),
+    ({"index": 0, "colour": "red"}, "unknown setting(s) colour"),
+])
+def test_bad_vf_settings_are_refused(entry, message):
+    with pytest.raises(NfvError) as err:
+        sriov.normalize_vfs([entry], 3)
+    assert message in err.value.msg
+
+
+def test_duplicate_vf_and_mac_are_refused():
+    with pytest.raises(NfvError, match="VF 1 is listed twice"):
+        sriov.normalize_vfs([{"index": 1}, {"index": 1}], 2)
+    with pytest.raises(NfvError, match="VFs 0 and 1 are given the same MAC 52:54:00:00:00:01"):
+        sriov.normalize_vfs([{"index": 0, "mac": "52:54:00:00:00:01"}, {"index": 1, "mac": "52-54-00-00-00-01"}], 2)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"pf": "0000:09:00.0"}, "unknown PF: no PCI device at 0000:09:00.0"),
+    ({"pf": "ens9"}, "unknown PF: no network interface ens9"),
+    ({"pf": "03:00.0"}, "0000:03:00.0 (8086:1572, driver vfio-pci) has no SR-IOV capability"),
+    ({"pf": "0000:03:02.1"}, "0000:03:02.1 is a VF of 0000:03:00.1, not a PF"),
+    ({"pf": "0000:03:0z.1"}, "malformed PCI address"),
+    ({"count": 65}, "supports at most 64 VFs (sriov_totalvfs); count 65 is more"),
+])
+def test_bad_pf_or_count_fails_and_changes_nothing(host, kwargs, message):
+    runner = IpRunner(3)
+    with pytest.raises(NfvError) as err:
+        run(host, runner, **kwargs)
+    assert message in err.value.msg
+    assert runner.set_calls() == [] and files_of(host) == []
+    assert host.fs.read("/sys/bus/pci/devices/%s/sriov_numvfs" % PF) == "3"
+
+
+# -- reading ----------------------------------------------------------------------------------------
+def test_parse_vfinfo_reads_every_setting():
+    s = dict(DEFAULT, mac="52:54:00:aa:00:01", vlan=100, qos=3, trust=True, spoofchk=False, max_tx=100)
+    text = json.dumps([{"ifname": "enp1s0", "vfinfo_list": [vfinfo(0, s), vfinfo(1, DEFAULT)]}])
+    got = sriov.parse_vfinfo(text)
+    assert got[0] == {"mac": "52:54:00:aa:00:01", "vlan": {"vlan": 100, "qos": 3}, "trust": True,
+                      "spoofchk": False, "link_state": "auto", "max_tx_rate": 100, "min_tx_rate": 0}
+    assert got[1]["vlan"] == {"vlan": 0, "qos": 0} and got[1]["mac"] == "00:00:00:00:00:00"
+
+
+def test_facts_name_the_pf_and_index_of_each_vf(host):
+    devices = dict((d["address"], d) for d in pci.read_devices(host.fs))
+    assert devices[PF]["vfs"] == VFS and devices[PF]["sriov_totalvfs"] == 64
+    assert [(devices[v]["physfn"], devices[v]["vf_index"]) for v in VFS] == [(PF, 0), (PF, 1), (PF, 2)]
+    assert devices["0000:03:00.0"]["vfs"] == [] and devices["0000:03:00.0"]["vf_index"] is None
+
+
+# -- planning ---------------------------------------------------------------------------------------
+WANTED = [{"index": 0, "mac": "52:54:00:aa:00:01", "vlan": 100, "qos": 3, "trust": True, "spoofchk": False},
+          {"index": 2, "max_tx_rate": 100}]
+
+
+def test_check_mode_predicts_settings_and_boot_files_and_changes_nothing(host):
+    runner = IpRunner(3)
+    result = run(host, runner, check_mode=True, vfs=WANTED)
+    keys = [c["key"] for c in result["changes"]]
+    assert keys == ["vf 0 mac", "vf 0 vlan", "vf 0 trust", "vf 0 spoofchk", "vf 2 max_tx_rate",
+                    sriov.conf_path(PF), sriov.SCRIPT, sriov.UNIT_FILE, sriov.UNIT_NAME]
+    assert result["diff"]["after"]["vf 0 vlan"] == "100 qos 3" and result["diff"]["before"]["vf 0 trust"] == "off"
+    assert runner.set_calls() == [] and files_of(host) == []
+
+
+def test_real_run_applies_reads_back_persists_and_second_run_is_unchanged(host):
+    runner = IpRunner(3)
+    first = run(host, runner, vfs=WANTED)
+    assert first["changed"]
+    assert runner.set_calls() == [("0", "mac", "52:54:00:aa:00:01"), ("0", "vlan", "100", "qos", "3"),
+                                  ("0", "trust", "on"), ("0", "spoofchk", "off"), ("2", "max_tx_rate", "100")]
+    assert first["vfs"][0]["mac"] == "52:54:00:aa:00:01" and first["vfs"][0]["vlan"] == "100 qos 3"
+    assert first["vfs"][2]["address"] == VFS[2] and first["vfs"][2]["iommu_group"] == 62
+    conf = host.fs.read(sriov.conf_path(PF))
+    assert conf.splitlines()[1:] == ["numvfs 3", "vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 3 trust on spoofchk off",
+                                     "vf 2 max_tx_rate 100"]
+    assert os.readlink(host.fs.path(sriov.UNIT_WANTS_LINK)) == sriov.UNIT_FILE
+    assert os.stat(host.fs.path(sriov.SCRIPT)).st_mode & 0o777 == 0o755
+    second = run(host, runner, vfs=WANTED)
+    assert not second["changed"] and second["changes"] == []
+
+
+def test_count_change_goes_through_zero_refuses_on_fixture_and_persists_nothing(host, monkeypatch):
+    monkeypatch.setattr(sriov, "VF_APPEAR_SECONDS", 0)
+    runner = IpRunner(3)
+    check = run(host, runner, check_mode=True, count=4, vfs=[{"index": 3, "trust": True}])
+    assert [c["key"] for c in check["changes"]][:2] == ["ens3f1 sriov_numvfs", "vf 3 trust"]
+    assert check["changes"][0]["before"] == "3" and check["changes"][0]["after"] == "4"
+    assert check["changes"][1]["before"] is None  # a new VF: every listed setting is applied
+    with pytest.raises(NfvError) as err:
+        run(host, runner, count=4, vfs=[{"index": 3, "trust": True}])
+    # a fixture tree is not a kernel: the write lands but no VF appears, and the error says so
+    assert "wrote 4 to sriov_numvfs but 3 VFs appeared" in err.value.msg
+    assert "nothing was made persistent" in err.value.msg
+    assert files_of(host) == []
+
+
+def test_failed_setting_sets_back_what_the_run_changed(host):
+    runner = IpRunner(3, fail={"state": "RTNETLINK answers: Operation not supported"})
+    wanted = [{"index": 1, "mac": "52:54:00:aa:00:02", "link_state": "enable"}]
+    with pytest.raises(NfvError) as err:
+        run(host, runner, vfs=wanted)
+    msg = err.value.msg
+    assert "VF 1 link_state enable on ens3f1 failed: RTNETLINK answers: Operation not supported" in msg
+    assert "settings changed by this run were set back: vf 1 mac" in msg
+    assert runner.vfs[1]["mac"] == "00:00:00:00:00:00" and files_of(host) == []
+
+
+def test_setting_the_driver_accepts_but_ignores_is_reported(host):
+    class Ignoring(IpRunner):
+        def run(self, name, args, check=True, data=None, env=None):
+            if list(args)[:2] == ["link", "set"]:
+                self.calls.append((name, tuple(str(a) for a in args)))
+                return 0, "", ""
+            return IpRunner.run(self, name, args, check, data, env)
+
+    with pytest.raises(NfvError, match="did not apply: VF 0 trust reads off, not on"):
+        run(host, Ignoring(3), vfs=[{"index": 0, "trust": True}])
+
+
+# -- refusals before a count change ------------------------------------------------------------------
+def test_vf_open_by_a_process_or_in_ovs_blocks_a_count_change(host):
+    sysfs_tree.rebind_driver(host, VFS[0], "vfio-pci")
+    host.write("/proc/4242/comm", "qemu-system-x86")
+    host.mkdir("/proc/4242/fd")
+    os.symlink("/dev/vfio/60", host.p("/proc/4242/fd/17"))
+    runner = IpRunner(3, ovs={"dpdk-vf2": "%s,representor=none" % VFS[2], "dpdk0": "0000:03:00.0"})
+    with pytest.raises(NfvError) as err:
+        run(host, runner, count=0, check_mode=True)
+    assert err.value.details["refused"] == ["VF 0 (0000:03:02.0): vfio group 60 open by qemu-system-x86 (pid 4242)",
+                                            "VF 2 (0000:03:02.2): OVS port dpdk-vf2"]
+    assert "from 3 to 0" in err.value.msg and "force=true overrides" in err.value.msg
+    forced = run(host, runner, count=0, check_mode=True, force=True)
+    assert forced["changes"][0]["after"] == "0"
+
+
+def test_pf_carrying_management_traffic_blocks_a_count_change(host):
+    host.default_route("ens3f1")
+    with pytest.raises(NfvError, match=r"PF 0000:03:00.1: ens3f1 carries management traffic: default route"):
+        run(host, IpRunner(3), count=2, check_mode=True)
+    # settings alone do not touch the PF's link
+    assert run(host, IpRunner(3), check_mode=True, vfs=[{"index": 0, "trust": True}])["changed"]
+
+
+def test_count_zero_removes_the_pfs_boot_file(host, monkeypatch):
+    runner = IpRunner(3)
+    run(host, runner, vfs=WANTED)
+    assert host.fs.exists(sriov.conf_path(PF))
+    result = run(host, runner, count=0, check_mode=True)
+    assert [c["key"] for c in result["changes"]] == ["ens3f1 sriov_numvfs", sriov.conf_path(PF)]
+    assert result["changes"][1]["after"] is None
+
+
+# -- the boot script -------------------------------------------------------------------------------
+def test_boot_script_creates_vfs_through_zero_and_replays_settings(host, tmp_path):
+    work = tmp_path / "work"
+    (work / "bin").mkdir(parents=True)
+    log = work / "ip.log"
+    fake_ip = work / "bin" / "ip"
+    fake_ip.write_text("#!/bin/sh\necho \"$*\" >> %s\n" % log)
+    fake_ip.chmod(0o755)
+    script = work / "nfv-dpdk-sriov"
+    script.write_text(sriov.SCRIPT_TEXT)
+    conf_dir = work / "sriov.d"
+    conf_dir.mkdir()
+    vfs = sriov.normalize_vfs(WANTED, 4)
+    (conf_dir / ("%s.conf" % PF)).write_text(sriov.conf_text(4, vfs))
+    (conf_dir / "0000:09:00.0.conf").write_text(sriov.conf_text(2, []))  # a PF that is gone
+    proc = subprocess.run(["sh", str(script), str(conf_dir)],
+                          env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "%s:/usr/bin:/bin" % (work / "bin")},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    assert proc.returncode == 1
+    assert "0000:09:00.0: no SR-IOV PF with a network interface here" in proc.stderr
+    assert "%s (ens3f1): 3 -> 4 VFs" % PF in proc.stdout
+    assert host.fs.read("/sys/bus/pci/devices/%s/sriov_numvfs" % PF) == "4"
+    assert log.read_text().splitlines() == [
+        "link set dev ens3f1 vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 3 trust on spoofchk off",
+        "link set dev ens3f1 vf 2 max_tx_rate 100"]
+
+
+def test_boot_script_without_files_is_a_noop(tmp_path):
+    script = tmp_path / "s"
+    script.write_text(sriov.SCRIPT_TEXT)
+    proc = subprocess.run(["sh", str(script), str(tmp_path / "none")], check=False)
+    assert proc.returncode == 0
