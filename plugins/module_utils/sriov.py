@@ -505,8 +505,8 @@ class SriovVfs(PlannedModule):
         for change in plan.by_action("setting"):
             got = after.get(change.data["index"], {}).get(change.data["name"])
             if got != change.data["value"]:
-                wrong.append("VF %d %s reads %s, not %s" % (change.data["index"], change.data["name"],
-                                                          show(change.data["name"], got), change.after))
+                name = change.data["name"]
+                wrong.append("VF %d %s reads %s, not %s" % (change.data["index"], name, show(name, got), change.after))
         if wrong:
             raise NfvError("the PF driver accepted but did not apply: " + "; ".join(wrong), wrong=wrong)
 

@@ -38,7 +38,7 @@ class IpRunner:
 
     def __init__(self, count, ifname="ens3f1", addresses=None, ovs=None, fail=None, binaries=("ip",)):
         self.ifname = ifname
-        self.vfs = [dict(DEFAULT) for _ in range(count)]
+        self.vfs = [dict(DEFAULT) for vf in range(count)]
         self.addresses = addresses or [{"ifname": "br-mgmt", "addr_info": [{"local": "192.0.2.10"}]}]
         self.ovs = ovs
         self.fail = fail or {}
