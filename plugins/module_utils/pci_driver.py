@@ -25,8 +25,10 @@ import re
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import kernel, netdev, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.files import write_atomic
+from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
+from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
+from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import enable_wants_link
 
 KERNEL = "kernel"  # the `driver` value that hands a device back to its default kernel driver
 VFIO = "vfio-pci"
@@ -388,9 +390,9 @@ class PciDriver(PlannedModule):
             else:
                 current["overrides"] = parse_overrides(fs.read(CONF_FILE, ""))
                 current["files"] = {
-                    CONF_FILE: _raw(fs, CONF_FILE),
-                    BIND_SCRIPT: _raw(fs, BIND_SCRIPT),
-                    UNIT_FILE: _raw(fs, UNIT_FILE),
+                    CONF_FILE: read_text(fs.path(CONF_FILE)),
+                    BIND_SCRIPT: read_text(fs.path(BIND_SCRIPT)),
+                    UNIT_FILE: read_text(fs.path(UNIT_FILE)),
                 }
                 current["unit_enabled"] = os.path.lexists(fs.path(UNIT_WANTS_LINK))
         else:
@@ -443,7 +445,7 @@ class PciDriver(PlannedModule):
                                % (driver, DRIVERS_ROOT, driver), driver=driver)
             rc, _out, err = self.runner.run("modprobe", ["--dry-run", "--quiet", driver], check=False)
             if rc != 0:
-                why = (": " + _text(err).strip()) if _text(err).strip() else ""
+                why = (": " + output_text(err).strip()) if output_text(err).strip() else ""
                 kernel = self.fs.read("/proc/sys/kernel/osrelease", "?")
                 raise NfvError("unknown driver %s: it is not loaded (no %s/%s) and modprobe finds no module "
                                "of that name for kernel %s%s" % (driver, DRIVERS_ROOT, driver, kernel, why),
@@ -555,12 +557,7 @@ class PciDriver(PlannedModule):
                 done.append(change)
                 unit_changed = unit_changed or change.data["path"] == UNIT_FILE
             for change in plan.by_action("enable"):
-                link = self.fs.path(UNIT_WANTS_LINK)
-                if not os.path.isdir(os.path.dirname(link)):
-                    os.makedirs(os.path.dirname(link), 0o755)
-                if os.path.lexists(link):
-                    os.unlink(link)
-                os.symlink(UNIT_FILE, link)
+                enable_wants_link(self.fs, UNIT_FILE, UNIT_WANTS_LINK)
                 done.append(change)
             if unit_changed and self.fs.isdir("/run/systemd/system") and self.runner.has("systemctl"):
                 self.runner.run("systemctl", ["daemon-reload"])
@@ -635,21 +632,6 @@ class PciDriver(PlannedModule):
             })
         persistence = {"driverctl": "driverctl", "unit": UNIT_NAME}.get(current["persistence"], "none")
         return {"devices": devices, "persistence": persistence}
-
-
-def _text(value):
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value or ""
-
-
-def _raw(fs, path):
-    """Exact content of a file (not stripped), None when missing."""
-    try:
-        with open(fs.path(path), "r") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
 
 
 # -- binding -------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import memory_total_kb, node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
+from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
     SYSTEMD_BOOTED_MARKER,
     Systemd,
@@ -1119,7 +1120,7 @@ def failure_cause(journal, err=None, unit=None):
             messages.append(text)
     if messages:
         return " | ".join(messages[-3:])
-    err = _text(err).strip()
+    err = output_text(err).strip()
     if err:
         return err
     return "no output from the guest; see journalctl -u %s" % unit
@@ -1178,12 +1179,6 @@ def choose_accel(requested, probe):
     if requested in ("kvm", "tcg"):
         return requested
     return "kvm" if probe and probe.get("usable") else "tcg"
-
-
-def _text(data):
-    if isinstance(data, bytes):
-        return data.decode("utf-8", "replace")
-    return data or ""
 
 
 def _uid(name):
@@ -1619,7 +1614,7 @@ class QemuVm(PlannedModule):
                                                           tap["ifname"]], check=False)
             if rc != 0:
                 self.warnings.append("removing port %s from bridge %s failed (%s); remove it with ovs-vsctl "
-                                     "del-port" % (tap["ifname"], tap["bridge"], _text(err).strip()))
+                                     "del-port" % (tap["ifname"], tap["bridge"], output_text(err).strip()))
         self.runner.run("ip", ["tuntap", "del", "dev", tap["ifname"], "mode", "tap"])
 
     @staticmethod

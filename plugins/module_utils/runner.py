@@ -18,6 +18,13 @@ SBIN_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin"]
 C_LOCALE = {"LC_ALL": "C", "LANG": "C", "LANGUAGE": "C"}
 
 
+def output_text(value):
+    """Command output as text: run_command returns bytes (binary_data=True), fixtures may give str or None."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value or ""
+
+
 class CommandError(NfvError):
     """A command exited non-zero (or could not be found)."""
 

@@ -27,10 +27,12 @@ import time
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import netdev, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.files import write_atomic
+from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb, parse_table
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import guard_reasons, parse_device_spec
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
+from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
+from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import enable_wants_link
 
 CONF_DIR = "/etc/nfv-dpdk/sriov.d"
 SCRIPT = "/usr/local/sbin/nfv-dpdk-sriov"
@@ -373,7 +375,8 @@ class SriovVfs(PlannedModule):
         current = {"address": address, "ifname": ifname, "device": device, "numvfs": device["sriov_numvfs"] or 0,
                    "vfs": vfs}
         if self.params["persistent"]:
-            current["files"] = dict((path, _raw(self.fs, path)) for path in (conf_path(address), SCRIPT, UNIT_FILE))
+            paths = (conf_path(address), SCRIPT, UNIT_FILE)
+            current["files"] = dict((path, read_text(self.fs.path(path))) for path in paths)
             current["unit_enabled"] = os.path.lexists(self.fs.path(UNIT_WANTS_LINK))
         return current
 
@@ -495,7 +498,7 @@ class SriovVfs(PlannedModule):
         rc, out, err = self.runner.run("ip", ["link", "set", "dev", ifname, "vf", str(index)] + ip_args(name, value),
                                        check=False)
         if rc != 0:
-            detail = (_text(err) or _text(out)).strip()
+            detail = (output_text(err) or output_text(out)).strip()
             raise NfvError("VF %d %s %s on %s failed: %s"
                            % (index, name, show(name, value), ifname, detail or "rc=%d" % rc), vf=index, setting=name)
 
@@ -528,12 +531,7 @@ class SriovVfs(PlannedModule):
         for change in plan.by_action("remove"):
             os.unlink(self.fs.path(change.data["path"]))
         if plan.by_action("enable"):
-            link = self.fs.path(UNIT_WANTS_LINK)
-            if not os.path.isdir(os.path.dirname(link)):
-                os.makedirs(os.path.dirname(link), 0o755)
-            if os.path.lexists(link):
-                os.unlink(link)
-            os.symlink(UNIT_FILE, link)
+            enable_wants_link(self.fs, UNIT_FILE, UNIT_WANTS_LINK)
         if unit_changed and self.fs.isdir("/run/systemd/system") and self.runner.has("systemctl"):
             self.runner.run("systemctl", ["daemon-reload"])
 
@@ -561,17 +559,3 @@ class SriovVfs(PlannedModule):
         return {"pf": address, "interface": current["ifname"], "totalvfs": current["device"]["sriov_totalvfs"],
                 "numvfs_before": current["numvfs"], "numvfs": count, "vfs": vfs,
                 "persistence": UNIT_NAME if self.params["persistent"] else "none"}
-
-
-def _text(value):
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value or ""
-
-
-def _raw(fs, path):
-    try:
-        with open(fs.path(path)) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 
 # used with fullmatch: "$" also matches before a final newline
 UNIT_NAME = re.compile(r"[A-Za-z0-9:_.\\-]+\.(service|socket|target|timer|path|mount)")
@@ -126,6 +127,16 @@ def render_unit(sections, header=None):
     return "\n".join(out) + "\n"
 
 
+def enable_wants_link(fs, unit_file, wants_link):
+    """Enable a unit as `systemctl enable` does for its WantedBy= target: the wants link, under fs.root."""
+    link = fs.path(wants_link)
+    if not os.path.isdir(os.path.dirname(link)):
+        os.makedirs(os.path.dirname(link), 0o755)
+    if os.path.lexists(link):
+        os.unlink(link)
+    os.symlink(unit_file, link)
+
+
 def verify_unit(runner, unit_name, text):
     """Run `systemd-analyze verify` on the unit text (in a private directory, under its real name).
 
@@ -147,7 +158,7 @@ def verify_unit(runner, unit_name, text):
                                   env={"SYSTEMD_LOG_COLOR": "0", "SYSTEMD_PAGER": ""})
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    output = "\n".join(x for x in (_text(out).strip(), _text(err).strip()) if x)
+    output = "\n".join(x for x in (output_text(out).strip(), output_text(err).strip()) if x)
     problems = []
     for line in output.splitlines():
         if tmp not in line and unit_name not in line:
@@ -162,12 +173,6 @@ def verify_unit(runner, unit_name, text):
                        % (unit_name, "; ".join(problems) or output.replace(tmp + "/", "")),
                        unit_text=text, verify_output=output.replace(tmp + "/", ""))
     return {"ran": True, "output": output.replace(tmp + "/", "")}
-
-
-def _text(data):
-    if isinstance(data, bytes):
-        return data.decode("utf-8", "replace")
-    return data or ""
 
 
 class Systemd:
@@ -202,7 +207,7 @@ class Systemd:
         _rc, out, _err = self._ctl(["show", unit, "--property=ActiveState,SubState,UnitFileState,Result,"
                                                   "LoadState,MainPID,NRestarts"], check=False)
         props = {}
-        for line in _text(out).splitlines():
+        for line in output_text(out).splitlines():
             if "=" in line:
                 key, value = line.split("=", 1)
                 props[key] = value
@@ -251,4 +256,4 @@ class Systemd:
         if since:
             args += ["--since", "@%d" % since]
         _rc, out, _err = self.runner.run("journalctl", args, check=False)
-        return _text(out).splitlines()[-lines:]
+        return output_text(out).splitlines()[-lines:]
