@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, hugepages, kernel, netdev, numa, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb, rundir_of
+from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import Systemd
 
 
@@ -60,7 +61,7 @@ def running_layout(fs, runner, guests, ovs_db=None):
         target = rundir + "/ovs-vswitchd.ctl" if rundir and fs.exists(rundir + "/ovs-vswitchd.ctl") else "ovs-vswitchd"
         rc, out, err = runner.run("ovs-appctl", ["-t", target, "dpif-netdev/pmd-rxq-show"], check=False,
                                   env={"OVS_RUNDIR": rundir} if rundir else None)
-        out, err = [t.decode("utf-8", "replace") if isinstance(t, bytes) else (t or "") for t in (out, err)]
+        out, err = output_text(out), output_text(err)
         if rc == 0:
             state["pmds"] = cpu_layout.parse_pmd_rxq_show(out)
         else:

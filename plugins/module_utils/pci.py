@@ -61,6 +61,13 @@ def netdevs_by_address(fs):
 
 
 def read_device(fs, address, netdevs=None):
+    device = _read_device(fs, address, netdevs)
+    device["vf_index"] = vf_index(fs, address, device["physfn"])
+    return device
+
+
+def _read_device(fs, address, netdevs):
+    """A device's sysfs attributes; vf_index is left to the caller (it reads the PF's links)."""
     base = "%s/%s" % (PCI_ROOT, address)
     pci_class = fs.read_int(base + "/class", 0, base=16)
     numa_node = fs.read_int(base + "/numa_node")
@@ -81,7 +88,7 @@ def read_device(fs, address, netdevs=None):
         "sriov_totalvfs": fs.read_int(base + "/sriov_totalvfs"),
         "sriov_numvfs": fs.read_int(base + "/sriov_numvfs"),
         "physfn": fs.link_name(base + "/physfn"),
-        "vf_index": vf_index(fs, address, fs.link_name(base + "/physfn")),
+        "vf_index": None,
         "vfs": virtfns(fs, address),
     }
 
@@ -111,8 +118,13 @@ def _none_if_null(value):
 def read_devices(fs):
     """Every PCI device, sorted by address."""
     netdevs = netdevs_by_address(fs)
-    return [read_device(fs, address, netdevs.get(address)) for address in fs.listdir(PCI_ROOT)
-            if FULL_ADDRESS.fullmatch(address)]
+    devices = [_read_device(fs, address, netdevs.get(address)) for address in fs.listdir(PCI_ROOT)
+               if FULL_ADDRESS.fullmatch(address)]
+    # each VF's index from its PF's virtfnN links, read once per PF
+    indexes = dict(((device["address"], vf), index) for device in devices for index, vf in enumerate(device["vfs"]))
+    for device in devices:
+        device["vf_index"] = indexes.get((device["physfn"], device["address"]))
+    return devices
 
 
 def iommu_group_members(fs, group):

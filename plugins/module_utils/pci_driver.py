@@ -5,7 +5,7 @@
 
 Order of one run:
   parse `devices` (addresses or interface names) -> resolve them against sysfs and the
-  interface-name memory -> management guard -> IOMMU on -> IOMMU group viability -> driver
+  interface-name memory -> devices a process holds through vfio-pci -> management guard -> IOMMU on -> IOMMU group viability -> driver
   available -> plan (module load, bindings, persistence) -> apply (bind every device, verify
   each by reading the driver link back, roll every device of the run back on any failure)
   -> persist -> remember interface names.
@@ -252,6 +252,24 @@ def guard_reasons(fs, device, management, addresses):
     return reasons
 
 
+def vfio_users(fs, group):
+    """'comm (pid N)' of every process holding /dev/vfio/<group> open."""
+    target = "/dev/vfio/%s" % group
+    users = []
+    for pid in fs.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        for fd in fs.listdir("/proc/%s/fd" % pid):
+            try:
+                link = os.readlink(fs.path("/proc/%s/fd/%s" % (pid, fd)))
+            except (IOError, OSError):
+                continue
+            if link == target:
+                users.append("%s (pid %s)" % (fs.read("/proc/%s/comm" % pid, "?"), pid))
+                break
+    return users
+
+
 def is_link_local(address):
     """Link-local addresses (fe80::/10, 169.254/16) come with an interface that is up, not with a configuration."""
     try:
@@ -414,6 +432,17 @@ class PciDriver(PlannedModule):
         if bridges and driver != KERNEL:
             raise NfvError("%s: PCI bridges are not bound to %s; name the devices behind them"
                            % (", ".join(bridges), driver), devices=bridges)
+        held = []
+        for device in moving:
+            if device["driver"] == VFIO and device["iommu_group"] is not None:
+                users = vfio_users(self.fs, device["iommu_group"])
+                if users:
+                    held.append("%s: IOMMU group %s (/dev/vfio/%s) is open by %s" % (
+                        device["address"], device["iommu_group"], device["iommu_group"], ", ".join(users)))
+        if held:  # the kernel's unbind waits for the process to let go, however long: never start it
+            raise NfvError("refusing to unbind devices a process holds through vfio-pci (the unbind would block "
+                           "until it lets go; stop the guest or delete the OVS port first, force does not "
+                           "override this): " + " | ".join(held), held=held)
         if driver != KERNEL and not self.params["force"]:
             addresses = netdev.read_addresses(self.runner)
             conn = self.connection or netdev.connection_address()

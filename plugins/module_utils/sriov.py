@@ -29,7 +29,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils import netdev, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb, parse_table
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import guard_reasons, parse_device_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import guard_reasons, parse_device_spec, vfio_users
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import enable_wants_link
@@ -292,24 +292,6 @@ def conf_path(address):
     return "%s/%s.conf" % (CONF_DIR, address)
 
 
-def vfio_users(fs, group):
-    """'comm (pid N)' of every process holding /dev/vfio/<group> open."""
-    target = "/dev/vfio/%s" % group
-    users = []
-    for pid in fs.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        for fd in fs.listdir("/proc/%s/fd" % pid):
-            try:
-                link = os.readlink(fs.path("/proc/%s/fd/%s" % (pid, fd)))
-            except (IOError, OSError):
-                continue
-            if link == target:
-                users.append("%s (pid %s)" % (fs.read("/proc/%s/comm" % pid, "?"), pid))
-                break
-    return users
-
-
 def ovs_users(runner, addresses):
     """{VF address: 'OVS port NAME'} for Interfaces whose dpdk-devargs name a VF; {} without OVS."""
     ovsdb = OvsDb(runner)
@@ -320,7 +302,7 @@ def ovs_users(runner, addresses):
     if rc != 0:
         return {}
     users = {}
-    for row in parse_table(out.decode() if isinstance(out, bytes) else out):
+    for row in parse_table(output_text(out)):
         devargs = (row.get("options") or {}).get("dpdk-devargs", "")
         for address in addresses:
             if devargs.split(",")[0] == address:

@@ -397,6 +397,23 @@ def test_kernel_removes_persistent_entry(host):
     assert (bind["before"], bind["after"]) == ("vfio-pci", "(kernel default)")
 
 
+def test_device_a_process_holds_through_vfio_is_not_unbound_even_with_force(host):
+    """The kernel's unbind of a vfio-pci device waits until the holder (OVS-DPDK, a guest) lets go: refused first."""
+    host.write("/proc/1202/comm", "ovs-vswitchd")
+    host.mkdir("/proc/1202/fd")
+    os.symlink("/dev/vfio/20", host.p("/proc/1202/fd/40"))
+    for force in (False, True):
+        with pytest.raises(NfvError) as err:
+            run(host.root, ["0000:03:00.0"], driver="kernel", force=force)
+        assert err.value.details["held"] == ["0000:03:00.0: IOMMU group 20 (/dev/vfio/20) is open by "
+                                             "ovs-vswitchd (pid 1202)"]
+        assert "stop the guest or delete the OVS port first" in err.value.msg
+    assert link(host, "0000:03:00.0").endswith("/vfio-pci")
+    os.unlink(host.p("/proc/1202/fd/40"))  # let go: the plan goes ahead
+    result = run(host.root, ["0000:03:00.0"], check_mode=True, driver="kernel")
+    assert result["changed"]
+
+
 def test_kernel_prediction_uses_remembered_driver(host):
     host.write(pd.STATE_FILE, json.dumps({"devices": {"0000:03:00.0": {"original_driver": "i40e"}}}))
     result = run(host.root, ["0000:03:00.0"], check_mode=True, driver="kernel", persistent=False)

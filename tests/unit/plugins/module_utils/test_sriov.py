@@ -177,6 +177,8 @@ def test_facts_name_the_pf_and_index_of_each_vf(host):
     assert devices[PF]["vfs"] == VFS and devices[PF]["sriov_totalvfs"] == 64
     assert [(devices[v]["physfn"], devices[v]["vf_index"]) for v in VFS] == [(PF, 0), (PF, 1), (PF, 2)]
     assert devices["0000:03:00.0"]["vfs"] == [] and devices["0000:03:00.0"]["vf_index"] is None
+    # one device read alone finds its index the same way
+    assert pci.read_device(host.fs, VFS[2]) == devices[VFS[2]]
 
 
 # -- planning ---------------------------------------------------------------------------------------
