@@ -63,6 +63,10 @@ MULTIFUNCTION = [
 # the PF and its VFs sit on bus 1.
 SRIOV = {"pci": "0000:01:00.0", "mac": "52:54:00:4e:00:05", "model": "igb", "ifname": "enp1s0",
          "root_port": "0x7", "hub": 2}
+# A NIC on NUMA node 1: an e1000e (82574L) behind a root port of a PCIe expander bridge (pxb-pcie) that the
+# ACPI tables place on node 1, so the guest reads numa_node 1 for it (the NICs on bus 0 have none).
+NODE1_NIC = {"pci": "0000:81:00.0", "mac": "52:54:00:4e:00:06", "model": "e1000e", "ifname": "enp129s0",
+             "pxb": "0x8", "bus_nr": "0x80", "node": 1, "hub": 0}
 DISK_ADDR = "0x5"
 NODE_MEM_MIB = 2048  # per NUMA node; node 1 then spans 4-6 GiB, with a free aligned 1G page at boot
 LAB = Lab("lab-vm", NAME, CACHE, RUN)
@@ -267,7 +271,8 @@ def nics():
     return {"management": MGMT,
             "e1000": [{k: v for k, v in nic.items() if k not in strip} for nic in E1000],
             "multifunction": [{k: v for k, v in nic.items() if k not in strip} for nic in MULTIFUNCTION],
-            "sriov": {k: v for k, v in SRIOV.items() if k not in strip + ("root_port",)}}
+            "sriov": {k: v for k, v in SRIOV.items() if k not in strip + ("root_port",)},
+            "node1": {k: v for k, v in NODE1_NIC.items() if k not in strip + ("pxb", "bus_nr")}}
 
 
 def instance(state):
@@ -319,6 +324,11 @@ def qemu_argv(golden, port, kvm):
     argv += ["-netdev", "hubport,id=sriov,hubid=%d" % SRIOV["hub"],
              "-device", "pcie-root-port,id=rp-sriov,chassis=1,addr=%s" % SRIOV["root_port"],
              "-device", "igb,netdev=sriov,mac=%s,bus=rp-sriov,romfile=" % SRIOV["mac"]]
+    argv += ["-netdev", "hubport,id=node1,hubid=%d" % NODE1_NIC["hub"],
+             "-device", "pxb-pcie,id=pxb-n1,bus=pcie.0,addr=%s,bus_nr=%s,numa_node=%d"
+             % (NODE1_NIC["pxb"], NODE1_NIC["bus_nr"], NODE1_NIC["node"]),
+             "-device", "pcie-root-port,id=rp-n1,bus=pxb-n1,chassis=2,addr=0x0",
+             "-device", "%s,netdev=node1,mac=%s,bus=rp-n1,romfile=" % (NODE1_NIC["model"], NODE1_NIC["mac"])]
     argv += ["-serial", "file:" + os.path.join(RUN, "console.log"),
              "-qmp", "unix:%s,server=on,wait=off" % os.path.join(RUN, "qmp.sock"),
              "-pidfile", os.path.join(RUN, "qemu.pid"), "-daemonize"]

@@ -1,7 +1,8 @@
 """What the provisioned lab VM must show, after converge and again after a reboot: the kernel
 arguments in effect, per-node pools, NICs on vfio-pci in their own IOMMU groups, an OVS-DPDK
 dpdk port on one of them with link up, and refusals for the management NIC and a split group;
-SR-IOV VFs with their settings, one VF on vfio-pci and OVS-DPDK, and bad input refused."""
+SR-IOV VFs with their settings, one VF on vfio-pci and OVS-DPDK, and bad input refused; the PMD on the
+NUMA node of the DPDK NIC, and an rxq polled across nodes reported."""
 
 import json
 import os
@@ -82,12 +83,12 @@ def test_dpdk_port_on_vfio_nic_is_up(host):
     assert host.check_output("ovs-vsctl get Bridge br-phy datapath_type") == "netdev"
 
 
-def refusal(host, address):
-    """Bind one device to vfio-pci for real (no check mode) and return the module's message. testinfra
+def refusal(host, address, driver="vfio-pci"):
+    """Bind one device to a driver for real (no check mode) and return the module's message. testinfra
     raises on a failed result only when the result says `failed` (its --tree output may not), so the
     refusal is judged by the message and by the drivers, which the callers check."""
     try:
-        result = host.ansible("nfv.dpdk.pci_driver", "devices=%s driver=vfio-pci" % address, check=False)
+        result = host.ansible("nfv.dpdk.pci_driver", "devices=%s driver=%s" % (address, driver), check=False)
     except host.ansible.AnsibleException as failure:
         result = failure.result
     assert not result.get("changed"), result
@@ -106,6 +107,14 @@ def test_split_group_refused(host):
     assert [driver(host, a) for a in SPLIT] == ["e1000", "e1000"]
 
 
+def test_nic_ovs_holds_not_handed_back_to_the_kernel(host):
+    """ovs-vswitchd holds the dpdk port's vfio group: the kernel's unbind would wait for it, so it is refused."""
+    msg = refusal(host, BY_ADDRESS, driver="kernel")
+    assert "%s: IOMMU group %s (/dev/vfio/%s) is open by ovs-vswitchd" % (
+        BY_ADDRESS, iommu_group(host, BY_ADDRESS), iommu_group(host, BY_ADDRESS)) in msg, msg
+    assert driver(host, BY_ADDRESS) == "vfio-pci"
+
+
 def test_cpu_layout_of_host_cpu_in_effect(host):
     """host_cpu {housekeeping_cores: {0: 1, 1: 0}, pmd_cores: 1}: CPU 0 housekeeping, CPU 1 the PMD."""
     cmdline = host.file("/proc/cmdline").content_string.split()
@@ -122,6 +131,60 @@ def test_cpu_layout_of_host_cpu_in_effect(host):
     rxq = wait_for(lambda: "dpdk-p0" in host.run("ovs-appctl dpif-netdev/pmd-rxq-show").stdout
                    and host.run("ovs-appctl dpif-netdev/pmd-rxq-show").stdout)
     assert "core_id 1:" in rxq and "dpdk-p0" in rxq, rxq
+
+
+NODE1_NIC = "0000:81:00.0"  # e1000e behind a PCIe expander bridge on NUMA node 1, the OVS dpdk port dpdk-n1
+
+
+def running_layout(host):
+    """nfv.dpdk.cpu_layout's running check: OVS's PMDs with their rxqs, each port's node, the findings."""
+    return host.ansible("nfv.dpdk.cpu_layout", "check_running=true", check=False)["running"]
+
+
+def pmd_polling(running, port):
+    """(NUMA node, CPU) of the PMD that polls the port's queue 0, or None."""
+    for pmd in running["pmds"]:
+        if any(rxq["port"] == port and rxq["queue"] == 0 for rxq in pmd["rxqs"]):
+            return pmd["numa"], pmd["core"]
+    return None
+
+
+def wait_for_pmd(host, port, where):
+    """The running check once the port's queue 0 is polled by the PMD at `where` (node, CPU), or the last one."""
+    seen = []
+
+    def polled():
+        seen.append(running_layout(host))
+        return pmd_polling(seen[-1], port) == where
+    wait_for(polled, timeout=120)
+    return seen[-1]
+
+
+def test_pmd_on_the_numa_node_of_the_dpdk_nic(host):
+    """dpdk-n1's NIC sits on node 1: OVS reads that node, the PMD of host_cpu (CPU 1, node 1) polls it and the
+    running check finds no rxq polled across nodes."""
+    assert host.file("/sys/bus/pci/devices/%s/numa_node" % NODE1_NIC).content_string.strip() == "1"
+    assert driver(host, NODE1_NIC) == "vfio-pci"
+    assert host.check_output("ovs-vsctl get Interface dpdk-n1 status:numa_id").strip('"') == "1"
+    running = wait_for_pmd(host, "dpdk-n1", (1, 1))
+    assert pmd_polling(running, "dpdk-n1") == (1, 1), running["pmds"]
+    assert running["port_nodes"]["dpdk-n1"] == 1
+    assert running["conflicts"] == [], running["conflicts"]
+
+
+def test_rxq_polled_across_numa_nodes_is_reported(host):
+    """The PMD moved by hand to CPU 0 (node 0): OVS polls dpdk-n1's queue from the other node, and the running
+    check names the port, its node and the PMD's. The mask is set back."""
+    try:
+        host.check_output("ovs-vsctl set Open_vSwitch . other_config:pmd-cpu-mask=0x1")
+        running = wait_for_pmd(host, "dpdk-n1", (0, 0))
+        assert pmd_polling(running, "dpdk-n1") == (0, 0), running["pmds"]
+        finding = "port dpdk-n1 queue 0 sits on NUMA node 1 but is polled by the PMD on CPU 0 of node 0"
+        assert any(c.startswith(finding) for c in running["conflicts"]), running["conflicts"]
+    finally:
+        host.check_output("ovs-vsctl set Open_vSwitch . other_config:pmd-cpu-mask=0x2")
+    running = wait_for_pmd(host, "dpdk-n1", (1, 1))
+    assert pmd_polling(running, "dpdk-n1") == (1, 1), running["pmds"]
 
 
 # -- SR-IOV (issue 16) ------------------------------------------------------------------------------
