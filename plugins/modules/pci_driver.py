@@ -74,7 +74,7 @@ options:
         through, an interface that is up with addresses (other than link-local ones), or a disk.
         This can cut the host off.
       - It does not override the refusal to unbind a device from vfio-pci while a process (OVS-DPDK, a
-        guest) holds its IOMMU group open: the kernel's unbind would wait for that process, however long.
+        guest) holds its IOMMU group open, since the kernel's unbind would wait for that process, however long.
     type: bool
     default: false
   connection_address:
