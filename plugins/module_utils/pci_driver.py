@@ -5,10 +5,10 @@
 
 Order of one run:
   parse `devices` (addresses or interface names) -> resolve them against sysfs and the
-  interface-name memory -> devices a process holds through vfio-pci -> management guard -> IOMMU on -> IOMMU group viability -> driver
-  available -> plan (module load, bindings, persistence) -> apply (bind every device, verify
-  each by reading the driver link back, roll every device of the run back on any failure)
-  -> persist -> remember interface names.
+  interface-name memory -> devices a process holds through vfio-pci -> management guard -> IOMMU on
+  -> IOMMU group viability -> driver available -> plan (module load, bindings, persistence) -> apply
+  (bind every device, verify each by reading the driver link back, roll every device of the run back
+  on any failure) -> persist -> remember interface names.
 
 Every sysfs read and write goes through HostFS, every command through the Runner, so the
 same code runs against a fixture tree in unit tests.
