@@ -26,7 +26,6 @@ import json
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -141,22 +140,6 @@ def guest_hugepages(run_root):
                 time.sleep(0.2)
         if added:
             _write(POOL_2M, _read_int(POOL_2M) - added)
-
-
-@pytest.fixture
-def processes():
-    """QEMU processes started by a test; killed whatever happens."""
-    started = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for proc in started:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def _serial(path):

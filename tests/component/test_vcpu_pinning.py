@@ -76,21 +76,7 @@ def run_root():
     shutil.rmtree(path, ignore_errors=True)
 
 
-@pytest.fixture
-def qemu_process():
-    started = []
-    yield started
-    for proc in started:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
-def test_vcpu_threads_pinned_by_the_unit_and_checked_after_converge(run_root, qemu_process):
+def test_vcpu_threads_pinned_by_the_unit_and_checked_after_converge(run_root, processes):
     vcpu_cpus, emulator = ONLINE[:2], ONLINE[0]
     uid, gid = pwd.getpwnam(SERVICE_USER).pw_uid, grp.getgrnam(SERVICE_GROUP).gr_gid
     disk = os.path.join(run_root, "empty.raw")
@@ -122,15 +108,15 @@ def test_vcpu_threads_pinned_by_the_unit_and_checked_after_converge(run_root, qe
     with open(os.path.join(run_root, "qemu.out"), "w") as out:
         # CPUAffinity=: the affinity QEMU starts with (taskset execs QEMU: same pid); User=, Group=, UMask=
         taskset = [Which().find("taskset"), "-c", format_cpulist(affinity)]
-        qemu_process.append(subprocess.Popen(taskset + qemu_argv(spec, qemu, "tcg", serial=serial), user=uid,
+        processes.append(subprocess.Popen(taskset + qemu_argv(spec, qemu, "tcg", serial=serial), user=uid,
                                              group=gid, umask=0o007, stdin=subprocess.DEVNULL, stdout=out,
                                              stderr=subprocess.STDOUT))
-    pid = qemu_process[0].pid
+    pid = processes[0].pid
     # ExecStartPost=: right after the start, as the service user (it waits for the QMP socket itself)
     pin = subprocess.run(post, user=uid, group=gid, capture_output=True, text=True, timeout=60, check=False)
     assert pin.returncode == 0, (pin.stdout, pin.stderr, read(os.path.join(run_root, "qemu.out")))
     pinned_after = time.monotonic() - started
-    assert qemu_process[0].poll() is None
+    assert processes[0].poll() is None
 
     threads = threads_of(pid)
     vcpus = dict((name, (tid, cpus)) for tid, (name, cpus) in threads.items() if name.startswith("CPU "))
