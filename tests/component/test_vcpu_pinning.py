@@ -109,8 +109,8 @@ def test_vcpu_threads_pinned_by_the_unit_and_checked_after_converge(run_root, pr
         # CPUAffinity=: the affinity QEMU starts with (taskset execs QEMU: same pid); User=, Group=, UMask=
         taskset = [Which().find("taskset"), "-c", format_cpulist(affinity)]
         processes.append(subprocess.Popen(taskset + qemu_argv(spec, qemu, "tcg", serial=serial), user=uid,
-                                             group=gid, umask=0o007, stdin=subprocess.DEVNULL, stdout=out,
-                                             stderr=subprocess.STDOUT))
+                                          group=gid, umask=0o007, stdin=subprocess.DEVNULL, stdout=out,
+                                          stderr=subprocess.STDOUT))
     pid = processes[0].pid
     # ExecStartPost=: right after the start, as the service user (it waits for the QMP socket itself)
     pin = subprocess.run(post, user=uid, group=gid, capture_output=True, text=True, timeout=60, check=False)
