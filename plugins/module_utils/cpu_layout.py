@@ -431,13 +431,11 @@ class Resolver:
         emulator = self.cpu_field("vms[%s].emulator_cpus" % name, vm.get("emulator_cpus")) or []
         return pins, emulator
 
-    def check_off_pmd(self, vm, index, name, cpus, pmd):
-        """A guest's CPU field beside its vcpu_pins (emulator_cpus; cpu_affinity, where every thread starts) must
-        keep off the PMD CPUs."""
-        stray = sorted(set(cpus) & set(pmd))
+    def check_emulator(self, vm, index, emulator, pmd):
+        stray = sorted(set(emulator) & set(pmd))
         if stray:
             self.conflict("%s overlaps the PMD CPUs (ovs.pmd_cpu_mask / cpu.pmd) on %s"
-                          % (self.vm_field(vm, index, name), format_cpulist(stray)))
+                          % (self.vm_field(vm, index, "emulator_cpus"), format_cpulist(stray)))
 
     def vm_field(self, vm, index, name):
         return self.desc.field("vms[%s].%s" % (vm.get("name") or index, name))
@@ -491,9 +489,8 @@ class Resolver:
                     vcpu_pins[name] = [format_cpulist(p) for p in pins]
                     emulator_cpus[name] = format_cpulist(emulator)
             if pins is not None:  # vCPUs run on their pins; QEMU's other threads may use housekeeping CPUs
-                self.check_off_pmd(vm, index, "emulator_cpus", emulator or [], pmd)
-                self.check_off_pmd(vm, index, "cpu_affinity", cpus or [], pmd)
                 cpus = sorted(set(c for p in pins for c in p))
+                self.check_emulator(vm, index, emulator or [], pmd)
             self.check_vm(vm, index, cpus or [], nic_nodes, pmd, plan, isolated)
 
         self.check_budget(dpdk)

@@ -392,8 +392,7 @@ def test_explicit_pins_are_checked_field_by_field(two_node):
                              vms=[{"name": "vm1", "vcpus": 2, "numa_node": 0, "vcpu_pins": [2, 99, 5]},
                                   {"name": "vm2", "vcpus": 1, "numa_node": 0, "vcpu_pins": [0],
                                    "emulator_cpus": "1"},
-                                  {"name": "vm3", "emulator_cpus": "0"},
-                                  {"name": "vm4", "vcpus": 1, "vcpu_pins": [2], "cpu_affinity": "1-2"}])
+                                  {"name": "vm3", "emulator_cpus": "0"}])
     assert only(conflicts, "host_vms[vm1].vcpu_pins has 3 entries") == (
         "host_vms[vm1].vcpu_pins has 3 entries but host_vms[vm1].vcpus is 2: give one host CPU (or CPU list) per vCPU")
     assert "host_vms[vm1].vcpu_pins[1] names CPUs 99 that do not exist" in only(conflicts, "vcpu_pins[1]")
@@ -403,9 +402,6 @@ def test_explicit_pins_are_checked_field_by_field(two_node):
         "host_vms[vm2].vcpu_pins pins the guest to housekeeping CPUs 0 of host_cpu")
     assert "host_vms[vm2].emulator_cpus overlaps the PMD CPUs" in only(conflicts, "vm2].emulator_cpus")
     assert only(conflicts, "vm3") == "host_vms[vm3].emulator_cpus needs host_vms[vm3].vcpu_pins"
-    # cpu_affinity beside the pins is where every thread starts: it keeps off the PMD CPUs too
-    assert only(conflicts, "vm4") == ("host_vms[vm4].cpu_affinity overlaps the PMD CPUs (ovs.pmd_cpu_mask / cpu.pmd) "
-                                      "on 1")
 
 
 @pytest.mark.parametrize("name, index", [("CPU 0/KVM", 0), ("CPU 12/TCG", 12), ("qemu-system-x86", None),
