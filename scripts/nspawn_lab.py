@@ -221,11 +221,30 @@ def down(args):
         except OSError as exc:
             log("could not restore %s to %d: %s" % (path, count, exc))
     if state.get("mounted_hugetlbfs"):
-        subprocess.run(["umount", HUGEPAGES], check=False)
+        subprocess.run(["umount", HUGEPAGES], check=False, stderr=subprocess.DEVNULL)
     shutil.rmtree(state["root"], ignore_errors=True)
+    left = leftovers(state)
+    if left:
+        log("down left these behind: %s" % "; ".join(left))
+        return 1
     os.unlink(state_path())
-    log("stopped; pools restored")
+    log("stopped; nothing left: no process, no mount, no rootfs copy, pools as before")
     return 0
+
+
+def leftovers(state):
+    """What of the lab is still on this machine after down: processes, mounts, its rootfs copy, pools."""
+    left = ["process %d" % pid for pid in container_pids(state["root"])]
+    with open("/proc/mounts") as handle:
+        left += ["mount %s" % line.split()[1] for line in handle
+                 if line.split()[1] == state["root"] or line.split()[1].startswith(state["root"] + "/")
+                 or (state.get("mounted_hugetlbfs") and line.split()[1] == HUGEPAGES)]
+    if os.path.exists(state["root"]):
+        left.append("directory %s" % state["root"])
+    now = read_pools()
+    left += ["%s holds %d pages, %d before the lab" % (path, now.get(path, 0), count)
+             for path, count in sorted(state["pools"].items()) if now.get(path, 0) != count]
+    return left
 
 
 def status(args):
