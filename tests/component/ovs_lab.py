@@ -26,7 +26,8 @@ Hugepages: the lab adds the 2M pages it needs to the current system pool
 (current + needed, never an absolute count), mounts them privately with a size
 quota, and gives exactly that many back afterwards. The 1G pool is never
 touched. CPU: the DPDK main lcore and the PMD thread are pinned (lcore_mask,
-pmd_cpu_mask). Cleanup (daemons killed, mount removed, pages returned, run
+pmd_cpu_mask), and an idle PMD sleeps (load-based sleeping) instead of spinning
+its core. Cleanup (daemons killed, mount removed, pages returned, run
 directory removed) happens on exit even when start-up or the test failed.
 """
 
@@ -42,6 +43,7 @@ import uuid
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 VSWITCHD_DPDK = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 POOL_2M = "/sys/kernel/mm/hugepages/hugepages-2048kB"
+IDLE_SLEEP_US = 10000  # the most an idle PMD thread may sleep per iteration (OVS's maximum)
 
 
 class OvsLabError(RuntimeError):
@@ -266,6 +268,11 @@ class OvsLab:
             "pmd-cpu-mask": self.pmd_cpu_mask,
             "per-port-memory": "true" if self.per_port_memory else "false",
             "dpdk-extra": "--huge-dir=%s --file-prefix=%s" % (self.huge_dir, self.file_prefix),
+            # an idle PMD sleeps up to 10 ms instead of spinning its core at 100 % (measured: 6.5 CPU-s
+            # in 10 s without, 0.1 with, one vhost-user port, no traffic); the key is pmd-maxsleep in
+            # OVS 3.1 and pmd-sleep-max from 3.2 on, and OVS ignores the one it does not know
+            "pmd-maxsleep": str(IDLE_SLEEP_US),
+            "pmd-sleep-max": str(IDLE_SLEEP_US),
         }
         config.update(self.other_config)
         args = ["set", "Open_vSwitch", "."]
