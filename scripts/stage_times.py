@@ -17,6 +17,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # INFO     default ➜ converge: Executing / Executed: Successful / Executed: Failed
 ACTION = re.compile(r"INFO\s+\S+\s+\S+\s+(\S+?):\s+(Executing|Executed: (\w+))")
 SIDE_EFFECT_PLAYBOOK = re.compile(r"side_effect (\S+\.yml)")
+# "  │ TASK [role : name ...]" (Molecule folds long names: the first line is enough)
+TASK = re.compile(r"\bTASK \[([^\]]*)")
+LONG_TASK_SECONDS = 60
 
 
 def record(path, name, seconds, status):
@@ -24,30 +27,43 @@ def record(path, name, seconds, status):
         handle.write("%s\t%d\t%s\n" % (name, round(seconds), status))
 
 
+def side_effect_names(matrix_line):
+    """The side effects of a scenario's test matrix, in order: their playbook, or the scenario's own."""
+    steps = matrix_line.split("matrix:", 1)[1].split(",")
+    return [m.group(1) if m else "(the scenario's own)"
+            for m in (SIDE_EFFECT_PLAYBOOK.match(step.strip()) for step in steps if "side_effect" in step)]
+
+
 def molecule(scenario, path, lines=sys.stdin, out=sys.stdout, clock=time.monotonic):
-    """Pass the lines through; each "ACTION: Executing" ... "Executed: STATUS" pair becomes a record.
-    Side effects are named by their playbook when the scenario's sequence names one (in order)."""
-    started = {}
+    """Pass the lines through; each "ACTION: Executing" ... "Executed: STATUS" pair becomes a record, followed
+    by the action's long steps: the tasks that took LONG_TASK_SECONDS or more (a task ends where the next
+    task, play or recap starts). Side effects are named by their playbook when the test matrix names one."""
+    started, count, long_tasks = {}, {}, []
     side_effects = []
-    count = {}
+    task = None  # (name, start) of the task running now
     for line in lines:
         out.write(line)
         out.flush()
         plain = ANSI.sub("", line)
+        now = clock()
         if "scenario test matrix:" in plain:
-            side_effects = [m.group(1) if m else "(the scenario's own)" for m in
-                            (SIDE_EFFECT_PLAYBOOK.match(step.strip())
-                             for step in plain.split("matrix:", 1)[1].split(",") if "side_effect" in step)]
+            side_effects = side_effect_names(plain)
+        boundary = TASK.search(plain)
+        if task and (boundary or "PLAY RECAP" in plain or ACTION.search(plain)):
+            if now - task[1] >= LONG_TASK_SECONDS:
+                long_tasks.append((task[0], now - task[1]))
+            task = None
+        if boundary:
+            task = (boundary.group(1).strip(), now)
         match = ACTION.search(plain)
         if not match:
             continue
         action = match.group(1)
         if match.group(2) == "Executing":
-            started[action] = clock()
+            started[action], long_tasks = now, []
             continue
         if action not in started:
             continue
-        seconds = clock() - started.pop(action)
         count[action] = count.get(action, 0) + 1
         label = action
         if action == "side_effect" and count[action] <= len(side_effects):
@@ -55,7 +71,9 @@ def molecule(scenario, path, lines=sys.stdin, out=sys.stdout, clock=time.monoton
         elif count[action] > 1:
             label = "%s #%d" % (action, count[action])
         status = "ok" if match.group(3) == "Successful" else "FAILED"
-        record(path, "  molecule %s: %s" % (scenario, label), seconds, status)
+        record(path, "  molecule %s: %s" % (scenario, label), now - started.pop(action), status)
+        for name, seconds in long_tasks:
+            record(path, "    molecule %s: %s: %s" % (scenario, label, name), seconds, "")
     return 0
 
 

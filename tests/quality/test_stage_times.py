@@ -19,18 +19,23 @@ def action(name, what):
     return "\x1b[36mINFO    \x1b[0m \x1b[32mlab\x1b[0m \u279c \x1b[33m%s\x1b[0m: \x1b[36m%s\x1b[0m\n" % (name, what)
 
 
-def test_molecule_actions_are_timed_and_passed_through(tmp_path):
+def test_molecule_actions_and_their_long_tasks_are_timed_and_passed_through(tmp_path):
     times = tmp_path / "times.tsv"
-    lines = [MATRIX, action("create", "Executing"), "  TASK [Boot]\n", action("create", "Executed: Successful"),
-             action("side_effect", "Executing"), action("side_effect", "Executed: Successful"),
-             action("verify", "Executing"), action("verify", "Executed: Successful"),
-             action("side_effect", "Executing"), action("side_effect", "Executed: Failed")]
-    ticks = iter([0, 95, 100, 130, 130, 160, 200, 209])
+    # (line, seconds on the clock when it is read)
+    timeline = [(MATRIX, 0), (action("create", "Executing"), 0), ("  \u2502 TASK [Boot the lab VM and wait\n", 1),
+                ("  \u2502   for SSH (minutes)] ***\n", 1), ("  \u2502 TASK [Write the instance config]\n", 91),
+                ("  \u2502 PLAY RECAP\n", 93), (action("create", "Executed: Successful"), 95),
+                (action("side_effect", "Executing"), 100), (action("side_effect", "Executed: Successful"), 130),
+                (action("verify", "Executing"), 130), ("  \u2502 TASK [short]\n", 131),
+                (action("verify", "Executed: Successful"), 160),
+                (action("side_effect", "Executing"), 200), (action("side_effect", "Executed: Failed"), 209)]
+    ticks = iter([seconds for _, seconds in timeline])
     out = io.StringIO()
-    stage_times.molecule("lab", str(times), lines, out, clock=lambda: next(ticks))
-    assert out.getvalue() == "".join(lines)
+    stage_times.molecule("lab", str(times), [line for line, _ in timeline], out, clock=lambda: next(ticks))
+    assert out.getvalue() == "".join(line for line, _ in timeline)
     assert times.read_text().splitlines() == [
         "  molecule lab: create\t95\tok",
+        "    molecule lab: create: Boot the lab VM and wait\t90\t",
         "  molecule lab: side_effect (the scenario's own)\t30\tok",
         "  molecule lab: verify\t30\tok",
         "  molecule lab: side_effect decommission.yml\t9\tFAILED",
@@ -40,12 +45,14 @@ def test_molecule_actions_are_timed_and_passed_through(tmp_path):
 def test_table_puts_each_stage_over_its_steps(tmp_path):
     times = tmp_path / "times.tsv"
     times.write_text("setup\t58\tok\n  lint: ruff\t4\tok\nlint\t300\tok\n  molecule lab: create\t95\tok\n"
-                     "unit\t61\tFAILED\nmolecule lab\t1500\tok\ntotal\t1700\tFAILED\n")
+                     "    molecule lab: create: Boot\t90\t\nunit\t61\tFAILED\nmolecule lab\t1500\tok\n"
+                     "total\t1700\tFAILED\n")
     out = io.StringIO()
     stage_times.table(str(times), out)
     assert [line.split()[1:] for line in out.getvalue().splitlines()] == [
         ["stage", "wall", "result"], ["setup", "0:58", "ok"], ["lint", "5:00", "ok"], ["lint:", "ruff", "0:04", "ok"],
         ["unit", "1:01", "FAILED"], ["molecule", "lab", "25:00", "ok"], ["molecule", "lab:", "create", "1:35", "ok"],
+        ["molecule", "lab:", "create:", "Boot", "1:30"],
         ["total", "28:20", "FAILED"]]
 
 
