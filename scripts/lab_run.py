@@ -23,11 +23,12 @@ def changes(report):
     lines, ok = [], True
     for name, host in sorted(report.get("hosts", {}).items()):
         changed = host.get("changed", [])
-        if host.get("unreachable") or host.get("failed"):
+        failed = host.get("unreachable") or host.get("failed")
+        if failed:
             ok = False
-            lines.append("[lab] %s: FAILED (%s)" % (name, "unreachable" if host.get("unreachable") else
-                                                     "; ".join(str(f.get("msg")) for f in host["failed"])))
-        if not changed and name == "localhost" and not (host.get("failed") or host.get("unreachable")):
+            why = "unreachable" if host.get("unreachable") else "; ".join(str(f.get("msg")) for f in host["failed"])
+            lines.append("[lab] %s: FAILED (%s)" % (name, why))
+        if not changed and name == "localhost" and not failed:
             continue  # the controller's own play (the guest image) is not the lab
         if not changed:
             lines.append("[lab] %s: this run changed nothing (the lab is as described)" % name)

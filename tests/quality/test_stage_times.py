@@ -29,10 +29,11 @@ def test_molecule_actions_and_their_long_tasks_are_timed_and_passed_through(tmp_
                 (action("verify", "Executing"), 130), ("  \u2502 TASK [short]\n", 131),
                 (action("verify", "Executed: Successful"), 160),
                 (action("side_effect", "Executing"), 200), (action("side_effect", "Executed: Failed"), 209)]
-    ticks = iter([seconds for _, seconds in timeline])
+    ticks = iter([entry[1] for entry in timeline])
     out = io.StringIO()
-    stage_times.molecule("lab", str(times), [line for line, _ in timeline], out, clock=lambda: next(ticks))
-    assert out.getvalue() == "".join(line for line, _ in timeline)
+    lines = [entry[0] for entry in timeline]
+    stage_times.molecule("lab", str(times), lines, out, clock=lambda: next(ticks))
+    assert out.getvalue() == "".join(lines)
     assert times.read_text().splitlines() == [
         "  molecule lab: create\t95\tok",
         "    molecule lab: create: Boot the lab VM and wait\t90\t",
