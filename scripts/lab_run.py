@@ -28,10 +28,10 @@ def changes(report):
             ok = False
             why = "unreachable" if host.get("unreachable") else "; ".join(str(f.get("msg")) for f in host["failed"])
             lines.append("[lab] %s: FAILED (%s)" % (name, why))
-        if not changed and name == "localhost" and not failed:
-            continue  # the controller's own play (the guest image) is not the lab
         if not changed:
-            lines.append("[lab] %s: this run changed nothing (the lab is as described)" % name)
+            # a failed host said so above; the controller's own play (the guest image) is not the lab
+            if not failed and name != "localhost":
+                lines.append("[lab] %s: this run changed nothing (the lab is as described)" % name)
             continue
         lines.append("[lab] %s: this run changed %d things:" % (name, len(changed)))
         for entry in changed:

@@ -79,7 +79,7 @@ def test_lab_changes_summary():
     assert ok and lines == ["[lab] nfv-lab: this run changed 2 things:",
                             "[lab]   Copy kernel and initramfs (vmlinuz)", "[lab]   Bridges and ports"]
     lines, ok = lab_run.changes({"hosts": {"nfv-lab": {"changed": [], "failed": [{"msg": "boom"}]}}})
-    assert not ok and lines[0] == "[lab] nfv-lab: FAILED (boom)"
+    assert not ok and lines == ["[lab] nfv-lab: FAILED (boom)"]
     assert lab_run.changes({"hosts": {}}) == (["[lab] the report names no host: nothing was provisioned"], False)
     quiet = {"hosts": {"localhost": {"changed": []}, "nfv-lab": {"changed": []}}}
     assert lab_run.changes(quiet) == (["[lab] nfv-lab: this run changed nothing (the lab is as described)"], True)
