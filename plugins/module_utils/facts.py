@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, hugepages, kernel, netdev, numa, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, hugepages, kernel, netdev, numa, pci, release
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb, rundir_of
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
@@ -105,6 +105,7 @@ def gather(fs, runner, connection_address=None, ovs_db=None):
     default_kb = hugepages.default_size_kb(fs)
     cpu = kernel.read_cpu(fs)
     result = {
+        "os": release.read_os(fs),
         "numa": {"available": bool(nodes), "nodes": nodes},
         "hugepages": {
             "sizes": [hugepages.kb_to_label(s) for s in hugepages.supported_sizes_kb(fs)],

@@ -107,6 +107,15 @@ ansible_facts:
       type: dict
       returned: always
       contains:
+        os:
+          description: What C(/etc/os-release) says (C(id), C(version_id), C(codename), C(pretty_name)),
+            C(debian_version) from C(/etc/debian_version), and C(release), the supported release this is
+            (C(Debian 12 (bookworm)), C(Debian 13 (trixie))) or null. The roles choose package names and
+            sources from it (filter P(nfv.dpdk.release#filter)).
+          type: dict
+          sample: {"id": "debian", "version_id": "13", "codename": "trixie",
+                   "pretty_name": "Debian GNU/Linux 13 (trixie)", "debian_version": "13.2",
+                   "release": "Debian 13 (trixie)"}
         numa:
           description: C(available) is false on hosts without NUMA sysfs; C(nodes) lists
             C(id), C(cpus), C(cpulist), C(memory_total_kb), C(memory_free_kb).
