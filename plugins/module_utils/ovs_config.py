@@ -49,8 +49,12 @@ INT_KEYS = {  # key: (minimum, maximum or None)
     "n-revalidator-threads": (1, None), "emc-insert-inv-prob": (0, 4294967295), "vlan-limit": (0, None),
     "tx-flush-interval": (0, 1000000), "pmd-auto-lb-rebal-interval": (0, 20000),
     "pmd-auto-lb-load-threshold": (0, 100), "pmd-auto-lb-improvement-threshold": (0, 100),
-    "pmd-maxsleep": (0, 10000),
+    "pmd-maxsleep": (0, 10000), "pmd-sleep-max": (0, 10000),
 }
+# Keys OVS renamed: old name -> (new name, first OVS version that reads the new name). The two names are
+# one setting: the module writes the one the running OVS reads (ovs-vsctl --version) and removes the other,
+# so one description serves Debian 12 (OVS 3.1) and Debian 13 (OVS 3.5).
+RENAMED_KEYS = {"pmd-maxsleep": ("pmd-sleep-max", (3, 2))}
 CHOICE_KEYS = {"pmd-rxq-assign": ("cycles", "group", "roundrobin")}
 # option name -> other_config key, for the options that set exactly one key
 OPTION_KEYS = (("dpdk_init", "dpdk-init"), ("socket_mem", "dpdk-socket-mem"), ("socket_limit", "dpdk-socket-limit"),
@@ -251,6 +255,41 @@ def wanted_keys(params):
     return wanted
 
 
+def version_tuple(text):
+    """'3.5.0' -> (3, 5, 0); None when it cannot be read."""
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", str(text or ""))
+    return tuple(int(part or 0) for part in match.groups()) if match else None
+
+
+def spell_for_version(wanted, current, version):
+    """The wanted keys under the names the running OVS reads, and the other spelling removed.
+
+    Returns (keys, renamed): renamed maps each given key to the name written ({} when none moved).
+    Without a version (OVS did not say) the keys stay as given.
+    """
+    keys, renamed = dict(wanted), {}
+    if version is None:
+        return keys, renamed
+    for old, (new, since) in sorted(RENAMED_KEYS.items()):
+        given = [k for k in (old, new) if k in wanted and wanted[k] is not None]
+        if not given:
+            continue
+        values = set(wanted[k] for k in given)
+        if len(values) > 1:
+            raise NfvError("other_config.%s and other_config.%s are one setting (OVS renamed it in %s): give one "
+                           "of them, got %s and %s" % (old, new, ".".join(map(str, since)), wanted[old], wanted[new]))
+        name, other = (new, old) if version >= since else (old, new)
+        value = values.pop()
+        keys.pop(other, None)
+        keys[name] = value
+        if other in current:
+            keys[other] = None
+        for key in given:
+            if key != name:
+                renamed[key] = name
+    return keys, renamed
+
+
 def plan_config(current, wanted):
     """Plan over other_config keys. current: dict of the row's other_config.
 
@@ -317,6 +356,7 @@ class OvsConfig(PlannedModule):
         self.db = self.params.get("db")
         self.ovsdb = OvsDb(self.runner, db=self.db, timeout=max(1, self.params.get("timeout") or 30))
         self.wanted = None
+        self.renamed = {}
 
     def validate(self):
         self.wanted = wanted_keys(self.params)
@@ -337,13 +377,16 @@ class OvsConfig(PlannedModule):
                            % (self.db or "the default database"))
         row = rows[0]
         return {
+            "ovs_version": self.ovsdb.version(),
             "other_config": dict(row.get("other_config") or {}),
             "dpdk_initialized": row.get("dpdk_initialized") is True,
             "dpdk_version": row.get("dpdk_version") or None,
         }
 
     def plan(self, current):
-        return plan_config(current["other_config"], self.wanted)
+        wanted, self.renamed = spell_for_version(self.wanted, current["other_config"],
+                                                 version_tuple(current["ovs_version"]))
+        return plan_config(current["other_config"], wanted)
 
     def vswitchd_running(self):
         """True/False from the pidfile beside the database socket; None when it cannot be told."""
@@ -385,4 +428,6 @@ class OvsConfig(PlannedModule):
             "restart_required": bool(keys),
             "restart_keys": keys,
             "vswitchd_running": self.vswitchd_running(),
+            "ovs_version": current["ovs_version"],
+            "renamed_keys": self.renamed,
         }

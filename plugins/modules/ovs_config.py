@@ -114,6 +114,9 @@ options:
       - Known keys are checked and normalized as their options are (C(pmd-cpu-mask=zz) or
         C(dpdk-socket-mem=1024 MB) fail naming the key); C(dpdk-socket-mem) and C(dpdk-socket-limit) may be
         given as C(1024,0) or a list. Unknown keys are stored as given.
+      - A key Open vSwitch renamed is written under the name the installed version reads, and the other
+        spelling is removed, so one description serves Debian 12 and 13 - C(pmd-maxsleep) (OVS 3.1) is
+        C(pmd-sleep-max) from OVS 3.2 on (Debian 13 has 3.5). RV(renamed_keys) says what was renamed.
     type: dict
   timeout:
     description:
@@ -186,6 +189,16 @@ vswitchd_running:
   description: Whether ovs-vswitchd runs (from its pidfile), null when it cannot be told (TCP/SSL remote).
   returned: success
   type: bool
+ovs_version:
+  description: The Open vSwitch version (C(ovs-vsctl --version)) the key names were chosen for.
+  returned: success
+  type: str
+  sample: 3.5.0
+renamed_keys:
+  description: Keys given under a name this Open vSwitch does not read, and the name written instead.
+  returned: success
+  type: dict
+  sample: {"pmd-maxsleep": "pmd-sleep-max"}
 """
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs_config import ARGUMENT_SPEC, OvsConfig

@@ -170,8 +170,9 @@ class FakeModule:
 class FakeVsctl:
     """ovs-vsctl: answers the one read with `other_config`; records every other call (a write)."""
 
-    def __init__(self, other_config):
+    def __init__(self, other_config, version="3.1.0"):
         self.other_config = dict(other_config)
+        self.version = version
         self.calls = []
         self.writes = []
 
@@ -183,6 +184,8 @@ class FakeVsctl:
 
     def run(self, name, args, check=True, data=None, env=None):
         self.calls.append(list(args))
+        if args == ["--version"]:
+            return 0, "ovs-vsctl (Open vSwitch) %s\nDB Schema 8.3.1\n" % self.version, ""
         if "list" in args:
             doc = {"headings": ["other_config", "dpdk_initialized", "dpdk_version"],
                    "data": [[["map", sorted(self.other_config.items())], False, ""]]}
@@ -191,8 +194,8 @@ class FakeVsctl:
         return 0, "", ""
 
 
-def run_config(root, check_mode=False, current=None, **given):
-    runner = FakeVsctl(current or {})
+def run_config(root, check_mode=False, current=None, version="3.1.0", **given):
+    runner = FakeVsctl(current or {}, version)
     params = options(timeout=5, **given)
     result = oc.OvsConfig(FakeModule(params, check_mode), fs=HostFS(str(root)), runner=runner).run()
     return result, runner
@@ -230,3 +233,51 @@ def test_a_mask_spelled_differently_is_no_change_and_is_written_normalized(tmp_p
     result, runner = run_config(tmp_path, current={"pmd-cpu-mask": "0x06"}, check_mode=True, pmd_cpu_mask="0x0E")
     assert result["changes"] == [{"key": "pmd-cpu-mask", "action": "set", "before": "0x06", "after": "0xe"}]
     assert runner.writes == []
+
+
+@pytest.mark.parametrize("version, written, other", [
+    ("3.1.0", "pmd-maxsleep", "pmd-sleep-max"),   # Debian 12
+    ("3.5.0", "pmd-sleep-max", "pmd-maxsleep"),   # Debian 13
+    ("3.2.1", "pmd-sleep-max", "pmd-maxsleep"),
+])
+@pytest.mark.parametrize("given", ["pmd-maxsleep", "pmd-sleep-max"])
+def test_a_renamed_key_is_written_as_the_running_ovs_reads_it(tmp_path, version, written, other, given):
+    one_node_host(tmp_path)
+    result, runner = run_config(tmp_path, check_mode=True, version=version, other_config={given: 10000})
+    assert result["changes"] == [{"key": written, "action": "set", "before": None, "after": "10000"}]
+    assert result["renamed_keys"] == ({} if given == written else {given: written})
+    assert result["ovs_version"] == version and runner.writes == []
+    # already there under the right name: no change, whichever name the description uses
+    result, runner = run_config(tmp_path, version=version, current={written: "10000"}, other_config={given: 10000})
+    assert result["changed"] is False and runner.writes == []
+    # left under the other name (a host upgraded from Debian 12 to 13, say): moved, in one transaction
+    result, runner = run_config(tmp_path, check_mode=True, version=version, current={other: "10000"},
+                                other_config={given: 10000})
+    assert sorted((c["key"], c["action"]) for c in result["changes"]) == sorted([(written, "set"), (other, "remove")])
+    plan = oc.plan_config({other: "10000"}, oc.spell_for_version({given: "10000"}, {other: "10000"},
+                                                                 oc.version_tuple(version))[0])
+    assert oc.transaction_args(plan) == ["--", "set", "Open_vSwitch", ".", 'other_config:"%s"="10000"' % written,
+                                         "--", "remove", "Open_vSwitch", ".", "other_config", other]
+
+
+def test_both_spellings_of_one_setting_must_agree(tmp_path):
+    one_node_host(tmp_path)
+    result, _runner = run_config(tmp_path, check_mode=True, version="3.5.0",
+                                 other_config={"pmd-maxsleep": 100, "pmd-sleep-max": "100"})
+    assert result["changes"] == [{"key": "pmd-sleep-max", "action": "set", "before": None, "after": "100"}]
+    with pytest.raises(NfvError, match=r"other_config\.pmd-maxsleep and other_config\.pmd-sleep-max are one setting"):
+        run_config(tmp_path, check_mode=True, version="3.5.0",
+                   other_config={"pmd-maxsleep": 100, "pmd-sleep-max": 200})
+
+
+def test_a_removed_renamed_key_goes_under_either_name(tmp_path):
+    one_node_host(tmp_path)
+    result, _runner = run_config(tmp_path, check_mode=True, version="3.5.0", current={"pmd-sleep-max": "50"},
+                                 other_config={"pmd-sleep-max": None})
+    assert result["changes"] == [{"key": "pmd-sleep-max", "action": "remove", "before": "50", "after": None}]
+
+
+@pytest.mark.parametrize("text, parsed", [("3.5.0", (3, 5, 0)), ("3.1", (3, 1, 0)), ("3.1.0-2+deb12u1", (3, 1, 0)),
+                                          ("", None), (None, None), ("unknown", None)])
+def test_version_tuple(text, parsed):
+    assert oc.version_tuple(text) == parsed
