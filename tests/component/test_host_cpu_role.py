@@ -82,7 +82,7 @@ def test_conflicts_fail_before_any_change(tmp_path):
     assert "host_cpu.housekeeping CPUs and host_cpu.pmd CPUs overlap on 0" in fatal
     assert "host_vms[vm1].cpu_affinity overlaps the PMD CPUs" in fatal
     assert "changed=0" in output
-    assert "Check the CPU and NUMA layout" in output and "Read the host" not in output
+    assert "Check the CPU and NUMA layout" in output and "Take the CPU layout derived" not in output
 
 
 @needs_two_cpus
@@ -139,4 +139,4 @@ def test_tuned_with_own_isolation_arguments_fails_before_any_change(tmp_path):
                                              "host_kernel_args": ["nohz_full=1"]}, tags="all")
     assert rc != 0
     assert "host_kernel_args sets nohz_full=1, which host_cpu.tuned" in output.split("fatal:", 1)[-1]
-    assert "changed=0" in output and "Read the host" not in output
+    assert "changed=0" in output and "Take the CPU layout derived" not in output

@@ -6,6 +6,7 @@ import re
 
 import yaml
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.release import SUPPORTED
 from module_call import REPO
 
 LICENSE_REF = re.compile(r"\bLICENSES/[A-Za-z0-9.+-]+\.txt")
@@ -62,9 +63,27 @@ def test_the_licence_is_the_gpl3_text_and_copying_is_the_same():
     assert load("galaxy.yml")["license"] == ["GPL-3.0-or-later"]
 
 
+def tested_cores():
+    """The ansible-core minor versions the tests run: requirements-dev.txt's and each requirements-core-X.Y.txt."""
+    found = []
+    for name in ["requirements-dev.txt"] + sorted(os.listdir(REPO)):
+        if name == "requirements-dev.txt" or re.fullmatch(r"requirements-core-[\d.]+\.txt", name):
+            found += re.findall(r"(?m)^ansible-core==(\d+)\.(\d+)\.", read(name))
+    return sorted(set((int(a), int(b)) for a, b in found))
+
+
+def test_meta_runtime_claims_exactly_the_tested_ansible_cores():
+    requires = load("meta", "runtime.yml")["requires_ansible"]
+    match = re.fullmatch(r">=(\d+)\.(\d+)\.0,<(\d+)\.(\d+)\.0", requires)
+    assert match, requires
+    low, high = (int(match.group(1)), int(match.group(2))), (int(match.group(3)), int(match.group(4)))
+    cores = tested_cores()
+    assert low == cores[0] and high == (cores[-1][0], cores[-1][1] + 1), (requires, cores)
+
+
 def test_roles_declare_the_ansible_version_of_meta_runtime():
     requires = load("meta", "runtime.yml")["requires_ansible"]
-    match = re.fullmatch(r">=\s*(\d+)\.(\d+)(?:\.\d+)?", requires)
+    match = re.match(r">=\s*(\d+)\.(\d+)(?:\.\d+)?", requires)
     assert match, requires
     wanted = "%s.%s" % match.groups()
     found = {role: str(load("roles", role, "meta", "main.yml")["galaxy_info"]["min_ansible_version"])
@@ -72,10 +91,12 @@ def test_roles_declare_the_ansible_version_of_meta_runtime():
     assert found == dict.fromkeys(role_names(), wanted)
 
 
-def test_roles_claim_only_the_tested_platform():
-    # the Molecule scenarios and component tests run Debian 12 (bookworm) only
+def test_roles_claim_only_the_tested_platforms():
+    # Molecule default runs on Debian 12 and 13 (scripts/test), as plugins/module_utils/release.py lists them
+    wanted = [{"name": "Debian", "versions": [entry["codename"] for entry in SUPPORTED]}]
+    assert [entry["id"] for entry in SUPPORTED] == ["debian"] * len(SUPPORTED)
     found = {role: load("roles", role, "meta", "main.yml")["galaxy_info"]["platforms"] for role in role_names()}
-    assert found == {role: [{"name": "Debian", "versions": ["bookworm"]}] for role in role_names()}
+    assert found == dict.fromkeys(role_names(), wanted)
 
 
 def test_roles_carry_the_collection_licence():
