@@ -8,6 +8,33 @@ import subprocess
 import sys
 
 SOURCES = "/etc/apt/sources.list.d/debian.sources"
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_SUITE = "trixie"
+
+
+def release_table():
+    """plugins/module_utils/release.py of this tree, the collection's table of supported releases.
+
+    Imported through the collection link scripts/setup makes (.build/collections), as Ansible would.
+    """
+    collections = os.path.join(TOP, ".build", "collections")
+    if not os.path.isdir(os.path.join(collections, "ansible_collections", "nfv", "dpdk")):
+        sys.exit("%s is missing: run scripts/setup first" % collections)
+    if collections not in sys.path:
+        sys.path.insert(0, collections)
+    from ansible_collections.nfv.dpdk.plugins.module_utils import release  # pylint: disable=import-outside-toplevel
+    return release
+
+
+def lab_release():
+    """The release a lab runs: NFV_LAB_SUITE (a codename the collection supports), Debian 13 by default."""
+    release = release_table()
+    suite = os.environ.get("NFV_LAB_SUITE") or DEFAULT_SUITE
+    for profile in release.SUPPORTED:
+        if profile["codename"] == suite:
+            return dict(profile)
+    sys.exit("NFV_LAB_SUITE=%s is not a release nfv.dpdk supports: give one of %s"
+             % (suite, ", ".join(p["codename"] for p in release.SUPPORTED)))
 
 
 def run(argv, check=True, **kwargs):

@@ -1,4 +1,4 @@
-"""The lab VM: a Debian 12 QEMU guest with a vIOMMU, two NUMA nodes, e1000 NICs and an SR-IOV NIC for DPDK.
+"""The lab VM: a Debian QEMU guest with a vIOMMU, two NUMA nodes, e1000 NICs and an SR-IOV NIC for DPDK.
 
     scripts/lab-vm build              build the golden disk image (cached), print its path
     scripts/lab-vm up [--timeout N]   boot a fresh copy, wait for SSH, print the instance as JSON
@@ -6,7 +6,8 @@
     scripts/lab-vm status             print the instance as JSON, or exit 1 when it is not running
     scripts/lab-vm ssh -- CMD...      run a command in the guest
 
-The disk image (.cache/labvm/disk-<key>.img, msdos label, one ext4 partition,
+NFV_LAB_SUITE names its release: trixie (Debian 13, kernel 6.12, the default) or
+bookworm (Debian 12, kernel 6.1). The disk image (.cache/labvm/disk-<suite>-<key>.img, msdos label, one ext4 partition,
 GRUB on the MBR) is built once with debootstrap; <key> hashes everything that
 goes into it. It stays read-only: `up` boots it with a throw-away qcow2
 overlay (QEMU's snapshot=on, kept under .cache/labvm/run), so every `up`
@@ -20,6 +21,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -29,7 +31,7 @@ import sys
 import time
 import uuid
 
-from lab_common import SOURCES, Lab, alive, free_port, mirror, run
+from lab_common import SOURCES, Lab, alive, free_port, lab_release, mirror, release_table, run
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugins", "module_utils"))
 import kvm_probe  # the collection's probe, plain Python (after the path above)
@@ -39,14 +41,16 @@ CACHE = os.environ.get("NFV_LABVM_CACHE", os.path.join(TOP, ".cache", "labvm"))
 RUN = os.environ.get("NFV_LABVM_RUN", "/run/nfv-labvm")
 QEMU = os.environ.get("NFV_LABVM_QEMU", "qemu-system-x86_64")
 NAME = "nfv-labvm"
-SUITE = "bookworm"
+RELEASE = lab_release()
+SUITE = RELEASE["codename"]
 DISK_GIB = 8
 # debootstrap --include: enough for a booting, reachable host
 BASE_PACKAGES = ["systemd", "systemd-sysv", "dbus", "udev", "kmod", "openssh-server", "python3", "iproute2",
                  "procps", "pciutils", "ca-certificates"]
 # apt-get install in the chroot: kernel, boot loader, and what the roles would otherwise install under TCG
-PACKAGES = ["linux-image-amd64", "grub-pc", "openvswitch-switch-dpdk", "librte-mempool-ring23",
-            "librte-net-vhost23", "librte-net-e1000-23", "librte-net-virtio23", "driverctl"]
+# (the DPDK libraries with the release's ABI number: librte-net-e1000-23 on Debian 12, -25 on Debian 13)
+PACKAGES = (["linux-image-amd64", "grub-pc", "openvswitch-switch-dpdk", "driverctl"]
+            + release_table().dpdk_packages(RELEASE, ["mempool-ring", "net-vhost", "net-e1000", "net-virtio"]))
 # The guest's PCI layout (bus 0 of q35, fixed slots so it is the same after every boot).
 # Endpoints on the root complex each get an IOMMU group of their own; the two
 # functions of one multi-function device (no ACS) share one.
@@ -75,10 +79,12 @@ log, key_path, ensure_key, state_path, read_state, ssh_argv = (
 
 
 def guest_sources():
-    """The guest's apt sources: the host's deb822 file when there is one."""
+    """The guest's apt sources: the host's deb822 file when it names the guest's release, else the host's mirror."""
     if os.path.exists(SOURCES):
         with open(SOURCES) as handle:
-            return handle.read()
+            text = handle.read()
+        if re.search(r"(?m)^Suites:.*\b%s\b" % SUITE, text):
+            return text
     return ("Types: deb\nURIs: %s\nSuites: %s %s-updates\nComponents: main\n"
             "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n" % (mirror(), SUITE, SUITE))
 
@@ -211,7 +217,7 @@ def configure_image(root, disk, part, root_uuid, public_key):
 
 
 def golden_path():
-    return os.path.join(CACHE, "disk-%s.img" % image_key())
+    return os.path.join(CACHE, "disk-%s-%s.img" % (SUITE, image_key()))
 
 
 def build():
@@ -220,7 +226,9 @@ def build():
     golden = golden_path()
     if os.path.exists(golden):
         return golden
-    for stale in glob.glob(os.path.join(CACHE, "disk-*.img*")):
+    # older images of this release go (and those of before the release was in the name); the other release's stay
+    for stale in (glob.glob(os.path.join(CACHE, "disk-%s-*.img*" % SUITE))
+                  + glob.glob(os.path.join(CACHE, "disk-????????????.img*"))):
         os.unlink(stale)
     partial = golden + ".partial"
     size = DISK_GIB << 30
@@ -242,7 +250,7 @@ def build():
         run(["mkfs.ext4", "-q", "-L", "nfv-labvm-root", "-U", root_uuid, part])
         run(["mount", part, root])
         mounts.append(root)
-        log("debootstrap %s (minbase, about two minutes)" % SUITE)
+        log("debootstrap %s (%s, minbase, about two minutes)" % (SUITE, RELEASE["name"]))
         run(["debootstrap", "--variant=minbase", "--include=" + ",".join(BASE_PACKAGES), SUITE, root, mirror()],
             stdout=subprocess.DEVNULL)
         for api, fstype in (("proc", "proc"), ("sys", "sysfs"), ("run", "tmpfs")):
@@ -277,7 +285,8 @@ def nics():
 
 def instance(state):
     return {"instance": NAME, "address": "127.0.0.1", "user": "root", "port": state["port"],
-            "identity_file": key_path(), "pid": state["pid"], "accel": state["accel"], "nics": nics()}
+            "identity_file": key_path(), "pid": state["pid"], "accel": state["accel"], "nics": nics(),
+            "suite": state.get("suite", "bookworm")}
 
 
 def kvm_usable():
@@ -352,7 +361,11 @@ def wait_ssh(state, timeout):
 def up(args):
     state = read_state()
     if state and alive(state["pid"]):
-        log("already running (pid %d, ssh port %d)" % (state["pid"], state["port"]))
+        running = state.get("suite", "bookworm")
+        if running != SUITE:
+            log("already running %s, not %s (NFV_LAB_SUITE): 'scripts/lab-vm down' first" % (running, SUITE))
+            return 1
+        log("already running %s (pid %d, ssh port %d)" % (running, state["pid"], state["port"]))
         print(json.dumps(instance(state)))
         return 0
     golden = build()
@@ -376,7 +389,7 @@ def up(args):
         return 1
     with open(os.path.join(RUN, "qemu.pid")) as handle:
         pid = int(handle.read())
-    state = {"pid": pid, "port": port, "accel": "kvm" if kvm else "tcg", "overlay_dir": overlay_dir}
+    state = {"pid": pid, "port": port, "accel": "kvm" if kvm else "tcg", "overlay_dir": overlay_dir, "suite": SUITE}
     with open(state_path(), "w") as handle:
         json.dump(state, handle)
     log("booting %s (pid %d, %s), ssh on 127.0.0.1:%d" % (os.path.basename(golden), pid, state["accel"], port))

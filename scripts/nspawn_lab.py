@@ -1,11 +1,12 @@
-"""The systemd-container lab: a Debian 12 host with systemd as PID 1, reached over SSH.
+"""The systemd-container lab: a Debian host with systemd as PID 1, reached over SSH.
 
     scripts/nspawn-lab up      build (cached) and boot the lab, wait for systemd, print the instance as JSON
     scripts/nspawn-lab down    stop it, leave nothing behind, give the host's hugepages back
     scripts/nspawn-lab status  print the instance as JSON, or exit 1 when it is not running
 
-The rootfs is built once with debootstrap into .cache/lab/rootfs-<key>, where
-<key> hashes everything that goes into it; every `up` boots a fresh copy of it
+NFV_LAB_SUITE names its release: trixie (Debian 13, the default) or bookworm
+(Debian 12). The rootfs is built once per release with debootstrap into
+.cache/lab/rootfs-<suite>-<key>, where <key> hashes everything that goes into it; every `up` boots a fresh copy of it
 so a run starts from a bare host. systemd-nspawn shares the host's network
 (sshd listens on a free loopback port), kernel and hugepage pools
 (/dev/hugepages is bound in); /sys is writable inside. What `up` found in the
@@ -24,13 +25,14 @@ import subprocess
 import sys
 import time
 
-from lab_common import Lab, alive, free_port, mirror, run
+from lab_common import Lab, alive, free_port, lab_release, mirror, run
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("NFV_LAB_CACHE", os.path.join(TOP, ".cache", "lab"))
 RUN = os.environ.get("NFV_LAB_RUN", "/run/nfv-lab")
 NAME = "nfv-lab"
-SUITE = "bookworm"
+RELEASE = lab_release()
+SUITE = RELEASE["codename"]
 PACKAGES = ["systemd", "systemd-sysv", "dbus", "python3", "openssh-server", "iproute2", "ca-certificates",
             "procps", "kmod", "udev"]
 HUGEPAGES = "/dev/hugepages"
@@ -78,14 +80,16 @@ def configure_rootfs(root, public_key):
 def build():
     """The cached golden rootfs, built when missing."""
     public_key = ensure_key()
-    golden = os.path.join(CACHE, "rootfs-" + rootfs_key())
+    golden = os.path.join(CACHE, "rootfs-%s-%s" % (SUITE, rootfs_key()))
     if os.path.exists(os.path.join(golden, ".nfv-lab-complete")):
         return golden
-    for stale in glob.glob(os.path.join(CACHE, "rootfs-*")):
+    # older builds of this release go; the other release's build stays
+    for stale in (glob.glob(os.path.join(CACHE, "rootfs-%s-*" % SUITE))
+                  + glob.glob(os.path.join(CACHE, "rootfs-????????????"))):
         shutil.rmtree(stale, ignore_errors=True)
     partial = golden + ".partial"
     shutil.rmtree(partial, ignore_errors=True)
-    log("building the lab rootfs with debootstrap (%s, about two minutes)" % SUITE)
+    log("building the lab rootfs with debootstrap (%s, %s, about two minutes)" % (RELEASE["name"], SUITE))
     run(["debootstrap", "--variant=minbase", "--include=" + ",".join(PACKAGES), SUITE, partial, mirror()],
         stdout=subprocess.DEVNULL)
     configure_rootfs(partial, public_key)
@@ -96,7 +100,8 @@ def build():
 
 def instance(state):
     return {"instance": NAME, "address": "127.0.0.1", "user": "root", "port": state["port"],
-            "identity_file": key_path(), "pid": state["pid"], "root": state["root"]}
+            "identity_file": key_path(), "pid": state["pid"], "root": state["root"],
+            "suite": state.get("suite", "bookworm")}
 
 
 def pool_files():
@@ -124,7 +129,11 @@ def ensure_hugetlbfs():
 def up(args):
     state = read_state()
     if state and alive(state["pid"]):
-        log("already running (pid %d, ssh port %d)" % (state["pid"], state["port"]))
+        running = state.get("suite", "bookworm")
+        if running != SUITE:
+            log("already running %s, not %s (NFV_LAB_SUITE): 'scripts/nspawn-lab down' first" % (running, SUITE))
+            return 1
+        log("already running %s (pid %d, ssh port %d)" % (running, state["pid"], state["port"]))
         print(json.dumps(instance(state)))
         return 0
     golden = build()
@@ -144,10 +153,11 @@ def up(args):
             ["systemd-nspawn", "-D", root, "-b", "-M", NAME, "--register=no", "--keep-unit",
              "--capability=all", "--bind=" + HUGEPAGES, "--console=passive"],
             env=env, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
-    state = {"pid": proc.pid, "port": port, "root": root, "pools": read_pools(), "mounted_hugetlbfs": mounted}
+    state = {"pid": proc.pid, "port": port, "root": root, "pools": read_pools(), "mounted_hugetlbfs": mounted,
+             "suite": SUITE}
     with open(state_path(), "w") as handle:
         json.dump(state, handle)
-    log("booting (pid %d), ssh on 127.0.0.1:%d" % (proc.pid, port))
+    log("booting %s (pid %d), ssh on 127.0.0.1:%d" % (RELEASE["name"], proc.pid, port))
     deadline = time.time() + args.timeout
     status = None
     while time.time() < deadline:

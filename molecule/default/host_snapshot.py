@@ -37,7 +37,7 @@ PROCESSES = re.compile(r"^(qemu|ovs|ovsdb|nfv)")
 KEPT = [
     # Open vSwitch as its package sets it up: service enabled and running, an empty database
     # packages enable their own units (shipped in /lib; the collection writes units only in /etc)
-    (r"files /etc/systemd/system/[^/]+\.(wants|requires)( = dir |/[^/]+ = link -> /lib/systemd/system/)",
+    (r"files /etc/systemd/system/[^/]+\.(wants|requires)( = dir |/[^/]+ = link -> (/usr)?/lib/systemd/system/)",
      "packages: enablement of their units"),
     (r"units ((openvswitch-switch|ovsdb-server|ovs-vswitchd|ovs-record-hostname)\.service|uuidd\.socket) = active ",
      "Open vSwitch package: running"),
@@ -45,7 +45,7 @@ KEPT = [
     (r"processes (ovsdb-server|ovs-vswitchd) = 1$", "Open vSwitch package: running"),
     (r"ovs installed = true$", "Open vSwitch package: installed (its other_config and bridges are compared)"),
     (r"alternatives ovs-vswitchd = auto ", "Open vSwitch package: ovs-vswitchd in automatic mode"),
-    # QEMU from bookworm-backports stays installed, and so does the source of its updates
+    # QEMU from bookworm-backports (Debian 12) stays installed, and so does the source of its updates
     (r"files /etc/apt/sources\.list\.d/bookworm-backports\.sources = ", "apt source of the kept QEMU"),
     # guest images and serial logs
     (r"files /var/lib/nfv-qemu( |/)", "guest image directory"),
