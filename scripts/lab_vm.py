@@ -348,14 +348,25 @@ def wait_ssh(state, timeout):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if not alive(state["pid"]):
-            log("QEMU exited; console log: %s" % os.path.join(RUN, "console.log"))
+            log("QEMU exited; console log: %s%s" % (os.path.join(RUN, "console.log"), console_tail()))
             return False
         if subprocess.run(ssh_argv(state, "true"), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL, check=False).returncode == 0:
             return True
         time.sleep(2)
-    log("no SSH within %d s; console log: %s" % (timeout, os.path.join(RUN, "console.log")))
+    log("no SSH within %d s; console log: %s%s" % (timeout, os.path.join(RUN, "console.log"), console_tail()))
     return False
+
+
+def console_tail(lines=25):
+    """The console's last lines, without terminal escapes (down removes the log with the run directory)."""
+    try:
+        with open(os.path.join(RUN, "console.log"), "rb") as handle:
+            text = handle.read()[-20000:].decode("utf-8", "replace")
+    except OSError:
+        return ""
+    text = re.sub(r"\x1b(\[[0-9;?]*[A-Za-z]|\][^\x07]*\x07|.)", "", text).replace("\r", "")
+    return "; its last lines:\n" + "\n".join(text.splitlines()[-lines:])
 
 
 def up(args):

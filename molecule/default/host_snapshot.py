@@ -49,6 +49,8 @@ KEPT = [
     (r"files /etc/apt/sources\.list\.d/bookworm-backports\.sources = ", "apt source of the kept QEMU"),
     # guest images and serial logs
     (r"files /var/lib/nfv-qemu( |/)", "guest image directory"),
+    # the helper's parent, an FHS directory that Debian 13's base-files ships and Debian 12's lacks
+    (r"files /usr/local/libexec = dir 0755 0:0$", "FHS directory /usr/local/libexec"),
     (r"files /var/log/nfv-qemu( |/)", "guests' serial logs"),
 ]
 

@@ -265,9 +265,13 @@ def spell_for_version(wanted, current, version):
     """The wanted keys under the names the running OVS reads, and the other spelling removed.
 
     Returns (keys, renamed): renamed maps each given key to the name written ({} when none moved).
-    Without a version (OVS did not say) the keys stay as given.
+    Without a version (OVS did not say) the keys stay as given. A null (remove) takes both names.
     """
     keys, renamed = dict(wanted), {}
+    for old, (new, _since) in sorted(RENAMED_KEYS.items()):
+        # null removes the setting, under whichever name the host has it
+        if any(k in wanted for k in (old, new)) and all(wanted.get(k) is None for k in (old, new)):
+            keys[old] = keys[new] = None
     if version is None:
         return keys, renamed
     for old, (new, since) in sorted(RENAMED_KEYS.items()):

@@ -63,7 +63,7 @@ def test_the_licence_is_the_gpl3_text_and_copying_is_the_same():
     assert load("galaxy.yml")["license"] == ["GPL-3.0-or-later"]
 
 
-def tested_cores():
+def ansible_cores_tested():
     """The ansible-core minor versions the tests run: requirements-dev.txt's and each requirements-core-X.Y.txt."""
     found = []
     for name in ["requirements-dev.txt"] + sorted(os.listdir(REPO)):
@@ -77,7 +77,7 @@ def test_meta_runtime_claims_exactly_the_tested_ansible_cores():
     match = re.fullmatch(r">=(\d+)\.(\d+)\.0,<(\d+)\.(\d+)\.0", requires)
     assert match, requires
     low, high = (int(match.group(1)), int(match.group(2))), (int(match.group(3)), int(match.group(4)))
-    cores = tested_cores()
+    cores = ansible_cores_tested()
     assert low == cores[0] and high == (cores[-1][0], cores[-1][1] + 1), (requires, cores)
 
 
