@@ -7,7 +7,10 @@ on it, from a copy of this tree.
 The machine is a debootstrap minbase tree (no Python, no git: what scripts/setup must install itself) in
 .cache/bare/<suite>, made afresh on every run, and entered with systemd-nspawn (no boot, the host's network).
 The tree's committed files are copied in (git ls-files), so nothing this machine built (.venv, .build) helps.
-It is removed afterwards unless --keep is given.
+What the machine's platform gives every machine of its kind, not scripts/setup, is given to it too: the local
+CA certificates (/usr/local/share/ca-certificates: a TLS-inspecting egress proxy signs with its own CA; the
+ca-certificates package that setup's packages pull in adds them to the bundle) and the variables that point
+pip and Python at that bundle. It is removed afterwards unless --keep is given.
 """
 
 import argparse
@@ -20,6 +23,9 @@ import time
 from lab_common import TOP, mirror, release_table, run
 
 CACHE = os.environ.get("NFV_BARE_CACHE", os.path.join(TOP, ".cache", "bare"))
+# the platform's network trust, as a machine of this kind has it
+LOCAL_CAS = "/usr/local/share/ca-certificates"
+CA_VARIABLES = ("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
 
 
 def log(msg):
@@ -45,10 +51,17 @@ def main():
     os.makedirs(work)
     run(["cp", "-a", "--parents", "-t", work] + [f for f in files.decode().split("\0") if f], cwd=TOP)
     with open(os.path.join(root, "etc", "os-release")) as handle:
-        log("a bare %s: %s" % (args.suite, [line for line in handle if line.startswith("PRETTY_NAME")][0].strip()))
-    argv = ["systemd-nspawn", "-q", "-D", root, "--register=no", "--keep-unit", "--chdir=/work/nfv.dpdk",
-            "--setenv=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--setenv=LC_ALL=C.UTF-8",
-            "./scripts/test"] + args.test_args
+        log("a bare %s: %s" % (args.suite, next(line for line in handle if line.startswith("PRETTY_NAME")).strip()))
+    cas = sorted(os.listdir(LOCAL_CAS)) if os.path.isdir(LOCAL_CAS) else []
+    if cas:
+        shutil.copytree(LOCAL_CAS, os.path.join(root, LOCAL_CAS.lstrip("/")), dirs_exist_ok=True)
+    variables = [(name, os.environ[name]) for name in CA_VARIABLES if os.environ.get(name)]
+    log("from the platform: CA certificates %s, %s" % (", ".join(cas) or "none",
+                                                       ", ".join("%s=%s" % v for v in variables) or "no CA variables"))
+    argv = (["systemd-nspawn", "-q", "-D", root, "--register=no", "--keep-unit", "--chdir=/work/nfv.dpdk",
+             "--setenv=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--setenv=LC_ALL=C.UTF-8"]
+            + ["--setenv=%s=%s" % v for v in variables]
+            + ["./scripts/test"] + args.test_args)
     log("running %s" % " ".join(argv[argv.index("./scripts/test"):]))
     rc = subprocess.run(argv, check=False).returncode
     log("scripts/test exited %d; debootstrap %d s, then %d s in the machine"
