@@ -13,8 +13,8 @@ UBUNTU = {"id": "ubuntu", "version_id": "24.04", "codename": "noble", "pretty_na
 def test_a_supported_host_gets_its_release_profile():
     profile = release_filter(TRIXIE, field="node7")
     assert (profile["name"], profile["dpdk_abi"], profile["qemu_suite"]) == ("Debian 13 (trixie)", "25", "")
-    assert dpdk_packages_filter(profile, ["mempool-ring", "net-e1000"]) == ["librte-mempool-ring25",
-                                                                           "librte-net-e1000-25"]
+    packages = dpdk_packages_filter(profile, ["mempool-ring", "net-e1000"])
+    assert packages == ["librte-mempool-ring25", "librte-net-e1000-25"]
 
 
 def test_an_unsupported_host_fails_naming_it_and_the_supported_releases():
