@@ -31,12 +31,11 @@ import sys
 import time
 import uuid
 
-from lab_common import SOURCES, Lab, alive, free_port, lab_release, mirror, release_table, run
+from lab_common import SOURCES, TOP, Lab, alive, free_port, lab_release, mirror, release_table, run
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "plugins", "module_utils"))
+sys.path.insert(0, os.path.join(TOP, "plugins", "module_utils"))
 import kvm_probe  # the collection's probe, plain Python (after the path above)
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("NFV_LABVM_CACHE", os.path.join(TOP, ".cache", "labvm"))
 RUN = os.environ.get("NFV_LABVM_RUN", "/run/nfv-labvm")
 QEMU = os.environ.get("NFV_LABVM_QEMU", "qemu-system-x86_64")

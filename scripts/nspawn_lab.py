@@ -25,9 +25,8 @@ import subprocess
 import sys
 import time
 
-from lab_common import Lab, alive, free_port, lab_release, mirror, run
+from lab_common import TOP, Lab, alive, free_port, lab_release, mirror, run
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("NFV_LAB_CACHE", os.path.join(TOP, ".cache", "lab"))
 RUN = os.environ.get("NFV_LAB_RUN", "/run/nfv-lab")
 NAME = "nfv-lab"
