@@ -30,7 +30,7 @@ import re
 import stat
 import time
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe
+from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, qemu_unit_helper
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist, parse_cpulist
@@ -847,177 +847,26 @@ def resource_clashes(spec, unit, res):
 
 
 # ---------------------------------------------------------------------------------------------
-# the ExecStop helper: system_powerdown over QMP, then wait for QEMU to go away
+# the ExecStop= and ExecStartPost= helper: module_utils/qemu_unit_helper.py, a program of its own.
+# Importing it here puts it in the module's payload; its source is read from there.
 
-HELPER_SOURCE = '''\
-# Managed by nfv.dpdk.qemu_vm: ExecStop= and ExecStartPost= helper of QEMU guest units.
-# usage: nfv-qemu-powerdown QMP_SOCKET TIMEOUT_SECONDS
-#   Sends system_powerdown over the QMP unix socket and waits until QEMU closes
-#   the connection (the guest powered off) or the timeout passes; then systemd
-#   stops whatever is left (SIGTERM, on which QEMU exits cleanly).
-# usage: nfv-qemu-powerdown pin QMP_SOCKET TIMEOUT_SECONDS EMULATOR_CPUS VCPU0_CPUS [VCPU1_CPUS ...]
-#   Asks QMP (query-cpus-fast) for each vCPU's thread and pins vCPU i to VCPUi_CPUS
-#   and every other thread of QEMU to EMULATOR_CPUS ("-": left as they are).
-#   Exits non-zero, naming the cause, when a thread cannot be pinned as asked.
-import json
-import os
-import socket
-import sys
-import time
-
-
-def parse_cpulist(text):
-    cpus = set()
-    for part in text.split(","):
-        low, _sep, high = part.partition("-")
-        cpus.update(range(int(low), int(high or low) + 1))
-    return sorted(cpus)
-
-
-def qmp_connect(path, timeout):
-    \"\"\"A connected QMP stream; retries while QEMU has not created the socket yet.\"\"\"
-    deadline = time.monotonic() + timeout
-    while True:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(5)
-        try:
-            sock.connect(path)
-            # QEMU greets once its main loop runs, after preallocating guest memory: wait up to the deadline
-            sock.settimeout(max(1.0, deadline - time.monotonic()))
-            return sock, sock.makefile("rwb")
-        except OSError:
-            sock.close()
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.2)
-
-
-def qmp_command(stream, name):
-    stream.write(json.dumps({"execute": name}).encode() + b"\\n")
-    stream.flush()
-    while True:
-        line = stream.readline()
-        if not line:
-            return None
-        reply = json.loads(line.decode())
-        if "return" in reply or "error" in reply:
-            return reply
-
-
-def pin_plan(vcpu_threads, tasks, pins, emulator):
-    \"\"\"{tid: cpus} to apply, and the problems: vcpu_threads {index: tid} from query-cpus-fast, tasks the tids
-    of QEMU, pins one CPU list per vCPU, emulator the CPUs of every other thread (None: leave them).\"\"\"
-    problems = []
-    if sorted(vcpu_threads) != list(range(len(pins))):
-        problems.append("QEMU reports vCPUs %s, the unit pins vCPUs 0-%d"
-                        % (",".join(str(i) for i in sorted(vcpu_threads)) or "none", len(pins) - 1))
-    plan = {}
-    for index in sorted(vcpu_threads):
-        tid = vcpu_threads[index]
-        if index >= len(pins):
-            continue
-        if tid in plan and plan[tid] != pins[index]:
-            problems.append("vCPUs share thread %d (single-threaded TCG?): vCPU %d cannot have CPUs of its own"
-                            % (tid, index))
-        plan[tid] = pins[index]
-    if emulator:
-        for tid in tasks:
-            plan.setdefault(tid, emulator)
-    return plan, problems
-
-
-def pin(argv):
-    path, timeout, emulator = argv[2], float(argv[3]), argv[4]
-    pins = [parse_cpulist(a) for a in argv[5:]]
-    emulator = None if emulator == "-" else parse_cpulist(emulator)
+def helper_source():
+    """The helper program's text, read by the loader that imported it (from the zip of the module's payload
+    under AnsiballZ, from the tree in tests); module_utils has no __init__.py for pkgutil.get_data."""
     try:
-        sock, stream = qmp_connect(path, timeout)
-        with sock:
-            stream.readline()  # greeting
-            qmp_command(stream, "qmp_capabilities")
-            reply = qmp_command(stream, "query-cpus-fast")
-    except (OSError, ValueError) as exc:
-        print("nfv-qemu-pin: QMP %s: %s" % (path, exc), file=sys.stderr)
-        return 1
-    if not reply or "return" not in reply:
-        print("nfv-qemu-pin: query-cpus-fast failed: %s" % json.dumps(reply), file=sys.stderr)
-        return 1
-    vcpu_threads = dict((cpu["cpu-index"], cpu["thread-id"]) for cpu in reply["return"])
-    pid = qemu_pid(vcpu_threads)
-    tasks = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid)) if pid else []
-    plan, problems = pin_plan(vcpu_threads, tasks, pins, emulator)
-    for tid, cpus in sorted(plan.items()):
-        try:
-            os.sched_setaffinity(tid, cpus)
-        except OSError as exc:
-            problems.append("thread %d to CPUs %s: %s" % (tid, ",".join(str(c) for c in cpus), exc))
-    for problem in problems:
-        print("nfv-qemu-pin: %s" % problem, file=sys.stderr)
-    if problems:
-        return 1
-    print("nfv-qemu-pin: %s" % "; ".join("vCPU %d thread %d -> CPUs %s" % (i, t, ",".join(str(c) for c in pins[i]))
-                                         for i, t in sorted(vcpu_threads.items()) if i < len(pins))
-          + ("; %d other thread(s) -> CPUs %s" % (len(plan) - len(vcpu_threads), ",".join(str(c) for c in emulator))
-             if emulator else ""))
-    return 0
+        return qemu_unit_helper.__loader__.get_data(qemu_unit_helper.__file__).decode("utf-8")
+    except (AttributeError, OSError) as exc:
+        raise NfvError("cannot read the guest unit helper %s from the module's payload: %s"
+                       % (qemu_unit_helper.__file__, exc)) from exc
 
 
-def qemu_pid(vcpu_threads):
-    \"\"\"The QEMU process (Tgid of a vCPU thread), None when unknown.\"\"\"
-    for tid in vcpu_threads.values():
-        try:
-            with open("/proc/%d/status" % tid) as handle:
-                for line in handle:
-                    if line.startswith("Tgid:"):
-                        return int(line.split()[1])
-        except OSError:
-            continue
-    return None
-
-
-def main(argv):
-    if len(argv) > 1 and argv[1] == "pin":
-        return pin(argv)
-    path = argv[1]
-    timeout = float(argv[2]) if len(argv) > 2 else 60.0
-    deadline = time.monotonic() + timeout
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(5)
-    try:
-        sock.connect(path)
-    except OSError as exc:
-        print("nfv-qemu-powerdown: cannot connect to %s: %s (guest not running)" % (path, exc))
-        return 0
-    stream = sock.makefile("rwb")
-    try:
-        stream.readline()  # greeting
-        qmp_command(stream, "qmp_capabilities")
-        reply = qmp_command(stream, "system_powerdown")
-        print("nfv-qemu-powerdown: system_powerdown sent: %s" % json.dumps(reply))
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                print("nfv-qemu-powerdown: guest still running after %ss" % timeout)
-                return 0
-            sock.settimeout(left)
-            if not stream.readline():
-                print("nfv-qemu-powerdown: QEMU exited")
-                return 0
-    except (OSError, ValueError) as exc:
-        print("nfv-qemu-powerdown: %s" % exc)
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
-'''
 # seconds the ExecStartPost= pin step waits for QEMU's QMP greeting (hugepage preallocation comes first);
 # below systemd's default TimeoutStartSec= of 90 s, which bounds ExecStartPost= too
 PIN_TIMEOUT = 75
 
 
 def helper_text(python):
-    return "#!%s\n" % python + HELPER_SOURCE
+    return "#!%s\n" % python + helper_source()
 
 
 def helper_argv(spec, python):

@@ -916,13 +916,6 @@ def test_absent_without_the_unit_leaves_any_helper_alone(host):
 
 # ---- issue 17: per-vCPU pinning (vcpu_pins, emulator_cpus) --------------------------------------
 
-def helper_namespace():
-    """The helper script the unit runs, loaded as a module (its pure parts are tested here)."""
-    namespace = {"__name__": "nfv_qemu_helper"}
-    exec(compile(qemu_vm_utils.HELPER_SOURCE, "nfv-qemu-powerdown", "exec"), namespace)
-    return namespace
-
-
 def test_vcpu_pins_reach_the_unit_as_execstartpost_and_the_union_as_cpuaffinity():
     spec = spec_of(vcpus=3, vcpu_pins=[4, "5", "6-7"], emulator_cpus="0,8")
     _argv, text = render(spec)
@@ -968,24 +961,6 @@ def test_pin_validation_names_the_field(params, message):
     with pytest.raises(NfvError) as info:
         spec_of(**params)
     assert message in info.value.msg
-
-
-def test_helper_pin_plan():
-    pin_plan = helper_namespace()["pin_plan"]
-    # vCPU i -> its pins; every other thread of QEMU -> emulator CPUs
-    plan, problems = pin_plan({0: 976, 1: 977}, [971, 973, 975, 976, 977], [[0], [1]], [0])
-    assert problems == []
-    assert plan == {976: [0], 977: [1], 971: [0], 973: [0], 975: [0]}
-    # no emulator CPUs: only the vCPU threads are moved
-    plan, problems = pin_plan({0: 976, 1: 977}, [971, 976, 977], [[2, 3], [4]], None)
-    assert plan == {976: [2, 3], 977: [4]} and problems == []
-    # single-threaded TCG: two vCPUs on one thread cannot have CPUs of their own
-    _plan, problems = pin_plan({0: 976, 1: 976}, [971, 976], [[0], [1]], None)
-    assert problems == ["vCPUs share thread 976 (single-threaded TCG?): vCPU 1 cannot have CPUs of its own"]
-    # QEMU and the unit disagree on the vCPUs
-    _plan, problems = pin_plan({0: 976}, [971, 976], [[0], [1]], None)
-    assert problems == ["QEMU reports vCPUs 0, the unit pins vCPUs 0-1"]
-    assert helper_namespace()["parse_cpulist"]("0,2-4") == [0, 2, 3, 4]
 
 
 def test_changed_pins_change_the_unit_and_restart_only_when_asked(host, monkeypatch):

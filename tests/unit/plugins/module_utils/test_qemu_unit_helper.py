@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The guest units' helper (module_utils/qemu_unit_helper.py): its pure parts, and the program as the unit runs it."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+from ansible_collections.nfv.dpdk.plugins.module_utils import qemu_unit_helper as helper
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import helper_text
+
+
+def test_pin_plan():
+    # vCPU i -> its pins; every other thread of QEMU -> emulator CPUs
+    plan, problems = helper.pin_plan({0: 976, 1: 977}, [971, 973, 975, 976, 977], [[0], [1]], [0])
+    assert problems == []
+    assert plan == {976: [0], 977: [1], 971: [0], 973: [0], 975: [0]}
+    # no emulator CPUs: only the vCPU threads are moved
+    plan, problems = helper.pin_plan({0: 976, 1: 977}, [971, 976, 977], [[2, 3], [4]], None)
+    assert plan == {976: [2, 3], 977: [4]} and problems == []
+    # single-threaded TCG: two vCPUs on one thread cannot have CPUs of their own
+    _plan, problems = helper.pin_plan({0: 976, 1: 976}, [971, 976], [[0], [1]], None)
+    assert problems == ["vCPUs share thread 976 (single-threaded TCG?): vCPU 1 cannot have CPUs of its own"]
+    # QEMU and the unit disagree on the vCPUs
+    _plan, problems = helper.pin_plan({0: 976}, [971, 976], [[0], [1]], None)
+    assert problems == ["QEMU reports vCPUs 0, the unit pins vCPUs 0-1"]
+    assert helper.parse_cpulist("0,2-4") == [0, 2, 3, 4]
+
+
+def installed(tmp_path):
+    """The helper as qemu_vm writes it to the host: the tree's file behind a shebang of this Python."""
+    path = tmp_path / "nfv-qemu-powerdown"
+    text = helper_text(sys.executable)
+    with open(helper.__file__) as handle:
+        assert text == "#!%s\n%s" % (sys.executable, handle.read())
+    path.write_text(text)
+    path.chmod(0o755)
+    return str(path)
+
+
+def fake_qemu(path, replies):
+    """A QMP server on a unix socket that greets, answers each command in turn and then closes; the commands
+    it received are returned by the thread's result list."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    received = []
+
+    def serve():
+        conn, _addr = server.accept()
+        with conn, conn.makefile("rwb") as stream:
+            stream.write(b'{"QMP": {"version": {}}}\n')
+            stream.flush()
+            for reply in replies:
+                line = stream.readline()
+                if not line:
+                    break
+                received.append(line.decode().strip())
+                stream.write(reply.encode() + b"\n")
+                stream.flush()
+        server.close()
+
+    thread = threading.Thread(target=serve, daemon=True)  # a failed test must not hang on accept()
+    thread.start()
+    return thread, received
+
+
+def test_powerdown_without_a_guest_says_so_and_lets_systemd_go_on(tmp_path):
+    out = subprocess.run([installed(tmp_path), str(tmp_path / "missing.sock"), "1"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=30,
+                         check=False)
+    assert out.returncode == 0
+    assert "cannot connect to %s" % (tmp_path / "missing.sock") in out.stdout and "guest not running" in out.stdout
+
+
+def test_powerdown_sends_system_powerdown_and_waits_for_qemu_to_close(tmp_path):
+    sock = str(tmp_path / "qmp.sock")
+    thread, received = fake_qemu(sock, ['{"return": {}}', '{"return": {}}'])
+    out = subprocess.run([installed(tmp_path), sock, "20"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=30,
+                         check=False)
+    thread.join(10)
+    assert out.returncode == 0, out.stdout
+    assert received == ['{"execute": "qmp_capabilities"}', '{"execute": "system_powerdown"}']
+    assert "system_powerdown sent" in out.stdout and "QEMU exited" in out.stdout
+
+
+def test_pin_fails_naming_the_socket_when_qemu_never_answers(tmp_path):
+    out = subprocess.run([installed(tmp_path), "pin", str(tmp_path / "none.sock"), "0.5", "-", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=30,
+                         check=False)
+    assert out.returncode == 1
+    assert out.stderr.startswith("nfv-qemu-pin: QMP %s: " % (tmp_path / "none.sock")), out.stderr
+
+
+def test_pin_moves_this_process_to_the_cpus_it_already_has(tmp_path):
+    # query-cpus-fast names this test's own thread as vCPU 0: the helper pins it to the CPUs it may run on
+    cpus = sorted(os.sched_getaffinity(0))
+    cpulist = ",".join(str(c) for c in cpus)
+    sock = str(tmp_path / "qmp.sock")
+    reply = '{"return": [{"cpu-index": 0, "thread-id": %d}]}' % os.getpid()
+    thread, received = fake_qemu(sock, ['{"return": {}}', reply])
+    out = subprocess.run([installed(tmp_path), "pin", sock, "20", "-", cpulist],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=30,
+                         check=False)
+    thread.join(10)
+    assert out.returncode == 0, out.stderr
+    assert received == ['{"execute": "qmp_capabilities"}', '{"execute": "query-cpus-fast"}']
+    assert out.stdout.strip() == "nfv-qemu-pin: vCPU 0 thread %d -> CPUs %s" % (os.getpid(), cpulist)
+    assert sorted(os.sched_getaffinity(0)) == cpus
