@@ -15,15 +15,19 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import (
+    BadValue,
+    cpu_mask,
+    cpus_of,
+    format_cpulist,
+    mask_cpus,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import kb_to_label, size_to_kb
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import normalize_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import parse_memory_mb
 
 ISOLCPUS_FLAGS = ("domain", "managed_irq", "nohz")
 CPU_KERNEL_KEYS = ("isolcpus", "nohz_full", "rcu_nocbs", "irqaffinity")
-CPULIST_RE = re.compile(r"\d+(-\d+(:\d+(/\d+)?)?)?(,\d+(-\d+(:\d+(/\d+)?)?)?)*")
-MASK_RE = re.compile(r"(0[xX])?[0-9a-fA-F]+")
 HOST_CPU_KEYS = ("housekeeping_cores", "housekeeping_cpus", "pmd_cores", "pmd_cpus", "guest_cpus",
                  "isolcpus", "isolcpus_flags", "nohz_full", "rcu_nocbs", "irqaffinity", "systemd_affinity", "tuned")
 DEFAULTS = {"housekeeping_cores": 1, "pmd_cores": 1, "isolcpus": True, "isolcpus_flags": ["domain", "managed_irq"],
@@ -35,52 +39,8 @@ TUNED_VARIABLES = "/etc/tuned/cpu-partitioning-variables.conf"
 TUNED_KERNEL_KEYS = ("isolcpus", "nohz_full", "rcu_nocbs")
 
 
-class BadValue(ValueError):
-    pass
-
-
 # ---------------------------------------------------------------------------------------------
 # small parsers
-
-def cpus_of(value):
-    """A cpulist string ('2-3,8'), a list of CPU numbers or one number -> sorted ints; BadValue otherwise."""
-    if value is None or value == "" or value == []:
-        return []
-    if isinstance(value, bool):
-        raise BadValue(value)
-    if isinstance(value, int):
-        values = [value]
-    elif isinstance(value, (list, tuple)):
-        values = value
-    else:
-        text = str(value).strip(" \t")
-        if not CPULIST_RE.fullmatch(text):
-            raise BadValue(value)
-        return parse_cpulist(text)
-    cpus = set()
-    for item in values:
-        if isinstance(item, bool) or not re.fullmatch(r"\d+", str(item).strip(" \t")):
-            raise BadValue(value)
-        cpus.add(int(str(item).strip(" \t")))
-    return sorted(cpus)
-
-
-def mask_cpus(value):
-    """'0x6' -> [1, 2]; BadValue for anything but a non-zero hexadecimal mask."""
-    text = str(value).strip(" \t")
-    if isinstance(value, bool) or not MASK_RE.fullmatch(text) or int(text, 16) == 0:
-        raise BadValue(value)
-    bits = int(text, 16)
-    return [cpu for cpu in range(bits.bit_length()) if bits >> cpu & 1]
-
-
-def cpu_mask(cpus):
-    """[1, 2] -> '0x6'."""
-    bits = 0
-    for cpu in cpus:
-        bits |= 1 << cpu
-    return "0x%x" % bits
-
 
 def kernel_arg_values(kernel_args):
     """{key: value} of the CPU isolation keys in a kernel_args list ('k=v', 'flag', {key, value})."""

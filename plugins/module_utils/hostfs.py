@@ -88,34 +88,3 @@ class HostFS:
                 reason = "no such file"
             raise NfvError("writing %r to %s failed: %s" % (str(value), path, reason),
                            path=path, value=str(value), errno=exc.errno) from exc
-
-
-def parse_cpulist(text):
-    """Kernel cpulist ("0-3,8,10-11") to a sorted list of ints."""
-    cpus = set()
-    for raw in (text or "").replace("\n", ",").split(","):
-        part = raw.strip()
-        if not part:
-            continue
-        if "-" in part:
-            first, last = part.split("-", 1)
-            step = 1
-            if ":" in last:  # 0-15:2 (rare, used by isolcpus)
-                last, step = last.split(":", 1)
-                step = int(step.split("/")[0])
-            cpus.update(range(int(first), int(last) + 1, step))
-        else:
-            cpus.add(int(part))
-    return sorted(cpus)
-
-
-def format_cpulist(cpus):
-    """Sorted ints to the kernel's compact cpulist form."""
-    cpus = sorted(set(cpus))
-    ranges = []
-    for cpu in cpus:
-        if ranges and cpu == ranges[-1][1] + 1:
-            ranges[-1][1] = cpu
-        else:
-            ranges.append([cpu, cpu])
-    return ",".join(str(a) if a == b else "%d-%d" % (a, b) for a, b in ranges)

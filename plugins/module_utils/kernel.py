@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import parse_cpulist
 
 # CPU flags that decide what a DPDK host can do
 RELEVANT_CPU_FLAGS = ("pdpe1gb", "pse", "sse4_2", "avx2", "avx512f", "vmx", "svm", "hypervisor")

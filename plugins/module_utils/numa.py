@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import parse_cpulist
 
 NODE_ROOT = "/sys/devices/system/node"
 NODE_DIR = re.compile(r"node(\d+)")  # fullmatch: "$" also matches before a final newline

@@ -10,6 +10,7 @@ __metaclass__ = type
 import json
 import re
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import BadValue, cpu_mask, mask_cpus
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import (
@@ -30,7 +31,6 @@ START_ONLY_KEYS = frozenset([
     "userspace-tso-enable", "offload-rebalance",
 ])
 
-MASK_RE = re.compile(r"(0[xX])?[0-9a-fA-F]+")  # fullmatch: "$" also matches before a final newline
 PER_NODE_RE = re.compile(r"\d+(,\d+)*")  # fullmatch: "1024,0"
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -121,10 +121,10 @@ def check_mask(name, value):
     """A CPU mask, normalized: '0x06', '06' and '0X6' are all '0x6'."""
     if value is None:
         return None
-    text = str(value).strip(" \t")
-    if isinstance(value, bool) or not MASK_RE.fullmatch(text) or int(text, 16) == 0:
-        raise NfvError("%s must be a non-zero hexadecimal CPU mask such as 0x6, got %r" % (name, value))
-    return "0x%x" % int(text, 16)
+    try:
+        return cpu_mask(mask_cpus(value))
+    except BadValue:
+        raise NfvError("%s must be a non-zero hexadecimal CPU mask such as 0x6, got %r" % (name, value)) from None
 
 
 def same_mask(before, after):

@@ -31,9 +31,9 @@ import stat
 import time
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, qemu_unit_helper
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import cpus_of, format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
     kb_to_label,
     kb_to_text,
@@ -222,14 +222,6 @@ def _is_ipv4(text):
     return True
 
 
-def _cpus(value):
-    if value is None or value == "" or value == []:
-        return []
-    if isinstance(value, (list, tuple)):
-        return sorted(set(int(v) for v in value))
-    return parse_cpulist(str(value))
-
-
 def _pin_problems(spec, pins, emulator):
     """vcpu_pins (one CPU list per vCPU) and emulator_cpus into spec; the unit's CPUAffinity becomes their union
     (or stays cpu_affinity, which must then hold them all). Returns the problems."""
@@ -244,7 +236,7 @@ def _pin_problems(spec, pins, emulator):
                 "got %r" % (pins,)]
     for index, value in enumerate(pins):
         try:
-            cpus = _cpus(value)
+            cpus = cpus_of(value)
         except (TypeError, ValueError):
             cpus = None
         if not cpus or cpus[0] < 0:
@@ -255,7 +247,7 @@ def _pin_problems(spec, pins, emulator):
         problems.append("vcpu_pins has %d entr%s but vcpus is %d: give one host CPU (or CPU list) per vCPU"
                         % (len(pins), "y" if len(pins) == 1 else "ies", spec["vcpus"]))
     try:
-        spec["emulator_cpus"] = _cpus(emulator)
+        spec["emulator_cpus"] = cpus_of(emulator)
     except (TypeError, ValueError):
         problems.append("emulator_cpus %r is not a CPU list (examples: '0', [0, 8])" % (emulator,))
     union = sorted(set(c for cpus in spec["vcpu_pins"] for c in cpus) | set(spec["emulator_cpus"]))
@@ -374,7 +366,7 @@ def guest_spec(params):
     if spec["numa_node"] is not None and spec["numa_node"] < 0:
         problems.append("numa_node must be >= 0")
     try:
-        spec["cpu_affinity"] = _cpus(p.get("cpu_affinity"))
+        spec["cpu_affinity"] = cpus_of(p.get("cpu_affinity"))
     except (TypeError, ValueError):
         spec["cpu_affinity"] = []
         problems.append("cpu_affinity %r is not a CPU list (examples: '2-3', [2, 3])" % (p.get("cpu_affinity"),))

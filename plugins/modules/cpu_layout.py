@@ -346,9 +346,10 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import (
     tuned_activation,
     vcpu_index,
 )
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts, running_layout
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.kernel import read_task_names
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import unit_name
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import parse_cpulist
 from module_call import run_module
 
 pytestmark = pytest.mark.component

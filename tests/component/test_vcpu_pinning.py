@@ -23,8 +23,9 @@ import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import kernel
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import Topology, running_guest_conflicts
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS, format_cpulist, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     guest_spec,
     helper_argv,

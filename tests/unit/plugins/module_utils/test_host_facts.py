@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import facts, hugepages, kernel, netdev, numa, pci
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS, format_cpulist, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, SysfsTree, one_node_host, two_node_host
 
 
@@ -27,13 +27,6 @@ def two_node(tmp_path):
 def one_node(tmp_path):
     one_node_host(tmp_path)
     return HostFS(str(tmp_path))
-
-
-def test_cpulist_round_trip():
-    assert parse_cpulist("0-3,8,10-11") == [0, 1, 2, 3, 8, 10, 11]
-    assert parse_cpulist("0-7:2") == [0, 2, 4, 6]
-    assert parse_cpulist("") == []
-    assert format_cpulist([11, 0, 1, 2, 3, 8, 10]) == "0-3,8,10-11"
 
 
 def test_numa_nodes_two_node(two_node):
