@@ -25,6 +25,25 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.pci import NET_ROOT
 # a DNS host name (fullmatch): dot-separated labels of letters, digits and inner '-', an optional final dot
 HOSTNAME_RE = re.compile(r"(?=.{1,253}\.?$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
                          r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
+MAC_RE = re.compile(r"([0-9a-fA-F]{2})([:-][0-9a-fA-F]{2}){5}")  # fullmatch
+
+
+def normalize_mac(text):
+    """'52-54-00-AB-CD-EF' -> '52:54:00:ab:cd:ef'; None when not a MAC."""
+    text = str(text or "").strip(" \t")
+    if not MAC_RE.fullmatch(text):
+        return None
+    return text.replace("-", ":").lower()
+
+
+def mac_problem(mac):
+    """Why a (normalized) MAC cannot be a NIC's address, or None."""
+    first = int(mac.split(":")[0], 16)
+    if first & 1:
+        return "is a multicast address (the lowest bit of the first octet is set)"
+    if mac == "00:00:00:00:00:00":
+        return "is all zeros"
+    return None
 
 
 def read_link(fs, name):

@@ -41,6 +41,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
     resolve_size,
     size_to_kb,
 )
+from ansible_collections.nfv.dpdk.plugins.module_utils.netdev import mac_problem, normalize_mac
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import memory_total_kb, node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
@@ -57,7 +58,6 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
 UNIT_PREFIX = "nfv-qemu-"
 # patterns used with fullmatch: "$" also matches before a final newline ("vm1\n")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,47}")
-MAC_RE = re.compile(r"([0-9a-fA-F]{2})([:-][0-9a-fA-F]{2}){5}")
 IFNAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 BRIDGE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]*[$]?")  # user and group names
@@ -134,24 +134,6 @@ def format_mb(mb):
     if mb % 1024 == 0:
         return "%dG" % (mb // 1024)
     return "%dM" % mb
-
-
-def normalize_mac(text):
-    """'52-54-00-AB-CD-EF' -> '52:54:00:ab:cd:ef'; None when not a MAC."""
-    text = str(text or "").strip(" \t")
-    if not MAC_RE.fullmatch(text):
-        return None
-    return text.replace("-", ":").lower()
-
-
-def mac_problem(mac):
-    """Why a (normalized) MAC cannot be a NIC's address, or None."""
-    first = int(mac.split(":")[0], 16)
-    if first & 1:
-        return "is a multicast address (the lowest bit of the first octet is set)"
-    if mac == "00:00:00:00:00:00":
-        return "is all zeros"
-    return None
 
 
 def generate_mac(name, index):

@@ -22,7 +22,6 @@ __metaclass__ = type
 
 import json
 import os
-import re
 import time
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import netdev, pci
@@ -41,7 +40,6 @@ UNIT_FILE = "/etc/systemd/system/" + UNIT_NAME
 UNIT_WANTS_LINK = "/etc/systemd/system/sysinit.target.wants/" + UNIT_NAME
 VF_APPEAR_SECONDS = 10
 
-MAC = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
 LINK_STATES = ("auto", "enable", "disable")
 # the settings a VF can carry, in the order they are applied and shown
 SETTINGS = ("mac", "vlan", "trust", "spoofchk", "link_state", "max_tx_rate", "min_tx_rate")
@@ -167,13 +165,12 @@ def normalize_vf(index, entry):
     vf = {"index": _int(where + ".index", entry["index"], 0, 255)}
     where = "VF %d" % vf["index"]
     if entry.get("mac") is not None:
-        mac = str(entry["mac"]).strip().lower().replace("-", ":")
-        if not MAC.fullmatch(mac):
+        mac = netdev.normalize_mac(entry["mac"])
+        if mac is None:
             raise NfvError("%s: invalid MAC %r (expected six hex pairs, 52:54:00:12:34:56)" % (where, entry["mac"]))
-        if int(mac[:2], 16) & 1:
-            raise NfvError("%s: MAC %s is a multicast address (the first octet is odd)" % (where, mac))
-        if mac == ZERO_MAC:
-            raise NfvError("%s: MAC %s is not an address; leave mac out to keep the VF's own" % (where, mac))
+        why = netdev.mac_problem(mac)
+        if why:
+            raise NfvError("%s: MAC %s %s; leave mac out to keep the VF's own" % (where, mac, why))
         vf["mac"] = mac
     if entry.get("qos") is not None and entry.get("vlan") is None:
         raise NfvError("%s: qos needs a vlan (the priority goes into the VLAN tag)" % where)

@@ -22,7 +22,6 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     helper_argv,
     is_running,
     macs_in_unit,
-    normalize_mac,
     parse_memory_mb,
     prestart_commands,
     python_problem,
@@ -192,11 +191,6 @@ def test_generated_macs_are_stable_unique_and_locally_administered():
     assert macs == [n["mac"] for n in spec_of(nics=nics)["nics"]]
     assert len(set(macs)) == 2 and all(m.startswith("52:54:00:") for m in macs)
     assert generate_mac("vm2", 0) != generate_mac("vm1", 0)
-
-
-def test_normalize_mac():
-    assert normalize_mac("52-54-00-AB-CD-EF") == "52:54:00:ab:cd:ef"
-    assert normalize_mac("52:54:00:ab:cd") is None
 
 
 # ---- validation ---------------------------------------------------------------------------------

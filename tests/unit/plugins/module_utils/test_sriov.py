@@ -122,7 +122,7 @@ def files_of(tree):
 @pytest.mark.parametrize("entry, message", [
     ({"index": 0, "mac": "52:54:00:12:34"}, "invalid MAC"),
     ({"index": 0, "mac": "01:00:5e:00:00:01"}, "multicast"),
-    ({"index": 0, "mac": "00:00:00:00:00:00"}, "not an address"),
+    ({"index": 0, "mac": "00:00:00:00:00:00"}, "is all zeros; leave mac out"),
     ({"index": 0, "qos": 3}, "qos needs a vlan"),
     ({"index": 0, "vlan": 4096}, "out of range 0-4095"),
     ({"index": 0, "vlan": 10, "qos": 8}, "out of range 0-7"),
