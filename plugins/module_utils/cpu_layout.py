@@ -22,9 +22,8 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import (
     format_cpulist,
     mask_cpus,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import kb_to_label, size_to_kb
+from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import kb_to_label, parse_memory_mb, size_to_kb
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import normalize_address
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import parse_memory_mb
 
 ISOLCPUS_FLAGS = ("domain", "managed_irq", "nohz")
 CPU_KERNEL_KEYS = ("isolcpus", "nohz_full", "rcu_nocbs", "irqaffinity")

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: nfv.dpdk contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Hugepage pools: sizes, the system-wide and per-node counters, hugetlbfs mounts."""
+"""Hugepage pools: sizes (and the memory sizes of guests), the system-wide and per-node counters,
+hugetlbfs mounts."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -16,6 +17,7 @@ SYSTEM_ROOT = "/sys/kernel/mm/hugepages"
 # patterns used with fullmatch: "$" also matches before a final newline ("2M\n")
 POOL_DIR = re.compile(r"hugepages-(\d+)kB")
 SIZE_TEXT = re.compile(r"[ \t]*(\d+)[ \t]*([kKmMgG])[iI]?[bB]?[ \t]*")  # spaces, not newlines
+MEMORY_TEXT = re.compile(r"[ \t]*(\d+)[ \t]*([mMgGtT]?)(i?[bB])?[ \t]*")  # a guest's memory; MiB without a unit
 UNIT_KB = {"k": 1, "m": 1024, "g": 1024 * 1024}
 # counters present in both the system-wide and the per-node directories
 COUNTERS = ("nr_hugepages", "free_hugepages", "surplus_hugepages")
@@ -46,6 +48,24 @@ def kb_to_text(size_kb):
             value = size_kb / float(factor)
             return ("%d%s" % (value, unit)) if value == int(value) else ("%.1f%s" % (value, unit))
     return "%dK" % size_kb
+
+
+def parse_memory_mb(text):
+    """'256M', '4G', '4GiB', '1T', 2048 (MiB, QEMU's unit) -> MiB; ValueError otherwise."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
+    match = MEMORY_TEXT.fullmatch(str(text))
+    if not match:
+        raise ValueError("not a memory size: %r" % (text,))
+    factor = {"": 1, "m": 1, "g": 1024, "t": 1024 * 1024}[match.group(2).lower()]
+    return int(match.group(1)) * factor
+
+
+def format_mb(mb):
+    """MiB -> the shortest exact QEMU size: 4096 -> '4G', 768 -> '768M'."""
+    if mb % 1024 == 0:
+        return "%dG" % (mb // 1024)
+    return "%dM" % mb
 
 
 def supported_sizes_kb(fs):

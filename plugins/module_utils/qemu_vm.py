@@ -35,8 +35,10 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import cpus_of, form
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
+    format_mb,
     kb_to_label,
     kb_to_text,
+    parse_memory_mb,
     read_mounts,
     resolve_size,
     size_to_kb,
@@ -61,7 +63,6 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,47}")
 IFNAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 BRIDGE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]*[$]?")  # user and group names
-MEMORY_RE = re.compile(r"[ \t]*(\d+)[ \t]*([mMgGtT]?)(i?[bB])?[ \t]*")  # spaces, not newlines
 NIC_TYPES = ("vhost-user", "tap", "user", "vfio")
 SUN_PATH_MAX = 107  # bytes of sockaddr_un.sun_path usable for a path (108 with the NUL)
 PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp")
@@ -116,24 +117,6 @@ DEFAULTS = {
 
 # ---------------------------------------------------------------------------------------------
 # small parsers
-
-
-def parse_memory_mb(text):
-    """'256M', '4G', '4GiB', '1T', 2048 (MiB, QEMU's unit) -> MiB; ValueError otherwise."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        return text
-    match = MEMORY_RE.fullmatch(str(text))
-    if not match:
-        raise ValueError("not a memory size: %r" % (text,))
-    factor = {"": 1, "m": 1, "g": 1024, "t": 1024 * 1024}[match.group(2).lower()]
-    return int(match.group(1)) * factor
-
-
-def format_mb(mb):
-    """MiB -> the shortest exact QEMU size: 4096 -> '4G', 768 -> '768M'."""
-    if mb % 1024 == 0:
-        return "%dG" % (mb // 1024)
-    return "%dM" % mb
 
 
 def generate_mac(name, index):

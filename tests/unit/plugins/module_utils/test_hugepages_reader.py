@@ -90,3 +90,13 @@ def test_default_size_and_mounts(tmp_path):
     mounts = hugepages.read_mounts(fs)
     assert [(m["path"], m["size"]) for m in mounts] == [("/dev/hugepages", "1G"), ("/mnt/huge 2M", "2M"),
                                                         ("/mnt/default", "1G")]
+
+
+@pytest.mark.parametrize("text, mb", [("256M", 256), ("4G", 4096), ("4GiB", 4096), ("1T", 1048576),
+                                      ("2048", 2048), (512, 512)])
+def test_parse_memory(text, mb):
+    assert hugepages.parse_memory_mb(text) == mb
+
+
+def test_format_mb():
+    assert [hugepages.format_mb(m) for m in (4096, 768, 1024)] == ["4G", "768M", "1G"]

@@ -16,13 +16,11 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     MKDIR_SCRIPT,
     choose_accel,
     failure_cause,
-    format_mb,
     generate_mac,
     guest_spec,
     helper_argv,
     is_running,
     macs_in_unit,
-    parse_memory_mb,
     prestart_commands,
     python_problem,
     qemu_argv,
@@ -127,16 +125,6 @@ def test_numa_node_binds_the_backend():
 def test_default_hugepage_paths():
     assert spec_of(memory="2G", hugepages={"size": "1G"})["hugepages"]["path"] == "/dev/hugepages1G"
     assert spec_of(memory="2G", hugepages={"size": "2M"})["hugepages"]["path"] == "/dev/hugepages"
-
-
-@pytest.mark.parametrize("text, mb", [("256M", 256), ("4G", 4096), ("4GiB", 4096), ("1T", 1048576),
-                                      ("2048", 2048), (512, 512)])
-def test_parse_memory(text, mb):
-    assert parse_memory_mb(text) == mb
-
-
-def test_format_mb():
-    assert [format_mb(m) for m in (4096, 768, 1024)] == ["4G", "768M", "1G"]
 
 
 # ---- NICs ---------------------------------------------------------------------------------------
