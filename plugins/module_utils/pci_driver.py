@@ -550,15 +550,21 @@ class PciDriver(PlannedModule):
         noiommu = bool(plan.by_action("noiommu"))
         bindings = [(c.data["device"], self.params["driver"]) for c in plan.by_action("bind")]
         touched = []
+        # a device leaving its override: driverctl's saved one goes first, so that nothing driverctl
+        # starts (its udev rule, driverctl@.service) binds it back while it moves
+        released = [c for c in plan.by_action("driverctl") if c.after is None and c.data["moving"]]
         try:
+            for change in released:
+                self.write_driverctl_file(change.data["address"], None)
             if noiommu:
                 self.fs.write(NOIOMMU_PARAM, "Y")
             for device, driver in bindings:
                 touched.append(device)
                 bind_device(self.fs, device["address"], driver, device["driver"])
-            self.persist(plan)
+            self.persist(plan, skip=released)
         except NfvError as exc:
             report = rollback(self.fs, touched)
+            report.extend("%s restored" % key for key in self.undo_persistence(released))
             if noiommu:
                 # the unsafe mode was this run's doing: a failed run must not leave it on
                 report.append(noiommu_off(self.fs))
@@ -567,11 +573,14 @@ class PciDriver(PlannedModule):
             raise NfvError("%s; rolled back every device of this run: %s"
                            % (exc.msg, "; ".join(report) or "nothing was bound yet"), **details) from exc
 
-    def persist(self, plan):
-        """Apply the persistence changes; on failure undo the ones already made, then re-raise."""
+    def persist(self, plan, skip=()):
+        """Apply the persistence changes (but `skip`, made already); on failure undo the ones made here,
+        then re-raise."""
         done = []
         try:
             for change in plan.by_action("driverctl"):
+                if change in skip:
+                    continue
                 if change.data["moving"]:
                     self.set_driverctl(change.data["address"], change.after)
                 else:
@@ -688,6 +697,9 @@ def bind_device(fs, address, driver, original):
     if driver == KERNEL:
         if after is None or after in USERSPACE_DRIVERS:
             hint = "" if after else " (no loaded kernel driver claims it: is its module installed, or blacklisted?)"
+            override = fs.read(base + "/driver_override")
+            if after and override not in (None, "", "(null)"):
+                hint = " (its driver_override reads %s again: another tool, such as driverctl, set it)" % override
             raise NfvError("handing %s back to its kernel driver failed: after probing it is on %s%s"
                            % (address, after or "no driver", hint), address=address)
     elif after != driver:

@@ -471,6 +471,28 @@ def test_driverctl_unset_for_kernel(host):
         ("bind", "vfio-pci", "(kernel default)"), ("driverctl", "vfio-pci", None)]
 
 
+
+def test_driverctl_override_goes_before_the_device_leaves_vfio_and_comes_back_on_failure(host, monkeypatch):
+    # driverctl's udev rule and driverctl@.service apply a saved override: while it is saved, a device
+    # handed back can be bound to vfio-pci again under the module's feet
+    host.write(pd.driverctl_file("0000:03:00.0"), "vfio-pci")
+    saved_at_bind = []
+    real_bind = pd.bind_device
+
+    def bind(fs, address, driver, original):
+        saved_at_bind.append(fs.exists(pd.driverctl_file(address)))
+        return real_bind(fs, address, driver, original)
+
+    monkeypatch.setattr(pd, "bind_device", bind)
+    runner = ScriptedRunner(binaries=("ip", "driverctl"))
+    with pytest.raises(NfvError) as err:  # a fixture tree does not rebind: the hand-back fails
+        run(host.root, ["0000:03:00.0"], runner=runner, driver="kernel")
+    assert saved_at_bind == [False]
+    assert "driverctl override 0000:03:00.0 restored" in err.value.details["rollback"]
+    assert host.fs.read(pd.driverctl_file("0000:03:00.0")) == "vfio-pci"
+    assert [c for c in runner.calls if c[0] == "driverctl"] == []
+
+
 # -- interface-name memory ---------------------------------------------------------------------------------
 def test_interface_memory_keeps_later_runs_idempotent(host):
     # first run: the NIC still has its name; it is remembered (no change needed: already on mlx5_core)
