@@ -22,6 +22,12 @@ import sys
 import time
 
 
+def say(stream, line):
+    """One line of the unit's journal (systemd keeps the helper's stdout and stderr)."""
+    stream.write(line + "\n")
+    stream.flush()
+
+
 def parse_cpulist(text):
     cpus = set()
     for part in text.split(","):
@@ -93,10 +99,10 @@ def pin(argv):
             qmp_command(stream, "qmp_capabilities")
             reply = qmp_command(stream, "query-cpus-fast")
     except (OSError, ValueError) as exc:
-        print("nfv-qemu-pin: QMP %s: %s" % (path, exc), file=sys.stderr)
+        say(sys.stderr, "nfv-qemu-pin: QMP %s: %s" % (path, exc))
         return 1
     if not reply or "return" not in reply:
-        print("nfv-qemu-pin: query-cpus-fast failed: %s" % json.dumps(reply), file=sys.stderr)
+        say(sys.stderr, "nfv-qemu-pin: query-cpus-fast failed: %s" % json.dumps(reply))
         return 1
     vcpu_threads = dict((cpu["cpu-index"], cpu["thread-id"]) for cpu in reply["return"])
     pid = qemu_pid(vcpu_threads)
@@ -108,13 +114,15 @@ def pin(argv):
         except OSError as exc:
             problems.append("thread %d to CPUs %s: %s" % (tid, ",".join(str(c) for c in cpus), exc))
     for problem in problems:
-        print("nfv-qemu-pin: %s" % problem, file=sys.stderr)
+        say(sys.stderr, "nfv-qemu-pin: %s" % problem)
     if problems:
         return 1
-    print("nfv-qemu-pin: %s" % "; ".join("vCPU %d thread %d -> CPUs %s" % (i, t, ",".join(str(c) for c in pins[i]))
-                                         for i, t in sorted(vcpu_threads.items()) if i < len(pins))
-          + ("; %d other thread(s) -> CPUs %s" % (len(plan) - len(vcpu_threads), ",".join(str(c) for c in emulator))
-             if emulator else ""))
+    done = ["vCPU %d thread %d -> CPUs %s" % (i, t, ",".join(str(c) for c in pins[i]))
+            for i, t in sorted(vcpu_threads.items()) if i < len(pins)]
+    if emulator:
+        done.append("%d other thread(s) -> CPUs %s"
+                    % (len(plan) - len(vcpu_threads), ",".join(str(c) for c in emulator)))
+    say(sys.stdout, "nfv-qemu-pin: %s" % "; ".join(done))
     return 0
 
 
@@ -142,27 +150,27 @@ def main(argv):
     try:
         sock.connect(path)
     except OSError as exc:
-        print("nfv-qemu-powerdown: cannot connect to %s: %s (guest not running)" % (path, exc))
+        say(sys.stdout, "nfv-qemu-powerdown: cannot connect to %s: %s (guest not running)" % (path, exc))
         return 0
     stream = sock.makefile("rwb")
     try:
         stream.readline()  # greeting
         qmp_command(stream, "qmp_capabilities")
         reply = qmp_command(stream, "system_powerdown")
-        print("nfv-qemu-powerdown: system_powerdown sent: %s" % json.dumps(reply))
+        say(sys.stdout, "nfv-qemu-powerdown: system_powerdown sent: %s" % json.dumps(reply))
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                print("nfv-qemu-powerdown: guest still running after %ss" % timeout)
+                say(sys.stdout, "nfv-qemu-powerdown: guest still running after %ss" % timeout)
                 return 0
             sock.settimeout(left)
             if not stream.readline():
-                print("nfv-qemu-powerdown: QEMU exited")
+                say(sys.stdout, "nfv-qemu-powerdown: QEMU exited")
                 return 0
     except (OSError, ValueError) as exc:
-        print("nfv-qemu-powerdown: %s" % exc)
+        say(sys.stdout, "nfv-qemu-powerdown: %s" % exc)
         return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    raise SystemExit(main(sys.argv))

@@ -471,7 +471,6 @@ def test_driverctl_unset_for_kernel(host):
         ("bind", "vfio-pci", "(kernel default)"), ("driverctl", "vfio-pci", None)]
 
 
-
 def test_driverctl_override_goes_before_the_device_leaves_vfio_and_comes_back_on_failure(host, monkeypatch):
     # driverctl's udev rule and driverctl@.service apply a saved override: while it is saved, a device
     # handed back can be bound to vfio-pci again under the module's feet
