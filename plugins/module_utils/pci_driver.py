@@ -23,10 +23,11 @@ import json
 import os
 import re
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import kernel, netdev, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils import boot_pci_bind, kernel, netdev, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
+from ansible_collections.nfv.dpdk.plugins.module_utils.programs import program_text, system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import enable_wants_link
 
@@ -55,51 +56,11 @@ IFNAME = re.compile(r"[^/\s:]{1,15}")
 CONF_HEADER = ("# Managed by nfv.dpdk.pci_driver. Applied at boot by %s before networking and\n"
                "# Open vSwitch start. One device per line: PCI-ADDRESS DRIVER\n" % UNIT_NAME)
 
-BIND_SCRIPT_TEXT = r"""#!/bin/sh
-# Managed by nfv.dpdk.pci_driver: binds the PCI devices listed in the overrides file to their
-# drivers (driver_override, unbind, drivers_probe), run at boot by nfv-dpdk-pci-bind.service.
-# Usage: nfv-dpdk-pci-bind [OVERRIDES-FILE]    (NFV_DPDK_SYSFS relocates /sys, for tests)
-set -u
-conf=${1:-/etc/nfv-dpdk/pci-driver-overrides.conf}
-sys=${NFV_DPDK_SYSFS:-/sys}
-rc=0
-[ -r "$conf" ] || exit 0
-while read -r addr driver _rest; do
-    case "$addr" in ''|'#'*) continue ;; esac
-    dev="$sys/bus/pci/devices/$addr"
-    if [ ! -e "$dev" ]; then
-        echo "nfv-dpdk-pci-bind: $addr: no such PCI device" >&2
-        rc=1
-        continue
-    fi
-    if [ ! -d "$sys/bus/pci/drivers/$driver" ]; then
-        modprobe "$driver" || echo "nfv-dpdk-pci-bind: $addr: cannot load driver $driver" >&2
-    fi
-    current=""
-    if [ -e "$dev/driver" ]; then
-        current=$(basename "$(readlink "$dev/driver")")
-    fi
-    echo "$driver" > "$dev/driver_override"
-    if [ "$current" = "$driver" ]; then
-        continue
-    fi
-    if [ -n "$current" ]; then
-        echo "$addr" > "$sys/bus/pci/drivers/$current/unbind"
-    fi
-    echo "$addr" > "$sys/bus/pci/drivers_probe"
-    now=""
-    if [ -e "$dev/driver" ]; then
-        now=$(basename "$(readlink "$dev/driver")")
-    fi
-    if [ "$now" = "$driver" ]; then
-        echo "nfv-dpdk-pci-bind: $addr: ${current:-no driver} -> $driver"
-    else
-        echo "nfv-dpdk-pci-bind: $addr: binding to $driver failed (now: ${now:-no driver})" >&2
-        rc=1
-    fi
-done < "$conf"
-exit $rc
-"""
+
+def bind_script_text(python):
+    """The boot-time binding program (module_utils/boot_pci_bind.py) as installed at BIND_SCRIPT."""
+    return program_text(boot_pci_bind, python, "-IS")
+
 
 UNIT_TEXT = """# Managed by nfv.dpdk.pci_driver
 [Unit]
@@ -413,6 +374,7 @@ class PciDriver(PlannedModule):
                     UNIT_FILE: read_text(fs.path(UNIT_FILE)),
                 }
                 current["unit_enabled"] = os.path.lexists(fs.path(UNIT_WANTS_LINK))
+                current["python"] = system_python(self.runner, "the boot-time binding program " + BIND_SCRIPT)
         else:
             current["persistence"] = "none"
         return current
@@ -533,8 +495,9 @@ class PciDriver(PlannedModule):
         if wanted != overrides or files[CONF_FILE] is None:
             plan.add(CONF_FILE, files[CONF_FILE], format_overrides(wanted), action="file", path=CONF_FILE,
                      mode=0o644)
-        if files[BIND_SCRIPT] != BIND_SCRIPT_TEXT:
-            plan.add(BIND_SCRIPT, files[BIND_SCRIPT], BIND_SCRIPT_TEXT, action="file", path=BIND_SCRIPT, mode=0o755)
+        script = bind_script_text(current["python"])
+        if files[BIND_SCRIPT] != script:
+            plan.add(BIND_SCRIPT, files[BIND_SCRIPT], script, action="file", path=BIND_SCRIPT, mode=0o755)
         if files[UNIT_FILE] != UNIT_TEXT:
             plan.add(UNIT_FILE, files[UNIT_FILE], UNIT_TEXT, action="file", path=UNIT_FILE, mode=0o644)
         if not current["unit_enabled"]:

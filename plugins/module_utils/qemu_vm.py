@@ -10,8 +10,8 @@ tests use the very code the unit runs:
 - `qemu_argv(spec, qemu, accel)` is the exact argv of ExecStart=;
 - `prestart_commands(spec, tools)` are the privileged ExecStartPre=+ steps
   (hugepage and socket directories when missing, tap devices);
-- `system_python(runner)` is the interpreter of the ExecStop= helper: a system python3,
-  never the module's own (a venv or /tmp path that the unit's PrivateTmp can hide);
+- the ExecStop= helper runs with a system python3 (module_utils/programs), never the module's own
+  (a venv or /tmp path that the unit's PrivateTmp can hide);
 - `unit_text(...)` renders the unit; `accel_probe(...)` decides KVM or TCG from a tiny
   guest that really ran under KVM as the service user (module_utils/kvm_probe);
 - `QemuVm` is the PlannedModule behind nfv.dpdk.qemu_vm.
@@ -47,6 +47,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.netdev import mac_problem
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import memory_total_kb, node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
+from ansible_collections.nfv.dpdk.plugins.module_utils.programs import inside, program_text, system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
     SYSTEMD_BOOTED_MARKER,
@@ -82,10 +83,6 @@ MKDIR_ARGV0 = "nfv-qemu-mkdir"  # $0 of the script: names it in error messages
 RESTART_SEC = 10
 START_LIMIT_BURST = 3
 START_LIMIT_INTERVAL = 300
-# the ExecStop= helper's interpreter: the first of these that is a system python3
-PYTHON_CANDIDATES = ("/usr/bin/python3", "/bin/python3", "/usr/local/bin/python3")
-# no interpreter below these: hidden by the unit (PrivateTmp, ProtectHome) or not there after a reboot
-UNSTABLE_DIRS = ("/tmp", "/var/tmp", "/home", "/root", "/run", "/dev/shm")
 LOG_DIR = "/var/log/nfv-qemu"
 HELPER_NAME = "nfv-qemu-powerdown"
 MAX_QUEUES = 64
@@ -775,10 +772,6 @@ def macs_in_unit(text):
     return unit_resources(text)["mac"]
 
 
-def _inside(path, directory):
-    return path == directory or path.startswith(directory.rstrip("/") + "/")
-
-
 def resource_clashes(spec, unit, res):
     """Why this guest collides with the guest of `unit` (its unit_resources `res`): a list of problems."""
     problems = []
@@ -797,7 +790,7 @@ def resource_clashes(spec, unit, res):
     if spec["qmp_socket"] in served:
         problems.append("run_dir: the QMP socket %s is already used by %s" % (spec["qmp_socket"], unit))
     other = res["runtime_dir"]
-    if other and (_inside(spec["run_subdir"], other) or _inside(other, spec["run_subdir"])):
+    if other and (inside(spec["run_subdir"], other) or inside(other, spec["run_subdir"])):
         problems.append("run_dir: the runtime directory %s overlaps %s of %s, which systemd removes when either "
                         "guest stops" % (spec["run_subdir"], other, unit))
     return problems
@@ -807,23 +800,13 @@ def resource_clashes(spec, unit, res):
 # the ExecStop= and ExecStartPost= helper: module_utils/qemu_unit_helper.py, a program of its own.
 # Importing it here puts it in the module's payload; its source is read from there.
 
-def helper_source():
-    """The helper program's text, read by the loader that imported it (from the zip of the module's payload
-    under AnsiballZ, from the tree in tests); module_utils has no __init__.py for pkgutil.get_data."""
-    try:
-        return qemu_unit_helper.__loader__.get_data(qemu_unit_helper.__file__).decode("utf-8")
-    except (AttributeError, OSError) as exc:
-        raise NfvError("cannot read the guest unit helper %s from the module's payload: %s"
-                       % (qemu_unit_helper.__file__, exc)) from exc
-
-
 # seconds the ExecStartPost= pin step waits for QEMU's QMP greeting (hugepage preallocation comes first);
 # below systemd's default TimeoutStartSec= of 90 s, which bounds ExecStartPost= too
 PIN_TIMEOUT = 75
 
 
 def helper_text(python):
-    return "#!%s\n" % python + helper_source()
+    return program_text(qemu_unit_helper, python)
 
 
 def helper_argv(spec, python):
@@ -837,43 +820,6 @@ def pin_argv(spec, python):
     return ([python, os.path.join(spec["helper_dir"], HELPER_NAME), "pin", spec["qmp_socket"], str(PIN_TIMEOUT),
              format_cpulist(spec["emulator_cpus"]) if spec["emulator_cpus"] else "-"]
             + [format_cpulist(cpus) for cpus in spec["vcpu_pins"]])
-
-
-def python_problem(path):
-    """Why `path` cannot run the unit's ExecStop= helper, or None.
-
-    Not a virtualenv's interpreter (it moves with the controller's setup), nothing below a
-    directory the unit hides (PrivateTmp, ProtectHome) or that a reboot empties.
-    """
-    real = os.path.realpath(path)
-    for candidate in (path, real):
-        if os.path.exists(os.path.join(os.path.dirname(os.path.dirname(candidate)), "pyvenv.cfg")):
-            return "is the interpreter of a virtualenv (%s)" % os.path.dirname(os.path.dirname(candidate))
-    for directory in UNSTABLE_DIRS:
-        if _inside(path, directory) or _inside(real, directory):
-            return "is below %s, which the unit hides (PrivateTmp, ProtectHome) or a reboot empties" % directory
-    if not os.access(real, os.X_OK):
-        return "is not executable"
-    return None
-
-
-def system_python(runner):
-    """The system python3 the helper runs with: the first of PYTHON_CANDIDATES, then python3 in PATH.
-
-    Independent of the interpreter Ansible runs the module with, so a changed
-    ansible_python_interpreter does not rewrite every unit. NfvError when there is none.
-    """
-    rejected = []
-    for path in PYTHON_CANDIDATES + (runner.find("python3"),):
-        if not path or not os.path.exists(path) or any(path == r[0] for r in rejected):
-            continue
-        why = python_problem(path)
-        if why is None:
-            return path
-        rejected.append((path, why))
-    raise NfvError("no system python3 for the guest unit's stop helper (ExecStop=): looked for %s and python3 in "
-                   "PATH%s; install python3 (Debian: python3-minimal)"
-                   % (", ".join(PYTHON_CANDIDATES), "".join("; %s %s" % r for r in rejected)))
 
 
 def unit_helper_path(text):
@@ -1088,7 +1034,7 @@ class QemuVm(PlannedModule):
                     tool, "tap devices" if tool == "ip" else "OVS bridges" if tool == "ovs-vsctl" else "directories"))
             tools[tool] = path
         current["tools"] = tools
-        current["python"] = system_python(self.runner)
+        current["python"] = system_python(self.runner, "the guest unit's stop helper (ExecStop=)")
         current["vfio_groups"] = self._vfio_groups()
         self._host_checks(current)
         return current

@@ -8,6 +8,7 @@ binding (vfio-pci and back, rollback, reboot persistence) is proven in the lab V
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -266,23 +267,44 @@ def test_role_rejects_bad_variables(tmp_path):
     assert "vfio_reboot_timeout" in out and "vfio_kernel_cmdline_backend" in out
 
 
-# -- the boot script on a real kernel: a TCG guest with a virtual IOMMU ------------------------------
-# The module's own bind path is proven in the lab VM scenario; here the persistence script that
-# runs at boot (the same driver_override / unbind / drivers_probe / read-back sequence) runs inside
-# a q35 guest with intel-iommu and two e1000 NICs, on a Debian kernel with its vfio modules.
+# -- the boot program on a real kernel: a TCG guest with a virtual IOMMU -----------------------------
+# The module's own bind path is proven in the lab VM scenario; here the program that runs at boot
+# (module_utils/boot_pci_bind.py, installed as pci_driver writes it: the same driver_override /
+# unbind / drivers_probe / read-back sequence) runs inside a q35 guest with intel-iommu and two
+# e1000 NICs, on a Debian kernel with its vfio modules, with this machine's / and Python (chroot).
 
 GUEST_MODULES = ["e1000", "irqbypass", "vfio", "vfio_iommu_type1", "vfio_virqfd", "vfio-pci-core", "vfio-pci"]
+# what mounts the host's / (read-only, over virtio-9p) in the guest: the boot program runs with its Python
+HOST_ROOT_MODULES = ["virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci", "netfs",
+                     "fscache", "9pnet", "9pnet_virtio", "9p", "overlay"]
+HOST_ROOT_DEVICE = ["-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
+                    "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,addr=5"]
 GUEST_NIC = "0000:00:03.0"
 GUEST_OTHER_NIC = "0000:00:04.0"
 
-GUEST_INIT = r"""#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev /tmp
+GUEST_START = r"""#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp /host
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 for m in __MODULES__; do insmod /lib/modules/$m.ko || echo "pcidrv: insmod $m failed"; done
-dump() {
+"""
+
+# the host's / read-only, under a writable overlay kept in guest memory, with the guest's kernel file systems
+HOST_ROOT_MOUNT = r"""mkdir -p /lower /rw
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /lower || echo "pcidrv: 9p failed"
+mount -t tmpfs tmpfs /rw
+mkdir -p /rw/upper /rw/work
+mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /host || echo "pcidrv: overlay failed"
+mount -t proc proc /host/proc
+mount -t sysfs sysfs /host/sys
+mount -t devtmpfs devtmpfs /host/dev
+# /run fresh; /tmp stays on the overlay (already writable): a repository under /tmp must stay visible
+mount -t tmpfs tmpfs /host/run
+"""
+
+GUEST_INIT = GUEST_START + HOST_ROOT_MOUNT + r"""dump() {
   for d in /sys/bus/pci/devices/*; do
     a=${d##*/}; drv=-; grp=-
     [ -e $d/driver ] && drv=$(basename $(readlink $d/driver))
@@ -291,24 +313,35 @@ dump() {
   done
   echo "pcidrv: $1 vfio $(ls /dev/vfio 2>/dev/null | tr '\n' ' ')"
 }
+# the boot program as pci_driver installs it, run by the host's system python3 (its shebang)
+mkdir -p /host/tmp/pcidrv
+cp /nfv-dpdk-pci-bind /to-vfio.conf /to-e1000.conf /missing.conf /host/tmp/pcidrv/
+bind() { chroot /host /tmp/pcidrv/nfv-dpdk-pci-bind /tmp/pcidrv/$1; }
 dump boot
-sh /nfv-dpdk-pci-bind /to-vfio.conf; echo "pcidrv: rc to-vfio $?"
+bind to-vfio.conf; echo "pcidrv: rc to-vfio $?"
 dump vfio
-sh /nfv-dpdk-pci-bind /to-vfio.conf; echo "pcidrv: rc again $?"
+bind to-vfio.conf; echo "pcidrv: rc again $?"
 dump again
-sh /nfv-dpdk-pci-bind /to-e1000.conf; echo "pcidrv: rc to-e1000 $?"
+bind to-e1000.conf; echo "pcidrv: rc to-e1000 $?"
 dump back
-sh /nfv-dpdk-pci-bind /missing.conf; echo "pcidrv: rc missing-device $?"
+bind missing.conf; echo "pcidrv: rc missing-device $?"
 echo "pcidrv: done"
 poweroff -f
 """
 
 
+class Which:
+    def find(self, name):
+        return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+
+
 def guest_files():
     from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
+    from ansible_collections.nfv.dpdk.plugins.module_utils.programs import system_python
+
     return {
-        "init": GUEST_INIT.replace("__MODULES__", " ".join(GUEST_MODULES)),
-        "nfv-dpdk-pci-bind": pd.BIND_SCRIPT_TEXT,
+        "init": GUEST_INIT.replace("__MODULES__", " ".join(GUEST_MODULES + HOST_ROOT_MODULES)),
+        "nfv-dpdk-pci-bind": pd.bind_script_text(system_python(Which(), "the boot program")),
         "to-vfio.conf": pd.format_overrides({GUEST_NIC: "vfio-pci"}),
         "to-e1000.conf": pd.format_overrides({GUEST_NIC: "e1000"}),
         "missing.conf": pd.format_overrides({"0000:00:1e.7": "vfio-pci"}),
@@ -319,14 +352,13 @@ def build_vfio_guest(files=None, modules=None):
     """Kernel + initramfs (busybox, kernel modules, `files` at its root); cached by content."""
     import gzip
     import hashlib
-    import shutil
     import tempfile
 
     import guest_image
 
     package, version = guest_image.kernel_package()
     files = files or guest_files()
-    modules = modules or GUEST_MODULES
+    modules = modules or GUEST_MODULES + HOST_ROOT_MODULES
     digest = hashlib.sha256()
     for part in [package, version, guest_image.busybox_version(), " ".join(modules)] + \
             [k + files[k] for k in sorted(files)]:
@@ -415,7 +447,7 @@ def run_vfio_guest(image, log, extra=(), memory="512", timeout=240):
 
 
 def test_boot_script_binds_and_returns_a_nic_in_a_vIOMMU_guest(tmp_path):
-    text = run_vfio_guest(build_vfio_guest(), tmp_path / "console.log")
+    text = run_vfio_guest(build_vfio_guest(), tmp_path / "console.log", memory="1024", extra=HOST_ROOT_DEVICE)
     phases, rcs = parse_guest_log(text)
     assert [line for line in text.splitlines() if line.startswith("pcidrv: insmod")] == [], text
 
@@ -447,33 +479,15 @@ def test_boot_script_binds_and_returns_a_nic_in_a_vIOMMU_guest(tmp_path):
 # plugins/modules/pci_driver.py with the host's Python (chroot), against the guest kernel's sysfs:
 # binding, read-back, the interface-name memory, the guard, rollback and handing back.
 
-MODULE_GUEST_MODULES = GUEST_MODULES + ["virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
-                                        "virtio_pci", "netfs", "fscache", "9pnet", "9pnet_virtio", "9p", "overlay"]
+MODULE_GUEST_MODULES = GUEST_MODULES + HOST_ROOT_MODULES
 
-MODULE_GUEST_INIT = r"""#!/bin/busybox sh
-/bin/busybox mkdir -p /proc /sys /dev /tmp /host
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-for m in __MODULES__; do insmod /lib/modules/$m.ko || echo "pcidrv: insmod $m failed"; done
-i=0; while [ ! -e /sys/class/net/eth1 ] && [ $i -lt 20 ]; do sleep 1; i=$((i+1)); done
+MODULE_GUEST_INIT = GUEST_START + r"""i=0
+while [ ! -e /sys/class/net/eth1 ] && [ $i -lt 20 ]; do sleep 1; i=$((i+1)); done
 # eth1 is the guest's "management" NIC: up, with an address and the default route
 ip link set eth1 up
 ip addr add 192.0.2.2/24 dev eth1
 ip route add default via 192.0.2.1 dev eth1
-# the host's / read-only, under a writable overlay kept in guest memory
-mkdir -p /lower /rw
-mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=262144 hostroot /lower || echo "pcidrv: 9p failed"
-mount -t tmpfs tmpfs /rw
-mkdir -p /rw/upper /rw/work
-mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work /host || echo "pcidrv: overlay failed"
-mount -t proc proc /host/proc
-mount -t sysfs sysfs /host/sys
-mount -t devtmpfs devtmpfs /host/dev
-# /run fresh; /tmp stays on the overlay (already writable): a repository under /tmp must stay visible
-mount -t tmpfs tmpfs /host/run
-rm -rf /host/var/lib/nfv-dpdk /host/etc/nfv-dpdk
+""" + HOST_ROOT_MOUNT + r"""rm -rf /host/var/lib/nfv-dpdk /host/etc/nfv-dpdk
 cp /scenario.sh /host/tmp/scenario.sh
 chroot /host /bin/sh /tmp/scenario.sh
 echo "pcidrv: done"
@@ -533,9 +547,8 @@ def test_module_binds_rolls_back_and_hands_back_in_a_vIOMMU_guest(tmp_path):
     if not os.path.exists("/usr/bin/qemu-system-x86_64"):
         pytest.skip("no qemu-system-x86_64")
     image = build_vfio_guest(module_guest_files(), MODULE_GUEST_MODULES)
-    text = run_vfio_guest(image, tmp_path / "console.log", memory="1024", timeout=900, extra=[
-        "-fsdev", "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap",
-        "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot,addr=5"])
+    text = run_vfio_guest(image, tmp_path / "console.log", memory="1024", timeout=900,
+                          extra=HOST_ROOT_DEVICE)
     import base64
     chunks = {}
     for line in text.splitlines():

@@ -26,12 +26,12 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import Topolog
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.programs import system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     guest_spec,
     helper_argv,
     helper_text,
     qemu_argv,
-    system_python,
     unit_exec_start,
     unit_text,
 )
@@ -87,7 +87,7 @@ def test_vcpu_threads_pinned_by_the_unit_and_checked_after_converge(run_root, pr
     spec = guest_spec(dict(vm, state="started", memory="64M", disks=[{"path": disk, "readonly": True}],
                            user=SERVICE_USER, group=SERVICE_GROUP, run_dir=run_root,
                            helper_dir=os.path.join(run_root, "libexec")))
-    python = system_python(Which())  # the interpreter the unit's helper lines use
+    python = system_python(Which(), "the guest unit's helper")  # the interpreter the unit's helper lines use
     qemu = Which().find("qemu-system-x86_64")
     argv = qemu_argv(spec, qemu, "tcg")
     text = unit_text(spec, argv, [], helper_argv(spec, python), "tcg")

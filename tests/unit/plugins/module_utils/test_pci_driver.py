@@ -11,6 +11,7 @@ proven in the lab VM scenario.
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -39,6 +40,9 @@ class ScriptedRunner:
 
     def has(self, name):
         return name in self.binaries
+
+    def find(self, name):
+        return "/usr/bin/" + name if name in self.binaries else None
 
     def run(self, name, args, check=True, data=None, env=None):
         key = (name, tuple(str(a) for a in args))
@@ -570,15 +574,27 @@ def test_persistence_failure_is_undone(host):
     assert not host.fs.exists(pd.CONF_FILE) and not host.fs.exists(pd.BIND_SCRIPT)
 
 
-# -- the boot script, run by sh against a fixture tree -------------------------------------------------------
+# -- the boot program (module_utils/boot_pci_bind.py), run as installed against a fixture tree ----------------
+def installed_bind_script(directory):
+    script = directory / "nfv-dpdk-pci-bind"
+    script.write_text(pd.bind_script_text(sys.executable))
+    script.chmod(0o755)
+    return script
+
+
+def test_bind_script_is_the_program_under_an_isolated_shebang():
+    text = pd.bind_script_text("/usr/bin/python3")
+    assert text.splitlines()[0] == "#!/usr/bin/python3 -IS"
+    assert "def main(argv, environ, out, err):" in text
+
+
 def test_bind_script_writes_override_unbind_probe(host, tmp_path_factory):
-    work = tmp_path_factory.mktemp("script")
-    script = work / "nfv-dpdk-pci-bind"
-    script.write_text(pd.BIND_SCRIPT_TEXT)
+    script = installed_bind_script(tmp_path_factory.mktemp("script"))
+    work = script.parent
     conf = work / "overrides.conf"
     conf.write_text(pd.format_overrides({"0000:03:00.0": "vfio-pci", "0000:03:00.1": "vfio-pci",
                                          "0000:07:00.0": "vfio-pci"}))
-    proc = subprocess.run(["sh", str(script), str(conf)],
+    proc = subprocess.run([str(script), str(conf)],
                           env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "/usr/bin:/bin"},
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     fs = host.fs
@@ -594,9 +610,8 @@ def test_bind_script_writes_override_unbind_probe(host, tmp_path_factory):
 
 
 def test_bind_script_without_conf_is_a_noop(tmp_path):
-    script = tmp_path / "s"
-    script.write_text(pd.BIND_SCRIPT_TEXT)
-    proc = subprocess.run(["sh", str(script), str(tmp_path / "missing.conf")], check=False)
+    script = installed_bind_script(tmp_path)
+    proc = subprocess.run([str(script), str(tmp_path / "missing.conf")], check=False)
     assert proc.returncode == 0
 
 

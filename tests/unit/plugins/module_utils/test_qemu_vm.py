@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import qemu_vm as qemu_vm_utils
+from ansible_collections.nfv.dpdk.plugins.module_utils import programs
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.programs import python_problem, system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     MKDIR_SCRIPT,
     choose_accel,
@@ -22,9 +23,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     is_running,
     macs_in_unit,
     prestart_commands,
-    python_problem,
     qemu_argv,
-    system_python,
     unit_exec_start,
     unit_helper_path,
     unit_taps,
@@ -528,7 +527,7 @@ def test_failure_cause_is_the_guests_own_lines_without_repeats():
 
 def test_unit_stop_helper_uses_the_system_python_not_the_modules(host):
     result = make(host, SystemctlRunner(), check_mode=True).run()
-    python = system_python(SystemctlRunner())
+    python = system_python(SystemctlRunner(), "a test")
     assert python == "/usr/bin/python3" and python != sys.executable  # the tests run in a venv
     assert lines(result["unit_text"], "ExecStop")[0].startswith("/usr/bin/python3 ")
     helper = next(d for d in result["diff"] if d.get("after_header", "").endswith("nfv-qemu-powerdown"))
@@ -552,7 +551,7 @@ def test_no_system_python_fails_naming_what_was_tried(host, monkeypatch, tmp_pat
     (venv / "bin").mkdir(parents=True)
     (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
     os.symlink("/usr/bin/python3", str(venv / "bin" / "python3"))
-    monkeypatch.setattr(qemu_vm_utils, "PYTHON_CANDIDATES", (str(tmp_path / "nowhere" / "python3"),))
+    monkeypatch.setattr(programs, "PYTHON_CANDIDATES", (str(tmp_path / "nowhere" / "python3"),))
 
     class VenvFirst(SystemctlRunner):
         def find(self, name):
