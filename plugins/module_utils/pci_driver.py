@@ -657,6 +657,10 @@ def bind_device(fs, address, driver, original):
             fs.write("%s/%s/unbind" % (DRIVERS_ROOT, now), address)
         fs.write(PROBE, address)
     after = current_driver(fs, address)
+    if driver == KERNEL and after in USERSPACE_DRIVERS and drop_dynamic_id(fs, address, after):
+        fs.write("%s/%s/unbind" % (DRIVERS_ROOT, after), address)
+        fs.write(PROBE, address)
+        after = current_driver(fs, address)
     if driver == KERNEL:
         if after is None or after in USERSPACE_DRIVERS:
             hint = "" if after else " (no loaded kernel driver claims it: is its module installed, or blacklisted?)"
@@ -669,6 +673,25 @@ def bind_device(fs, address, driver, original):
         raise NfvError("binding %s to %s failed: after probing it is on %s (was %s)"
                        % (address, driver, after or "no driver", original or "no driver"), address=address)
     return after
+
+
+def drop_dynamic_id(fs, address, driver):
+    """Remove the device's vendor:device from `driver`'s dynamic ids (new_id); True when it had it.
+
+    driverctl (0.115, Debian 13) writes every device it binds to vfio-pci into vfio-pci's new_id, so
+    after a boot that applied its overrides, vfio-pci claims every device with that id and no
+    driver_override, ahead of the kernel driver when vfio-pci registered first (igbvf, loaded when
+    the VFs appear). The kernel keeps no list to read: remove_id answers ENODEV for an id it lacks.
+    """
+    base = "%s/%s" % (pci.PCI_ROOT, address)
+    ids = [(fs.read(base + "/" + name) or "").replace("0x", "") for name in ("vendor", "device")]
+    if not all(ids):
+        return False
+    try:
+        fs.write("%s/%s/remove_id" % (DRIVERS_ROOT, driver), " ".join(ids))
+    except NfvError:
+        return False
+    return True
 
 
 def noiommu_off(fs):

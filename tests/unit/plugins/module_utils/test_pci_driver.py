@@ -496,6 +496,56 @@ def test_driverctl_override_goes_before_the_device_leaves_vfio_and_comes_back_on
     assert [c for c in runner.calls if c[0] == "driverctl"] == []
 
 
+class DynamicIdKernel:
+    """The kernel's probe on a fixture tree: driver_override first, then vfio-pci's dynamic ids (new_id),
+    then the device's own driver; remove_id answers ENODEV for an id vfio-pci lacks."""
+
+    def __init__(self, host, dynamic_ids, own_driver):
+        self.host, self.dynamic_ids, self.own_driver = host, set(dynamic_ids), own_driver
+        self.real_write = HostFS(host.fs.root).write  # bound before the class is patched
+        self.removed = []
+
+    def write(self, path, value):
+        fs = self.host.fs
+        if path.endswith("/vfio-pci/remove_id"):
+            if value not in self.dynamic_ids:
+                raise NfvError("writing %r to %s failed: No such device" % (value, path))
+            self.dynamic_ids.discard(value)
+            self.removed.append(value)
+        elif path.endswith("/unbind"):
+            sysfs_tree.unbind_driver(self.host, value)
+        elif path == pd.PROBE:
+            base = "/sys/bus/pci/devices/" + value
+            override = fs.read(base + "/driver_override")
+            ids = "%s %s" % (fs.read(base + "/vendor")[2:], fs.read(base + "/device")[2:])
+            if override not in (None, "", "(null)"):
+                driver = override
+            else:
+                driver = "vfio-pci" if ids in self.dynamic_ids else self.own_driver
+            sysfs_tree.rebind_driver(self.host, value, driver)
+        else:
+            self.real_write(path, value)
+
+
+def test_hand_back_drops_the_vfio_dynamic_id_driverctl_added(host, monkeypatch):
+    # Debian 13's driverctl writes "8086 1572" to vfio-pci's new_id when it binds 03:00.0 at boot: with an
+    # empty override, vfio-pci claims the device again on probe until that id goes
+    kernel = DynamicIdKernel(host, ["8086 1572"], "i40e")
+    monkeypatch.setattr(HostFS, "write", lambda _fs, path, value: kernel.write(path, value))
+    result = run(host.root, ["0000:03:00.0"], driver="kernel", persistent=False)
+    assert result["devices"][0]["driver_after"] == "i40e", result
+    assert kernel.removed == ["8086 1572"]
+    assert link(host, "0000:03:00.0").endswith("/i40e")
+
+
+def test_hand_back_without_a_dynamic_id_removes_none(host, monkeypatch):
+    kernel = DynamicIdKernel(host, [], "i40e")
+    monkeypatch.setattr(HostFS, "write", lambda _fs, path, value: kernel.write(path, value))
+    result = run(host.root, ["0000:03:00.0"], driver="kernel", persistent=False)
+    assert result["devices"][0]["driver_after"] == "i40e"
+    assert kernel.removed == []
+
+
 # -- interface-name memory ---------------------------------------------------------------------------------
 def test_interface_memory_keeps_later_runs_idempotent(host):
     # first run: the NIC still has its name; it is remembered (no change needed: already on mlx5_core)
