@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Managed by nfv.dpdk.pci_driver: binds the PCI devices listed in the overrides file to their drivers
 # (driver_override, unbind, drivers_probe), run at boot by nfv-dpdk-pci-bind.service.
-# usage: nfv-dpdk-pci-bind [OVERRIDES-FILE]    (NFV_DPDK_SYSFS relocates /sys, for tests)
+# usage: nfv-dpdk-pci-bind OVERRIDES-FILE    (the unit names pci_driver.CONF_FILE; NFV_DPDK_SYSFS relocates /sys)
 #   The file holds one device a line, "PCI-ADDRESS DRIVER"; "#" starts a comment.
 #   Prints one line per device it moved; exits 1, naming the device and the cause, when a device is
 #   missing or does not land on its driver (the others are still bound).
@@ -15,7 +15,6 @@ __metaclass__ = type
 import os
 import sys
 
-DEFAULT_CONF = "/etc/nfv-dpdk/pci-driver-overrides.conf"
 NAME = "nfv-dpdk-pci-bind"
 
 
@@ -83,7 +82,10 @@ def bind(sys_root, address, driver, out, err):
 
 
 def main(argv, environ, out, err):
-    conf = argv[1] if len(argv) > 1 else DEFAULT_CONF
+    if len(argv) != 2:
+        say(err, "usage: %s OVERRIDES-FILE" % NAME)
+        return 2
+    conf = argv[1]
     sys_root = environ.get("NFV_DPDK_SYSFS") or "/sys"
     try:
         with open(conf) as handle:

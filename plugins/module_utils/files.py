@@ -13,6 +13,11 @@ import tempfile
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 
 
+def inside(path, directory):
+    """True when `path` is `directory` or below it (plain strings: resolve links first where they matter)."""
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
 def read_text(path):
     """Content of a file, or None when it is missing or unreadable."""
     try:

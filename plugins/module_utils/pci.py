@@ -35,8 +35,8 @@ def looks_like_address(text):
     return bool(re.fullmatch(r"([0-9a-fA-F]+:)?[0-9a-fA-F]+:[0-9a-fA-F]+\.[0-9a-fA-F]+", text or ""))
 
 
-def _hex_id(value):
-    """'0x8086' -> '8086'."""
+def hex_id(value):
+    """A sysfs id file's text as lowercase hex without 0x: '0x8086' -> '8086'."""
     if value is None:
         return None
     return value.lower().replace("0x", "").zfill(4)
@@ -74,9 +74,9 @@ def _read_device(fs, address, netdevs):
     group = fs.link_name(base + "/iommu_group")
     return {
         "address": address,
-        "vendor": _hex_id(fs.read(base + "/vendor")),
-        "device": _hex_id(fs.read(base + "/device")),
-        "vendor_device": "%s:%s" % (_hex_id(fs.read(base + "/vendor")), _hex_id(fs.read(base + "/device"))),
+        "vendor": hex_id(fs.read(base + "/vendor")),
+        "device": hex_id(fs.read(base + "/device")),
+        "vendor_device": "%s:%s" % (hex_id(fs.read(base + "/vendor")), hex_id(fs.read(base + "/device"))),
         "class": "%06x" % pci_class,
         "is_network": (pci_class >> 16) == NETWORK_CLASS,
         "is_bridge": (pci_class >> 16) == BRIDGE_CLASS,

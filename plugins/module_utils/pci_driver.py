@@ -684,7 +684,7 @@ def drop_dynamic_id(fs, address, driver):
     the VFs appear). The kernel keeps no list to read: remove_id answers ENODEV for an id it lacks.
     """
     base = "%s/%s" % (pci.PCI_ROOT, address)
-    ids = [(fs.read(base + "/" + name) or "").replace("0x", "") for name in ("vendor", "device")]
+    ids = [pci.hex_id(fs.read(base + "/" + name)) for name in ("vendor", "device")]
     if not all(ids):
         return False
     try:

@@ -15,15 +15,12 @@ __metaclass__ = type
 import os
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.files import inside
 
 # the interpreter of installed programs: the first of these that is a system python3
 PYTHON_CANDIDATES = ("/usr/bin/python3", "/bin/python3", "/usr/local/bin/python3")
 # no interpreter below these: hidden by a unit (PrivateTmp, ProtectHome) or not there after a reboot
 UNSTABLE_DIRS = ("/tmp", "/var/tmp", "/home", "/root", "/run", "/dev/shm")
-
-
-def inside(path, directory):
-    return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
 def program_source(program):

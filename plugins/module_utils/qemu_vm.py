@@ -33,7 +33,7 @@ import time
 from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, qemu_unit_helper
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import cpus_of, format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
+from ansible_collections.nfv.dpdk.plugins.module_utils.files import inside, read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
     format_mb,
     kb_to_label,
@@ -47,7 +47,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.netdev import mac_problem
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import memory_total_kb, node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
-from ansible_collections.nfv.dpdk.plugins.module_utils.programs import inside, program_text, system_python
+from ansible_collections.nfv.dpdk.plugins.module_utils.programs import program_text, system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
     SYSTEMD_BOOTED_MARKER,

@@ -665,6 +665,13 @@ def test_bind_script_without_conf_is_a_noop(tmp_path):
     assert proc.returncode == 0
 
 
+def test_bind_script_wants_the_overrides_file_named(tmp_path):
+    proc = subprocess.run([str(installed_bind_script(tmp_path))], stderr=subprocess.PIPE, universal_newlines=True,
+                          check=False)
+    assert proc.returncode == 2
+    assert "usage: nfv-dpdk-pci-bind OVERRIDES-FILE" in proc.stderr
+
+
 def test_overrides_format_roundtrip():
     text = pd.format_overrides({"0000:81:00.0": "vfio-pci", "0000:03:00.0": "uio_pci_generic"})
     assert text.startswith("# Managed by nfv.dpdk.pci_driver")
