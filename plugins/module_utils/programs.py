@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The programs the collection installs on a host, and the system python3 that runs them.
 
-Each program is a module_utils file of its own (qemu_unit_helper, boot_pci_bind; sriov's boot script is next),
+Each program is a module_utils file of its own (qemu_unit_helper, boot_pci_bind, boot_sriov_vfs),
 linted and tested as a program. The module that installs it imports it, which puts it in the
 module's payload, and `program_text` reads its source back from there under a shebang.
 """

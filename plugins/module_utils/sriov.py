@@ -24,12 +24,13 @@ import json
 import os
 import time
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import netdev, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils import boot_sriov_vfs, netdev, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb, parse_table
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import guard_reasons, parse_device_spec, vfio_users
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
+from ansible_collections.nfv.dpdk.plugins.module_utils.programs import program_text, system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import enable_wants_link
 
@@ -45,65 +46,10 @@ LINK_STATES = ("auto", "enable", "disable")
 SETTINGS = ("mac", "vlan", "trust", "spoofchk", "link_state", "max_tx_rate", "min_tx_rate")
 ZERO_MAC = "00:00:00:00:00:00"
 
-SCRIPT_TEXT = r"""#!/bin/sh
-# Managed by nfv.dpdk.sriov_vfs: creates the SR-IOV VFs of every PF listed in
-# /etc/nfv-dpdk/sriov.d/<PF-ADDRESS>.conf and sets them up through the PF, at boot
-# (nfv-dpdk-sriov.service), before the PCI binding unit and Open vSwitch start.
-# A file holds "numvfs N", then "vf INDEX <ip link vf arguments>" lines.
-# Usage: nfv-dpdk-sriov [DIRECTORY]    (NFV_DPDK_SYSFS relocates /sys, for tests)
-set -u
-dir=${1:-/etc/nfv-dpdk/sriov.d}
-sys=${NFV_DPDK_SYSFS:-/sys}
-rc=0
-for conf in "$dir"/*.conf; do
-    [ -r "$conf" ] || continue
-    pf=$(basename "$conf" .conf)
-    dev="$sys/bus/pci/devices/$pf"
-    # the PF's driver may still be probing: wait up to 30 s for its netdev
-    tries=0
-    while [ -e "$dev" ] && [ -z "$(ls "$dev/net" 2>/dev/null)" ] && [ $tries -lt 60 ]; do
-        sleep 0.5
-        tries=$((tries + 1))
-    done
-    ifname=$(ls "$dev/net" 2>/dev/null | head -n 1)
-    if [ -z "$ifname" ] || [ ! -w "$dev/sriov_numvfs" ]; then
-        echo "nfv-dpdk-sriov: $pf: no SR-IOV PF with a network interface here" >&2
-        rc=1
-        continue
-    fi
-    while read -r key arg rest; do
-        case "$key" in
-        numvfs)
-            have=$(cat "$dev/sriov_numvfs")
-            if [ "$have" != "$arg" ]; then
-                [ "$have" = 0 ] || echo 0 > "$dev/sriov_numvfs"
-                if echo "$arg" > "$dev/sriov_numvfs"; then
-                    echo "nfv-dpdk-sriov: $pf ($ifname): $have -> $arg VFs"
-                else
-                    echo "nfv-dpdk-sriov: $pf ($ifname): creating $arg VFs failed" >&2
-                    rc=1
-                fi
-            fi
-            ;;
-        vf)
-            # the arguments were validated by the module: words, no globbing
-            set -f
-            # shellcheck disable=SC2086
-            ip link set dev "$ifname" vf "$arg" $rest || {
-                echo "nfv-dpdk-sriov: $pf ($ifname): vf $arg $rest failed" >&2
-                rc=1
-            }
-            set +f
-            ;;
-        esac
-    done < "$conf"
-done
-# let udev finish with the new VFs (driverctl's overrides) before the binding unit and OVS start
-if command -v udevadm > /dev/null 2>&1 && [ -d /run/udev ]; then
-    udevadm settle --timeout=30 || true
-fi
-exit $rc
-"""
+def script_text(python):
+    """The boot-time VF program (module_utils/boot_sriov_vfs.py) as installed at SCRIPT."""
+    return program_text(boot_sriov_vfs, python, "-IS")
+
 
 UNIT_TEXT = """# Managed by nfv.dpdk.sriov_vfs
 [Unit]
@@ -357,6 +303,7 @@ class SriovVfs(PlannedModule):
             paths = (conf_path(address), SCRIPT, UNIT_FILE)
             current["files"] = dict((path, read_text(self.fs.path(path))) for path in paths)
             current["unit_enabled"] = os.path.lexists(self.fs.path(UNIT_WANTS_LINK))
+            current["python"] = system_python(self.runner, "the boot-time VF program " + SCRIPT)
         return current
 
     # -- checks
@@ -425,7 +372,9 @@ class SriovVfs(PlannedModule):
                 plan.add(path, files[path], None, action="remove", path=path)
             return
         wanted = conf_text(self.count, self.vfs)
-        for target, text, mode in ((path, wanted, 0o644), (SCRIPT, SCRIPT_TEXT, 0o755), (UNIT_FILE, UNIT_TEXT, 0o644)):
+        files_wanted = ((path, wanted, 0o644), (SCRIPT, script_text(current["python"]), 0o755),
+                        (UNIT_FILE, UNIT_TEXT, 0o644))
+        for target, text, mode in files_wanted:
             if files[target] != text:
                 plan.add(target, files[target], text, action="file", path=target, mode=mode)
         if not current["unit_enabled"]:

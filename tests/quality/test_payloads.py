@@ -47,6 +47,7 @@ def payload(module):
 def test_the_reader_ships_no_writer():
     # host_facts runs first on every host, every run: it reads, so no guest, OVS-port or binding logic
     writers = {"qemu_vm", "qemu_unit_helper", "kvm_probe", "plan", "ovs_bridge", "ovs_config", "pci_driver",
+               "boot_pci_bind", "boot_sriov_vfs",
                "sriov", "cmdline", "hugepage_pool"}
     assert not payload("host_facts") & writers
 

@@ -11,6 +11,7 @@ by read-back and fails; real VFs are proven in the lab VM scenario.
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -47,6 +48,9 @@ class IpRunner:
 
     def has(self, name):
         return name in self.binaries
+
+    def find(self, name):
+        return "/usr/bin/" + name if name in self.binaries else None
 
     def run(self, name, args, check=True, data=None, env=None):
         args = [str(a) for a in args]
@@ -284,7 +288,20 @@ def test_count_zero_removes_the_pfs_boot_file(host, monkeypatch):
     assert result["changes"][1]["after"] is None
 
 
-# -- the boot script -------------------------------------------------------------------------------
+# -- the boot program (module_utils/boot_sriov_vfs.py), run as installed against a fixture tree ----------
+def installed_vf_program(directory):
+    script = directory / "nfv-dpdk-sriov"
+    script.write_text(sriov.script_text(sys.executable))
+    script.chmod(0o755)
+    return script
+
+
+def test_vf_program_is_the_program_under_an_isolated_shebang():
+    text = sriov.script_text("/usr/bin/python3")
+    assert text.splitlines()[0] == "#!/usr/bin/python3 -IS"
+    assert "def main(argv, environ, out, err" in text
+
+
 def test_boot_script_creates_vfs_through_zero_and_replays_settings(host, tmp_path):
     work = tmp_path / "work"
     (work / "bin").mkdir(parents=True)
@@ -292,14 +309,13 @@ def test_boot_script_creates_vfs_through_zero_and_replays_settings(host, tmp_pat
     fake_ip = work / "bin" / "ip"
     fake_ip.write_text("#!/bin/sh\necho \"$*\" >> %s\n" % log)
     fake_ip.chmod(0o755)
-    script = work / "nfv-dpdk-sriov"
-    script.write_text(sriov.SCRIPT_TEXT)
+    script = installed_vf_program(work)
     conf_dir = work / "sriov.d"
     conf_dir.mkdir()
     vfs = sriov.normalize_vfs(WANTED, 4)
     (conf_dir / ("%s.conf" % PF)).write_text(sriov.conf_text(4, vfs))
     (conf_dir / "0000:09:00.0.conf").write_text(sriov.conf_text(2, []))  # a PF that is gone
-    proc = subprocess.run(["sh", str(script), str(conf_dir)],
+    proc = subprocess.run([str(script), str(conf_dir)],
                           env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "%s:/usr/bin:/bin" % (work / "bin")},
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert proc.returncode == 1
@@ -311,8 +327,29 @@ def test_boot_script_creates_vfs_through_zero_and_replays_settings(host, tmp_pat
         "link set dev ens3f1 vf 2 max_tx_rate 100"]
 
 
+def test_boot_script_names_a_failed_vf_setting_and_goes_on(host, tmp_path):
+    work = tmp_path / "work"
+    (work / "bin").mkdir(parents=True)
+    fake_ip = work / "bin" / "ip"
+    fake_ip.write_text("#!/bin/sh\ncase \"$*\" in *trust*) exit 2;; esac\n")
+    fake_ip.chmod(0o755)
+    conf_dir = work / "sriov.d"
+    conf_dir.mkdir()
+    (conf_dir / ("%s.conf" % PF)).write_text(sriov.conf_text(4, sriov.normalize_vfs(WANTED, 4)))
+    proc = subprocess.run([str(installed_vf_program(work)), str(conf_dir)],
+                          env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "%s:/usr/bin:/bin" % (work / "bin")},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    assert proc.returncode == 1
+    assert "%s (ens3f1): vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 3 trust on spoofchk off failed" % PF in proc.stderr
+    assert "vf 2" not in proc.stderr
+
+
 def test_boot_script_without_files_is_a_noop(tmp_path):
-    script = tmp_path / "s"
-    script.write_text(sriov.SCRIPT_TEXT)
-    proc = subprocess.run(["sh", str(script), str(tmp_path / "none")], check=False)
+    proc = subprocess.run([str(installed_vf_program(tmp_path)), str(tmp_path / "none")], check=False)
     assert proc.returncode == 0
+
+
+def test_boot_script_wants_the_directory_named(tmp_path):
+    proc = subprocess.run([str(installed_vf_program(tmp_path))], stderr=subprocess.PIPE, universal_newlines=True,
+                          check=False)
+    assert proc.returncode == 2 and "usage: nfv-dpdk-sriov DIRECTORY" in proc.stderr
