@@ -23,6 +23,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import (
     mask_cpus,
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import kb_to_label, parse_memory_mb, size_to_kb
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import LCORE_MASK_KEY, PMD_CPU_MASK_KEY
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import normalize_address
 
 ISOLCPUS_FLAGS = ("domain", "managed_irq", "nohz")
@@ -126,7 +127,7 @@ def current_layout(facts, kernel_params=None):
     layout["kernel_args"] = args
     layout["systemd_cpu_affinity"] = cpu.get("init_affinity")
     other = (facts.get("ovs") or {}).get("other_config") or {}
-    for key, name in (("pmd-cpu-mask", "pmd_cpus"), ("dpdk-lcore-mask", "lcore_cpus")):
+    for key, name in ((PMD_CPU_MASK_KEY, "pmd_cpus"), (LCORE_MASK_KEY, "lcore_cpus")):
         try:
             layout[name] = mask_cpus(other[key]) if other.get(key) else None
         except BadValue:

@@ -14,6 +14,8 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import BadValue, cpu
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import (
+    LCORE_MASK_KEY,
+    PMD_CPU_MASK_KEY,
     OvsDb,
     daemon_pid,
     list_tables,
@@ -25,7 +27,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.runner import CommandErro
 
 # Keys ovs-vswitchd reads only at start (once DPDK is initialized), per ovs-vswitchd.conf.db(5).
 START_ONLY_KEYS = frozenset([
-    "dpdk-init", "dpdk-lcore-mask", "dpdk-alloc-mem", "dpdk-socket-mem", "dpdk-socket-limit",
+    "dpdk-init", LCORE_MASK_KEY, "dpdk-alloc-mem", "dpdk-socket-mem", "dpdk-socket-limit",
     "dpdk-hugepage-dir", "dpdk-extra", "vhost-sock-dir", "vhost-iommu-support",
     "vhost-postcopy-support", "per-port-memory", "hw-offload", "n-offload-threads",
     "userspace-tso-enable", "offload-rebalance",
@@ -36,7 +38,7 @@ CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 # Known other_config keys and what ovs-vswitchd.conf.db(5) allows in them. A known key is checked
 # the same way whether a dedicated option or O(other_config) sets it.
-MASK_KEYS = ("dpdk-lcore-mask", "pmd-cpu-mask")
+MASK_KEYS = (LCORE_MASK_KEY, PMD_CPU_MASK_KEY)
 PER_NODE_KEYS = ("dpdk-socket-mem", "dpdk-socket-limit")
 BOOL_KEYS = frozenset([
     "per-port-memory", "vhost-iommu-support", "vhost-postcopy-support", "hw-offload", "userspace-tso-enable",
@@ -58,7 +60,7 @@ RENAMED_KEYS = {"pmd-maxsleep": ("pmd-sleep-max", (3, 2))}
 CHOICE_KEYS = {"pmd-rxq-assign": ("cycles", "group", "roundrobin")}
 # option name -> other_config key, for the options that set exactly one key
 OPTION_KEYS = (("dpdk_init", "dpdk-init"), ("socket_mem", "dpdk-socket-mem"), ("socket_limit", "dpdk-socket-limit"),
-               ("lcore_mask", "dpdk-lcore-mask"), ("pmd_cpu_mask", "pmd-cpu-mask"), ("extra_args", "dpdk-extra"),
+               ("lcore_mask", LCORE_MASK_KEY), ("pmd_cpu_mask", PMD_CPU_MASK_KEY), ("extra_args", "dpdk-extra"),
                ("hugepage_dir", "dpdk-hugepage-dir"), ("vhost_sock_dir", "vhost-sock-dir"),
                ("per_port_memory", "per-port-memory"), ("vhost_iommu_support", "vhost-iommu-support"),
                ("vhost_postcopy_support", "vhost-postcopy-support"))

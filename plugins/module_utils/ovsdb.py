@@ -110,6 +110,9 @@ def _as_list(value):
 # ---- Added for ovs_config / ovs_bridge (append-only) ----------------------------------------
 
 DEFAULT_RUNDIR = "/run/openvswitch"
+# the Open_vSwitch other_config keys of the CPU masks: ovs_config sets them, cpu_layout reads them back
+LCORE_MASK_KEY = "dpdk-lcore-mask"
+PMD_CPU_MASK_KEY = "pmd-cpu-mask"
 
 
 def list_tables(ovsdb, queries):

@@ -28,6 +28,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils import boot_sriov_vfs, ne
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb, parse_table
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import UNIT_NAME as PCI_BIND_UNIT
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import guard_reasons, parse_device_spec, vfio_users
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.programs import program_text, system_python
@@ -46,6 +47,7 @@ LINK_STATES = ("auto", "enable", "disable")
 SETTINGS = ("mac", "vlan", "trust", "spoofchk", "link_state", "max_tx_rate", "min_tx_rate")
 ZERO_MAC = "00:00:00:00:00:00"
 
+
 def script_text(python):
     """The boot-time VF program (module_utils/boot_sriov_vfs.py) as installed at SCRIPT."""
     return program_text(boot_sriov_vfs, python, "-IS")
@@ -56,7 +58,7 @@ UNIT_TEXT = """# Managed by nfv.dpdk.sriov_vfs
 Description=Create the SR-IOV VFs set by nfv.dpdk.sriov_vfs
 DefaultDependencies=no
 After=systemd-modules-load.service systemd-udev-trigger.service local-fs.target
-Before=nfv-dpdk-pci-bind.service network-pre.target openvswitch-switch.service ovs-vswitchd.service
+Before={pci_bind} network-pre.target openvswitch-switch.service ovs-vswitchd.service
 Before=sysinit.target shutdown.target
 Wants=network-pre.target
 Conflicts=shutdown.target
@@ -69,7 +71,7 @@ ExecStart={script} {conf}
 
 [Install]
 WantedBy=sysinit.target
-""".format(conf=CONF_DIR, script=SCRIPT)
+""".format(conf=CONF_DIR, script=SCRIPT, pci_bind=PCI_BIND_UNIT)
 
 
 # -- input ---------------------------------------------------------------------------------------
