@@ -333,9 +333,14 @@ class PciDriver(PlannedModule):
     diff_header = "PCI driver bindings"
     connection = None  # the guarded addresses of an explicit connection_address (set by validate)
 
+    absent = False  # state=absent: every device of the module's files back to its kernel driver, the files gone
+
     def validate(self):
+        self.absent = self.params.get("state") == "absent"
+        if self.absent:
+            self.params.update(driver=KERNEL, persistent=True)
         validate_driver(self.params["driver"])
-        if not self.params["devices"]:
+        if not self.params["devices"] and not self.absent:
             raise NfvError("devices is empty: name at least one PCI address or interface")
         for spec in self.params["devices"]:
             parse_device_spec(spec)
@@ -346,7 +351,10 @@ class PciDriver(PlannedModule):
     def read(self):
         fs = self.fs
         state = read_state(fs)
-        targets = resolve_devices(fs, self.params["devices"], state)
+        specs = list(self.params["devices"])
+        if self.absent:
+            specs += self.owned_devices(state)
+        targets = resolve_devices(fs, specs, state)
         netdevs = pci.netdevs_by_address(fs)
         devices = []
         for target in targets:
@@ -368,16 +376,23 @@ class PciDriver(PlannedModule):
                 current["overrides"] = read_driverctl_overrides(fs, [d["address"] for d in devices])
             else:
                 current["overrides"] = parse_overrides(fs.read(CONF_FILE, ""))
-                current["files"] = {
-                    CONF_FILE: read_text(fs.path(CONF_FILE)),
-                    BIND_SCRIPT: read_text(fs.path(BIND_SCRIPT)),
-                    UNIT_FILE: read_text(fs.path(UNIT_FILE)),
-                }
+            if current["persistence"] == "unit" or self.absent:
+                current["files"] = dict((path, read_text(fs.path(path)))
+                                        for path in (CONF_FILE, BIND_SCRIPT, UNIT_FILE, STATE_FILE))
                 current["unit_enabled"] = os.path.lexists(fs.path(UNIT_WANTS_LINK))
+            if current["persistence"] == "unit" and not self.absent:
                 current["python"] = system_python(self.runner, "the boot-time binding program " + BIND_SCRIPT)
         else:
             current["persistence"] = "none"
         return current
+
+    def owned_devices(self, state):
+        """state=absent: the devices of the overrides file and the remembered ones on a user-space driver
+        (those that still exist: a VF removed by hand has nothing left to hand back)."""
+        owned = list(parse_overrides(self.fs.read(CONF_FILE, "")))
+        owned += [address for address in sorted(state.get("devices", {}))
+                  if current_driver(self.fs, address) in USERSPACE_DRIVERS]
+        return [address for address in owned if self.fs.exists("%s/%s" % (pci.PCI_ROOT, address))]
 
     # -- checks
     def needs_change(self, device):
@@ -488,6 +503,9 @@ class PciDriver(PlannedModule):
                 if overrides.get(addr) != wanted.get(addr):
                     plan.add("driverctl override " + addr, overrides.get(addr), wanted.get(addr),
                              action="driverctl", address=addr, moving=addr in moving)
+        if self.absent:
+            self.plan_removal(plan, current)
+        if kind == "driverctl" or self.absent:
             return
         files = current["files"]
         if not wanted and files[CONF_FILE] is None:
@@ -502,6 +520,15 @@ class PciDriver(PlannedModule):
             plan.add(UNIT_FILE, files[UNIT_FILE], UNIT_TEXT, action="file", path=UNIT_FILE, mode=0o644)
         if not current["unit_enabled"]:
             plan.add(UNIT_NAME, "disabled", "enabled (sysinit.target)", action="enable")
+
+    def plan_removal(self, plan, current):
+        """state=absent: the boot unit off, then its program, the overrides and the interface memory gone."""
+        if current["unit_enabled"]:
+            plan.add(UNIT_NAME, "enabled (sysinit.target)", "disabled", action="disable")
+        for path in (UNIT_FILE, BIND_SCRIPT, CONF_FILE, STATE_FILE):
+            if current["files"][path] is not None:
+                plan.add(path, current["files"][path], None, action="remove", path=path,
+                         mode=0o755 if path == BIND_SCRIPT else 0o644)
 
     # -- apply
     def apply(self, plan, current):
@@ -560,7 +587,17 @@ class PciDriver(PlannedModule):
             for change in plan.by_action("enable"):
                 enable_wants_link(self.fs, UNIT_FILE, UNIT_WANTS_LINK)
                 done.append(change)
-            if unit_changed and self.fs.isdir("/run/systemd/system") and self.runner.has("systemctl"):
+            systemd = self.fs.isdir("/run/systemd/system") and self.runner.has("systemctl")
+            for change in plan.by_action("disable"):
+                if systemd:  # a oneshot without ExecStop: stopping only ends its "active (exited)"
+                    self.runner.run("systemctl", ["stop", UNIT_NAME])
+                os.unlink(self.fs.path(UNIT_WANTS_LINK))
+                done.append(change)
+            for change in plan.by_action("remove"):
+                os.unlink(self.fs.path(change.data["path"]))
+                done.append(change)
+                unit_changed = unit_changed or change.data["path"] == UNIT_FILE
+            if unit_changed and systemd:
                 self.runner.run("systemctl", ["daemon-reload"])
         except (NfvError, IOError, OSError) as exc:
             undone = self.undo_persistence(done)
@@ -588,13 +625,15 @@ class PciDriver(PlannedModule):
             try:
                 if change.action == "driverctl":
                     self.write_driverctl_file(change.data["address"], change.before)
-                elif change.action == "file":
+                elif change.action in ("file", "remove"):
                     if change.before is None:
                         os.unlink(self.fs.path(change.data["path"]))
                     else:
                         write_file_atomic(self.fs, change.data["path"], change.before, change.data["mode"])
                 elif change.action == "enable":
                     os.unlink(self.fs.path(UNIT_WANTS_LINK))
+                elif change.action == "disable":
+                    enable_wants_link(self.fs, UNIT_FILE, UNIT_WANTS_LINK)
                 undone.append(change.key)
             except (NfvError, IOError, OSError):
                 pass
@@ -608,7 +647,7 @@ class PciDriver(PlannedModule):
 
     # -- report
     def report(self, current, plan):
-        if not self.check_mode:
+        if not self.check_mode and not self.absent:
             self.remember(current)
         bound = dict((c.key, c.after) for c in plan.by_action("bind"))
         netdevs = pci.netdevs_by_address(self.fs) if not self.check_mode else {}

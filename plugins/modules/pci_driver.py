@@ -50,9 +50,21 @@ options:
         (C(03:00.0)), or a network interface name (C(ens3f1)).
       - An interface name is resolved through C(/sys/class/net), then through the names remembered
         by earlier runs.
+      - With O(state=absent), the devices to hand back besides those the module finds in its own files.
     type: list
     elements: str
-    required: true
+    default: []
+  state:
+    description:
+      - V(present) binds O(devices) to O(driver).
+      - V(absent) takes back what this module set up, as C(playbooks/decommission.yml) does. Every device
+        of O(devices), of the module's overrides file and of its interface-name memory that is on a user-space
+        driver goes back to its kernel driver (driverctl overrides of these devices are unset), then the
+        boot unit is disabled and it, its program, the overrides file and the memory are removed.
+        O(driver) and O(persistent) are not used.
+    type: str
+    choices: [present, absent]
+    default: present
   driver:
     description:
       - Driver to bind the devices to, for example C(vfio-pci) or C(uio_pci_generic).
@@ -142,6 +154,11 @@ EXAMPLES = r"""
   nfv.dpdk.pci_driver:
     devices: ["0000:81:00.0"]
     persistent: false
+
+- name: Take back every binding the module made (decommission), and these devices too
+  nfv.dpdk.pci_driver:
+    state: absent
+    devices: ["0000:03:00.0"]
 """
 
 RETURN = r"""
@@ -233,7 +250,8 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import PciDriv
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
 
 ARGUMENT_SPEC = {
-    "devices": {"type": "list", "elements": "str", "required": True},
+    "devices": {"type": "list", "elements": "str", "default": []},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "driver": {"type": "str", "default": "vfio-pci"},
     "persistent": {"type": "bool", "default": True},
     "force": {"type": "bool", "default": False},

@@ -63,8 +63,8 @@ class FakeModule:
 
 
 def params(devices, **kwargs):
-    result = {"devices": devices, "driver": "vfio-pci", "persistent": True, "force": False, "vfio_noiommu": False,
-              "connection_address": None}
+    result = {"devices": devices, "state": "present", "driver": "vfio-pci", "persistent": True, "force": False,
+              "vfio_noiommu": False, "connection_address": None}
     result.update(kwargs)
     return result
 
@@ -544,6 +544,56 @@ def test_hand_back_without_a_dynamic_id_removes_none(host, monkeypatch):
     result = run(host.root, ["0000:03:00.0"], driver="kernel", persistent=False)
     assert result["devices"][0]["driver_after"] == "i40e"
     assert kernel.removed == []
+
+
+# -- state=absent (decommission) ---------------------------------------------------------------------------
+def persisted_host(host):
+    """03:00.0 on vfio-pci through the module's boot unit, 82:00.0 (gone since) listed too, and the memory."""
+    run(host.root, ["0000:03:00.0"])
+    host.write(pd.CONF_FILE, pd.format_overrides({"0000:03:00.0": "vfio-pci", "0000:09:00.0": "vfio-pci"}))
+    host.write(pd.STATE_FILE, json.dumps({"devices": {"0000:03:00.0": {"original_driver": "i40e"}}}))
+    return host
+
+
+def test_absent_predicts_the_hand_back_and_the_files_gone_and_changes_nothing(host):
+    persisted_host(host)
+    result = run(host.root, [], check_mode=True, state="absent")
+    assert [(c["key"], c["action"]) for c in result["changes"]] == [
+        ("0000:03:00.0", "bind"), (pd.UNIT_NAME, "disable"), (pd.UNIT_FILE, "remove"), (pd.BIND_SCRIPT, "remove"),
+        (pd.CONF_FILE, "remove"), (pd.STATE_FILE, "remove")]
+    assert result["changes"][0]["after"] == "i40e"  # the remembered kernel driver
+    for path in (pd.UNIT_FILE, pd.BIND_SCRIPT, pd.CONF_FILE, pd.STATE_FILE, pd.UNIT_WANTS_LINK):
+        assert os.path.lexists(host.fs.path(path))
+    assert link(host, "0000:03:00.0").endswith("/vfio-pci")
+
+
+def test_absent_hands_back_removes_the_files_and_a_second_run_is_unchanged(host, monkeypatch):
+    persisted_host(host)
+    kernel = DynamicIdKernel(host, [], "i40e")
+    monkeypatch.setattr(HostFS, "write", lambda _fs, path, value: kernel.write(path, value))
+    predicted = run(host.root, [], check_mode=True, state="absent")["changes"]
+    result = run(host.root, [], state="absent")
+    assert result["changes"] == predicted
+    assert link(host, "0000:03:00.0").endswith("/i40e")
+    for path in (pd.UNIT_FILE, pd.BIND_SCRIPT, pd.CONF_FILE, pd.STATE_FILE, pd.UNIT_WANTS_LINK):
+        assert not os.path.lexists(host.fs.path(path)), path
+    again = run(host.root, [], state="absent")
+    assert not again["changed"] and again["changes"] == []
+
+
+def test_absent_takes_the_devices_named_and_ignores_driver(host):
+    result = run(host.root, ["0000:03:00.0"], check_mode=True, state="absent", driver="uio_pci_generic")
+    assert [(c["key"], c["action"], c["after"]) for c in result["changes"]] == [
+        ("0000:03:00.0", "bind", "(kernel default)")]
+
+
+def test_absent_failed_hand_back_keeps_every_file(host):
+    persisted_host(host)  # the fixture binds nothing: the read-back fails and the run rolls back
+    with pytest.raises(NfvError) as err:
+        run(host.root, [], state="absent")
+    assert "rolled back" in err.value.msg
+    for path in (pd.UNIT_FILE, pd.BIND_SCRIPT, pd.CONF_FILE, pd.STATE_FILE, pd.UNIT_WANTS_LINK):
+        assert os.path.lexists(host.fs.path(path)), path
 
 
 # -- interface-name memory ---------------------------------------------------------------------------------
