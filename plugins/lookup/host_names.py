@@ -1,0 +1,126 @@
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""host_names: the names a module of the collection leaves on a host, read from the module_utils that own them."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+name: host_names
+short_description: The paths, unit names and keys a module of the collection leaves on a host
+version_added: "0.1.0"
+description:
+  - Returns, for one domain, the names its module writes on a host (files, systemd units, Open vSwitch keys),
+    read on the controller from the module_utils that define them. Roles and playbooks that remove or check
+    what a module wrote (C(playbooks/decommission.yml) through the roles' C(absent) entry points) take the
+    names from here instead of spelling them again, so a rename in the module reaches them.
+  - Costs no round trip to the host.
+options:
+  _terms:
+    description: The domain, one of V(pci_driver), V(sriov_vfs), V(ovs_config), V(qemu_vm), V(cpu_layout).
+    type: list
+    elements: str
+    required: true
+author:
+  - nfv.dpdk contributors (@nfv-dpdk)
+"""
+
+EXAMPLES = r"""
+- name: Remove the boot-time VF program of nfv.dpdk.sriov_vfs
+  ansible.builtin.file:
+    path: "{{ lookup('nfv.dpdk.host_names', 'sriov_vfs').program }}"
+    state: absent
+"""
+
+RETURN = r"""
+_raw:
+  description: One dict per domain named.
+  type: list
+  elements: dict
+  contains:
+    unit:
+      description: The systemd unit the module writes (pci_driver, sriov_vfs).
+      type: str
+    unit_file:
+      description: Its file (pci_driver, sriov_vfs).
+      type: str
+    program:
+      description: The program the unit runs (pci_driver, sriov_vfs).
+      type: str
+    conf:
+      description: The overrides file (pci_driver).
+      type: str
+    conf_dir:
+      description: The directory of one settings file per PF (sriov_vfs).
+      type: str
+    other_config_keys:
+      description: The C(Open_vSwitch) C(other_config) keys of the module's typed options (ovs_config).
+      type: list
+      elements: str
+    unit_prefix:
+      description: What the name of every guest unit starts with, C(nfv-qemu-) (qemu_vm).
+      type: str
+    unit_pattern:
+      description: The guest units, as a shell pattern (qemu_vm).
+      type: str
+    unit_dir:
+      description: The module's default unit directory (qemu_vm).
+      type: str
+    helper_dir:
+      description: The module's default directory of the stop helper (qemu_vm).
+      type: str
+    run_dir:
+      description: The module's default runtime directory of the guests (qemu_vm).
+      type: str
+    kvm_probe_cache:
+      description: The cached KVM verdict (qemu_vm).
+      type: str
+    tuned_profile:
+      description: The tuned profile of the host role's C(host_cpu.tuned) (cpu_layout).
+      type: str
+    kernel_keys:
+      description: The kernel arguments the layout derives (cpu_layout).
+      type: list
+      elements: str
+"""
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.nfv.dpdk.plugins.module_utils import (
+    cpu_layout,
+    kvm_probe,
+    ovs_config,
+    pci_driver,
+    qemu_vm,
+    sriov,
+)
+
+
+def names():
+    return {
+        "pci_driver": {"unit": pci_driver.UNIT_NAME, "unit_file": pci_driver.UNIT_FILE,
+                       "program": pci_driver.BIND_SCRIPT, "conf": pci_driver.CONF_FILE,
+                       "state": pci_driver.STATE_FILE},
+        "sriov_vfs": {"unit": sriov.UNIT_NAME, "unit_file": sriov.UNIT_FILE, "program": sriov.SCRIPT,
+                      "conf_dir": sriov.CONF_DIR},
+        "ovs_config": {"other_config_keys": [key for _option, key in ovs_config.OPTION_KEYS]},
+        "qemu_vm": {"unit_prefix": qemu_vm.UNIT_PREFIX, "unit_pattern": qemu_vm.UNIT_PREFIX + "*.service",
+                    "unit_dir": qemu_vm.DEFAULTS["unit_dir"], "helper_dir": qemu_vm.DEFAULTS["helper_dir"],
+                    "run_dir": qemu_vm.DEFAULTS["run_dir"],
+                    "kvm_probe_cache": kvm_probe.DEFAULT_CACHE},
+        "cpu_layout": {"tuned_profile": cpu_layout.TUNED_PROFILE, "kernel_keys": list(cpu_layout.CPU_KERNEL_KEYS)},
+    }
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        table = names()
+        unknown = [term for term in terms if term not in table]
+        if unknown:
+            raise AnsibleLookupError("nfv.dpdk.host_names: unknown domain %s (one of %s)"
+                                     % (", ".join(map(repr, unknown)), ", ".join(sorted(table))))
+        return [table[term] for term in terms]

@@ -1,0 +1,35 @@
+"""host_names: the names a module leaves on a host, read from the module_utils constants that define them."""
+
+import pytest
+from ansible.errors import AnsibleLookupError
+
+from ansible_collections.nfv.dpdk.plugins.lookup.host_names import LookupModule
+from ansible_collections.nfv.dpdk.plugins.module_utils import ovs_config, pci_driver, sriov
+
+
+def lookup(*terms):
+    return LookupModule().run(list(terms))
+
+
+def test_each_domain_names_what_its_module_writes():
+    sriov_names, pci_names = lookup("sriov_vfs", "pci_driver")
+    assert sriov_names == {"unit": sriov.UNIT_NAME, "unit_file": sriov.UNIT_FILE, "program": sriov.SCRIPT,
+                           "conf_dir": sriov.CONF_DIR}
+    assert pci_names["program"] == pci_driver.BIND_SCRIPT and pci_names["conf"] == pci_driver.CONF_FILE
+
+
+def test_the_ovs_keys_are_those_of_the_typed_options():
+    keys = lookup("ovs_config")[0]["other_config_keys"]
+    assert keys == [key for _option, key in ovs_config.OPTION_KEYS]
+    assert "dpdk-socket-mem" in keys and "pmd-cpu-mask" in keys
+
+
+def test_the_guest_unit_pattern_matches_the_prefix():
+    names = lookup("qemu_vm")[0]
+    assert names["unit_pattern"] == names["unit_prefix"] + "*.service" == "nfv-qemu-*.service"
+
+
+def test_an_unknown_domain_names_the_known_ones():
+    with pytest.raises(AnsibleLookupError) as err:
+        lookup("sriov")
+    assert "unknown domain 'sriov' (one of cpu_layout, ovs_config, pci_driver, qemu_vm, sriov_vfs)" in str(err.value)
