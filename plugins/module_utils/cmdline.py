@@ -600,7 +600,7 @@ class KernelCmdline(PlannedModule):
     def report(self, current, plan):
         running = parse_words(self.fs.read("/proc/cmdline", ""))[0]
         if self.backend is None:
-            self.module.warn("no boot loader configuration found under %s; no parameter to remove" % self.root)
+            self.warn("no boot loader configuration found under %s; no parameter to remove" % self.root)
             return {"repair": None, "backend": "none", "params": [format_param(p) for p in self.wanted],
                     "cmdline": None, "next_boot": None, "running": format_params(running), "reboot_required": False}
         next_boot = self.backend.next_boot(self.new_params)
@@ -611,7 +611,7 @@ class KernelCmdline(PlannedModule):
                 warnings.append("%s stays on the next boot's command line: it is set outside what the %s backend "
                                 "manages (for example in /etc/default/grub)" % (format_params(left), self.backend.name))
         for warning in warnings:
-            self.module.warn(warning)
+            self.warn(warning)
         repair = getattr(self.backend, "repair", None)
         return {
             "repair": repair,

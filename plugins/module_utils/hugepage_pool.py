@@ -132,7 +132,6 @@ class HugepagePool(PlannedModule):
         self.label = kb_to_label(self.size_kb)
         self.diff_header = "%s hugepages %s" % (self.label, where(self.node))
         self.applied = None
-        self.warnings = []
 
     def read(self):
         return read_pool(self.fs, self.size_kb, self.node)
@@ -141,12 +140,12 @@ class HugepagePool(PlannedModule):
         return plan_pool(current, self.count)
 
     def apply(self, plan, current):
-        self.applied, self.warnings = apply_pool(self.fs, self.size_kb, self.node, self.count,
-                                                 persistent(current), self.params["allow_shortfall"])
+        self.applied, warnings = apply_pool(self.fs, self.size_kb, self.node, self.count,
+                                            persistent(current), self.params["allow_shortfall"])
+        for warning in warnings:
+            self.warn(warning)
 
     def report(self, current, plan):
-        for warning in self.warnings:
-            self.module.warn(warning)
         before = persistent(current)
         if self.check_mode or not plan.changed:
             after_pool = current

@@ -611,7 +611,7 @@ class OvsBridge(PlannedModule):
                     "%s: %s (%s)" % (r["name"], r["error"] or "ofport -1", r["outcome"]) for r in rejected)),
                 rejected=rejected, changes=plan.as_list(), changed=True)
         for warning in warnings:
-            self.module.warn(warning)
+            self.warn(warning)
         result.update({"ports": predicted_ports(plan, current) if self.check_mode else sorted(state["ports"]),
                        "interfaces": interfaces})
         return result

@@ -91,6 +91,8 @@ class PlannedModule:
 
     `report(current, plan)` runs after apply (or instead of it in check mode)
     and returns the result keys; it re-reads the host in a real run.
+    `warn(text)` is the one warning channel of every phase: the warnings reach Ansible
+    (module.warn, once each, in order) when the run ends, also when it fails.
     """
 
     diff_header = None
@@ -101,6 +103,11 @@ class PlannedModule:
         self.check_mode = module.check_mode
         self.fs = fs or HostFS()
         self.runner = runner or Runner(module)
+        self.warnings = []
+
+    def warn(self, text):
+        if text not in self.warnings:
+            self.warnings.append(text)
 
     def validate(self):
         """Reject bad input before anything is read or changed."""
@@ -118,16 +125,21 @@ class PlannedModule:
         return {}
 
     def run(self):
-        self.validate()
-        current = self.read()
-        plan = self.plan(current)
-        result = {"changed": plan.changed, "changes": plan.as_list()}
-        if self.module._diff:
-            result["diff"] = plan.diff(self.diff_header)
-        if plan.changed and not self.check_mode:
-            self.apply(plan, current)
-        result.update(self.report(current, plan))
-        return result
+        try:
+            self.validate()
+            current = self.read()
+            plan = self.plan(current)
+            result = {"changed": plan.changed, "changes": plan.as_list()}
+            if self.module._diff:
+                result["diff"] = plan.diff(self.diff_header)
+            if plan.changed and not self.check_mode:
+                self.apply(plan, current)
+            result.update(self.report(current, plan))
+            return result
+        finally:
+            for text in self.warnings:
+                self.module.warn(text)
+            self.warnings = []
 
 
 def run_module(handler_class, argument_spec, **module_kwargs):

@@ -975,7 +975,6 @@ class QemuVm(PlannedModule):
         self.systemd = Systemd(self.runner, booted_marker=self.systemd_marker)
         self.unit_path = os.path.join(self.spec["unit_dir"], self.spec["unit"])
         self.helper_path = os.path.join(self.spec["helper_dir"], HELPER_NAME)
-        self.warnings = []
 
     # -- read ----------------------------------------------------------------------------------
     def read(self):
@@ -1020,7 +1019,7 @@ class QemuVm(PlannedModule):
             current["probe"] = accel_probe(self.runner, qemu_path, spec, self.params["accel_probe_cache"],
                                            current["kvm_device"])
             if not current["probe"]["usable"]:
-                self.warnings.append("accel=auto chose TCG (slow emulation) for guest %s: %s"
+                self.warn("accel=auto chose TCG (slow emulation) for guest %s: %s"
                                      % (spec["name"], current["probe"]["reason"]))
         current["accel"] = choose_accel(requested, current["probe"])
         current["kvm_group"] = None
@@ -1060,7 +1059,7 @@ class QemuVm(PlannedModule):
             owner, group = self.fs.read_int(base + "/owner"), self.fs.read_int(base + "/group")
             uid, gid = _uid(tap["user"]), _gid(tap["group"])
             if uid is None or owner != uid or gid is None or group != gid:
-                self.warnings.append("tap device %s is left in place: it is owned by %s:%s, not %s:%s as the unit "
+                self.warn("tap device %s is left in place: it is owned by %s:%s, not %s:%s as the unit "
                                      "creates it, so the unit did not create it"
                                      % (tap["ifname"], owner, group, tap["user"], tap["group"]))
                 continue
@@ -1095,7 +1094,7 @@ class QemuVm(PlannedModule):
                     nic["host"], driver or "no driver")
                 if self.spec["state"] == "started":
                     raise NfvError(msg)
-                self.warnings.append(msg)
+                self.warn(msg)
             groups.append(group)
         return groups
 
@@ -1109,7 +1108,7 @@ class QemuVm(PlannedModule):
             except KeyError:
                 msg = "service %s %s does not exist (the role nfv.dpdk.qemu_vms creates it)" % (kind, name)
                 if self.check_mode:
-                    self.warnings.append(msg)  # a run that creates it first cannot show it in check mode
+                    self.warn(msg)  # a run that creates it first cannot show it in check mode
                 else:
                     problems.append(msg)
                 continue
@@ -1125,7 +1124,7 @@ class QemuVm(PlannedModule):
             if problem and spec["state"] == "started":
                 problems.append(problem)
             elif problem:
-                self.warnings.append(problem)
+                self.warn(problem)
         if spec["hugepages"]:
             try:
                 resolve_size(self.fs, spec["hugepages"]["size"])
@@ -1137,7 +1136,7 @@ class QemuVm(PlannedModule):
                 if spec["state"] == "started":
                     problems.append(msg)
                 else:
-                    self.warnings.append(msg)
+                    self.warn(msg)
             elif mounts[0]["size_kb"] != spec["hugepages"]["size_kb"]:
                 problems.append("hugepages.path %s holds %s pages, not %s" % (
                     spec["hugepages"]["path"], mounts[0]["size"], spec["hugepages"]["size"]))
@@ -1162,7 +1161,7 @@ class QemuVm(PlannedModule):
                 if spec["state"] == "started":
                     problems.append(msg)
                 else:
-                    self.warnings.append(msg)
+                    self.warn(msg)
         # MACs, sockets, tap devices, vfio devices and runtime directories of the other guests
         # this module manages
         for entry in sorted(os.listdir(spec["unit_dir"])):
@@ -1180,7 +1179,7 @@ class QemuVm(PlannedModule):
         problems = []
         online = parse_cpulist(self.fs.read("/sys/devices/system/cpu/online") or "")
         if online and spec["vcpus"] > len(online):
-            self.warnings.append("vcpus %d is more than the %d CPUs online on this host: the guest's vCPUs share "
+            self.warn("vcpus %d is more than the %d CPUs online on this host: the guest's vCPUs share "
                                  "host CPUs" % (spec["vcpus"], len(online)))
         if not spec["memory_mb"]:
             return problems
@@ -1365,7 +1364,7 @@ class QemuVm(PlannedModule):
             rc, _out, err = self.runner.run("ovs-vsctl", ["--timeout=30", "--if-exists", "del-port", tap["bridge"],
                                                           tap["ifname"]], check=False)
             if rc != 0:
-                self.warnings.append("removing port %s from bridge %s failed (%s); remove it with ovs-vsctl "
+                self.warn("removing port %s from bridge %s failed (%s); remove it with ovs-vsctl "
                                      "del-port" % (tap["ifname"], tap["bridge"], output_text(err).strip()))
         self.runner.run("ip", ["tuntap", "del", "dev", tap["ifname"], "mode", "tap"])
 
@@ -1424,13 +1423,11 @@ class QemuVm(PlannedModule):
                 "verify": self.verify,
             })
         if not current["systemd"]:
-            self.warnings.append("unit file only: %s" % current["systemd_problem"])
+            self.warn("unit file only: %s" % current["systemd_problem"])
         if current["systemd"] and not self.check_mode:
             st = self.systemd.state(spec["unit"])
             result["active_state"] = st["active"]
             result["enabled_state"] = st["enabled"]
-        for warning in self.warnings:
-            self.module.warn(warning)
         return result
 
     def run(self):

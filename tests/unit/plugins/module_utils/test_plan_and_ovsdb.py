@@ -2,8 +2,11 @@
 
 import json
 
+import pytest
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import ovsdb_value, parse_table
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan
+from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 
 
 def test_plan_is_diff_and_changes():
@@ -36,3 +39,32 @@ def test_parse_table():
     rows = parse_table(text)
     assert rows == [{"name": "br0", "other_config": {"datapath-id": "0001"}, "ports": "p1"},
                     {"name": "br1", "other_config": {}, "ports": ["p2", "p3"]}]
+
+
+class WarningModule:
+    check_mode = False
+    _diff = False
+
+    def __init__(self):
+        self.params = {}
+        self.warned = []
+
+    def warn(self, text):
+        self.warned.append(text)
+
+
+def test_warnings_reach_ansible_once_each_also_when_the_run_fails():
+    class Failing(PlannedModule):
+        def read(self):
+            self.warn("read: first")
+            self.warn("read: first")
+            return {}
+
+        def plan(self, current):
+            self.warn("plan: second")
+            raise NfvError("refused")
+
+    module = WarningModule()
+    with pytest.raises(NfvError):
+        Failing(module, fs=object(), runner=object()).run()
+    assert module.warned == ["read: first", "plan: second"]
