@@ -384,7 +384,59 @@ class PciDriver(PlannedModule):
                 current["python"] = system_python(self.runner, "the boot-time binding program " + BIND_SCRIPT)
         else:
             current["persistence"] = "none"
+        current["moving"] = [d for d in devices if self.needs_change(d)]
+        current["checks"] = self.read_checks(current, current["moving"])
         return current
+
+    def read_checks(self, current, moving):
+        """What the refusals of plan need from the host, in their order, up to the first one that refuses:
+        holders of vfio groups, the management guard, the IOMMU's state, group viability and modprobe's
+        answer for a driver not loaded yet."""
+        fs, driver = self.fs, self.params["driver"]
+        checks = {"held": [], "refused": [], "iommu_error": None, "blockers": {}, "driver_problem": None}
+        for device in moving:
+            if device["driver"] == VFIO and device["iommu_group"] is not None:
+                users = vfio_users(fs, device["iommu_group"])
+                if users:
+                    checks["held"].append("%s: IOMMU group %s (/dev/vfio/%s) is open by %s" % (
+                        device["address"], device["iommu_group"], device["iommu_group"], ", ".join(users)))
+        if not moving or checks["held"]:
+            return checks
+        if driver != KERNEL and not self.params["force"]:
+            addresses = netdev.read_addresses(self.runner)
+            conn = self.connection or netdev.connection_address()
+            management = netdev.management_interfaces(fs, addresses, conn)
+            for device in moving:
+                reasons = guard_reasons(fs, device, management, addresses)
+                if reasons:
+                    checks["refused"].append("%s: %s" % (device["address"], "; ".join(reasons)))
+            if checks["refused"]:
+                return checks
+        if driver == VFIO:
+            if not current["iommu"]:
+                checks["iommu_error"] = iommu_error(fs)
+                if not self.params["vfio_noiommu"]:
+                    return checks
+            elif all(d["iommu_group"] is not None for d in moving):
+                targets = set(d["address"] for d in current["devices"])
+                checks["blockers"] = group_blockers(fs, current["devices"], targets)
+            if checks["blockers"] or (current["iommu"] and any(d["iommu_group"] is None for d in moving)):
+                return checks
+        if driver != KERNEL and not current["driver_loaded"]:
+            checks["driver_problem"] = self.driver_problem(driver)
+        return checks
+
+    def driver_problem(self, driver):
+        """Why a driver that is not loaded cannot be (no modprobe, no such module), or None."""
+        if not self.runner.has("modprobe"):
+            return "driver %s is not loaded (no %s/%s) and the host has no modprobe" % (driver, DRIVERS_ROOT, driver)
+        rc, _out, err = self.runner.run("modprobe", ["--dry-run", "--quiet", driver], check=False)
+        if rc == 0:
+            return None
+        why = (": " + output_text(err).strip()) if output_text(err).strip() else ""
+        kernel_release = self.fs.read("/proc/sys/kernel/osrelease", "?")
+        return ("unknown driver %s: it is not loaded (no %s/%s) and modprobe finds no module of that name for "
+                "kernel %s%s" % (driver, DRIVERS_ROOT, driver, kernel_release, why))
 
     def owned_devices(self, state):
         """state=absent: the devices of the overrides file and the remembered ones on a user-space driver
@@ -403,59 +455,33 @@ class PciDriver(PlannedModule):
         return device["driver"] != driver
 
     def check(self, current, moving):
-        """Refuse before anything changes: guard, IOMMU, viability, driver availability."""
-        driver = self.params["driver"]
+        """Refuse before anything changes (from what read_checks read): guard, IOMMU, viability, driver."""
+        driver, checks = self.params["driver"], current["checks"]
         bridges = [d["address"] for d in moving if d["is_bridge"]]
         if bridges and driver != KERNEL:
             raise NfvError("%s: PCI bridges are not bound to %s; name the devices behind them"
                            % (", ".join(bridges), driver), devices=bridges)
-        held = []
-        for device in moving:
-            if device["driver"] == VFIO and device["iommu_group"] is not None:
-                users = vfio_users(self.fs, device["iommu_group"])
-                if users:
-                    held.append("%s: IOMMU group %s (/dev/vfio/%s) is open by %s" % (
-                        device["address"], device["iommu_group"], device["iommu_group"], ", ".join(users)))
+        held = checks["held"]
         if held:  # the kernel's unbind waits for the process to let go, however long: never start it
             raise NfvError("refusing to unbind devices a process holds through vfio-pci (the unbind would block "
                            "until it lets go; stop the guest or delete the OVS port first, force does not "
                            "override this): " + " | ".join(held), held=held)
-        if driver != KERNEL and not self.params["force"]:
-            addresses = netdev.read_addresses(self.runner)
-            conn = self.connection or netdev.connection_address()
-            management = netdev.management_interfaces(self.fs, addresses, conn)
-            refused = []
-            for device in moving:
-                reasons = guard_reasons(self.fs, device, management, addresses)
-                if reasons:
-                    refused.append("%s: %s" % (device["address"], "; ".join(reasons)))
-            if refused:
-                raise NfvError("refusing to take these devices from the host (force=true overrides): "
-                               + " | ".join(refused), refused=refused)
+        if checks["refused"]:
+            raise NfvError("refusing to take these devices from the host (force=true overrides): "
+                           + " | ".join(checks["refused"]), refused=checks["refused"])
         if driver == VFIO and moving:
             if not current["iommu"]:
                 if not self.params["vfio_noiommu"]:
-                    raise iommu_error(self.fs)
+                    raise checks["iommu_error"]
             else:
                 missing = [d["address"] for d in moving if d["iommu_group"] is None]
                 if missing:
                     raise NfvError("no IOMMU group for %s: the IOMMU does not cover these devices"
                                    % ", ".join(missing), devices=missing)
-                targets = set(d["address"] for d in current["devices"])
-                blockers = group_blockers(self.fs, current["devices"], targets)
-                if blockers:
-                    raise viability_error(current["devices"], blockers)
-        if driver != KERNEL and not current["driver_loaded"] and moving:
-            if not self.runner.has("modprobe"):
-                raise NfvError("driver %s is not loaded (no %s/%s) and the host has no modprobe"
-                               % (driver, DRIVERS_ROOT, driver), driver=driver)
-            rc, _out, err = self.runner.run("modprobe", ["--dry-run", "--quiet", driver], check=False)
-            if rc != 0:
-                why = (": " + output_text(err).strip()) if output_text(err).strip() else ""
-                kernel = self.fs.read("/proc/sys/kernel/osrelease", "?")
-                raise NfvError("unknown driver %s: it is not loaded (no %s/%s) and modprobe finds no module "
-                               "of that name for kernel %s%s" % (driver, DRIVERS_ROOT, driver, kernel, why),
-                               driver=driver)
+                if checks["blockers"]:
+                    raise viability_error(current["devices"], checks["blockers"])
+        if checks["driver_problem"]:
+            raise NfvError(checks["driver_problem"], driver=driver)
 
     def predicted_driver(self, device, state):
         driver = self.params["driver"]
@@ -469,7 +495,7 @@ class PciDriver(PlannedModule):
     # -- plan
     def plan(self, current):
         driver = self.params["driver"]
-        moving = [d for d in current["devices"] if self.needs_change(d)]
+        moving = current["moving"]
         self.check(current, moving)
         plan = Plan()
         if moving and driver != KERNEL and not current["driver_loaded"]:

@@ -1036,6 +1036,9 @@ class QemuVm(PlannedModule):
         current["python"] = system_python(self.runner, "the guest unit's stop helper (ExecStop=)")
         current["vfio_groups"] = self._vfio_groups()
         self._host_checks(current)
+        # the unit this host gets, and its systemd's verdict on it (systemd-analyze verify): plan stays off the host
+        current["desired"] = self.desired(current)
+        current["verify"] = verify_unit(self.runner, spec["unit"], current["desired"][1])
         return current
 
     def _leftovers(self, text):
@@ -1295,10 +1298,10 @@ class QemuVm(PlannedModule):
                 plan.add("helper", current["helper_text"], None, action="delete_helper")
             return plan
 
-        argv, text, helper = self.desired(current)
+        argv, text, helper = current["desired"]
         self.argv = argv
         self.unit_text = text
-        self.verify = verify_unit(self.runner, spec["unit"], text)
+        self.verify = current["verify"]
         if current["helper_text"] != helper:
             plan.add("helper", current["helper_text"], helper, action="write_helper")
         unit_change = plan.add_if_differs("unit", current["unit_text"], text, action="write_unit")

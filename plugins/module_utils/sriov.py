@@ -306,6 +306,9 @@ class SriovVfs(PlannedModule):
             current["files"] = dict((path, read_text(self.fs.path(path))) for path in paths)
             current["unit_enabled"] = os.path.lexists(self.fs.path(UNIT_WANTS_LINK))
             current["python"] = system_python(self.runner, "the boot-time VF program " + SCRIPT)
+        # a count change destroys every VF on the way: what stands in its way is read here, refused in plan
+        destroys = current["numvfs"] and current["numvfs"] != self.count
+        current["refused"] = self.count_change_refusals(current) if destroys and not self.params["force"] else []
         return current
 
     # -- checks
@@ -325,9 +328,8 @@ class SriovVfs(PlannedModule):
                 reasons.append("VF %d (%s): %s" % (vf["index"], vf["address"], "; ".join(why)))
         return reasons
 
-    def check_count_change(self, current):
-        if self.params["force"]:
-            return
+    def count_change_refusals(self, current):
+        """Why the VF count may not change: VFs in use, a PF carrying management traffic (read phase)."""
         refused = self.in_use(current)
         addresses = netdev.read_addresses(self.runner)
         given = self.params.get("connection_address")
@@ -336,6 +338,10 @@ class SriovVfs(PlannedModule):
         refused += ["PF %s: %s" % (current["address"], why)
                     for why in guard_reasons(self.fs, current["device"], management, addresses)
                     if "management" in why]
+        return refused
+
+    def check_count_change(self, current):
+        refused = current["refused"]
         if refused:
             raise NfvError("refusing to change the VF count of %s from %d to %d (the kernel destroys every VF on "
                            "the way; force=true overrides): %s"
