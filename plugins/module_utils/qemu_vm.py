@@ -1020,7 +1020,7 @@ class QemuVm(PlannedModule):
                                            current["kvm_device"])
             if not current["probe"]["usable"]:
                 self.warn("accel=auto chose TCG (slow emulation) for guest %s: %s"
-                                     % (spec["name"], current["probe"]["reason"]))
+                          % (spec["name"], current["probe"]["reason"]))
         current["accel"] = choose_accel(requested, current["probe"])
         current["kvm_group"] = None
         if current["accel"] == "kvm":
@@ -1063,8 +1063,8 @@ class QemuVm(PlannedModule):
             uid, gid = _uid(tap["user"]), _gid(tap["group"])
             if uid is None or owner != uid or gid is None or group != gid:
                 self.warn("tap device %s is left in place: it is owned by %s:%s, not %s:%s as the unit "
-                                     "creates it, so the unit did not create it"
-                                     % (tap["ifname"], owner, group, tap["user"], tap["group"]))
+                          "creates it, so the unit did not create it"
+                          % (tap["ifname"], owner, group, tap["user"], tap["group"]))
                 continue
             taps.append(tap)
         return {"helper_path": helper, "helper_text": helper_text_now, "taps": taps}
@@ -1183,7 +1183,7 @@ class QemuVm(PlannedModule):
         online = parse_cpulist(self.fs.read("/sys/devices/system/cpu/online") or "")
         if online and spec["vcpus"] > len(online):
             self.warn("vcpus %d is more than the %d CPUs online on this host: the guest's vCPUs share "
-                                 "host CPUs" % (spec["vcpus"], len(online)))
+                      "host CPUs" % (spec["vcpus"], len(online)))
         if not spec["memory_mb"]:
             return problems
         memory_kb = spec["memory_mb"] * 1024
@@ -1368,7 +1368,7 @@ class QemuVm(PlannedModule):
                                                           tap["ifname"]], check=False)
             if rc != 0:
                 self.warn("removing port %s from bridge %s failed (%s); remove it with ovs-vsctl "
-                                     "del-port" % (tap["ifname"], tap["bridge"], output_text(err).strip()))
+                          "del-port" % (tap["ifname"], tap["bridge"], output_text(err).strip()))
         self.runner.run("ip", ["tuntap", "del", "dev", tap["ifname"], "mode", "tap"])
 
     @staticmethod
