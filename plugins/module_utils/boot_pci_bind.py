@@ -4,9 +4,10 @@
 # Managed by nfv.dpdk.pci_driver: binds the PCI devices listed in the overrides file to their drivers
 # (driver_override, unbind, drivers_probe), run at boot by nfv-dpdk-pci-bind.service.
 # usage: nfv-dpdk-pci-bind OVERRIDES-FILE    (the unit names pci_driver.CONF_FILE; NFV_DPDK_SYSFS relocates /sys)
-#   The file holds one device a line, "PCI-ADDRESS DRIVER"; "#" starts a comment.
-#   Prints one line per device it moved; exits 1, naming the device and the cause, when a device is
-#   missing or does not land on its driver (the others are still bound).
+#   The file holds one device a line, "PCI-ADDRESS DRIVER [VENDOR:DEVICE[:SUBVENDOR:SUBDEVICE]]"; "#" starts
+#   a comment. A device whose ids differ from those recorded (a renumbered bus puts another device at the
+#   address) is left alone. Prints one line per device it moved; exits 1, naming the device and the cause,
+#   when a device is missing, is another device or does not land on its driver (the others are still bound).
 
 from __future__ import absolute_import, division, print_function
 
@@ -24,13 +25,25 @@ def say(stream, line):
 
 
 def read_bindings(text):
-    """[(address, driver)] of an overrides file; blank lines, comments and short lines are skipped."""
+    """[(address, driver, ids or None)] of an overrides file; blank lines, comments and short lines are skipped."""
     bindings = []
     for line in text.splitlines():
         words = line.split("#", 1)[0].split()
         if len(words) >= 2:
-            bindings.append((words[0], words[1]))
+            bindings.append((words[0], words[1], words[2] if len(words) > 2 else None))
     return bindings
+
+
+def ids_of(device, count):
+    """The device's ids as recorded ('8086:1572' or with the subsystem ids: count 2 or 4), '' if unreadable."""
+    ids = []
+    for name in ("vendor", "device", "subsystem_vendor", "subsystem_device")[:count]:
+        try:
+            with open(os.path.join(device, name)) as handle:
+                ids.append(handle.read().strip().lower().replace("0x", "").zfill(4))
+        except OSError:
+            return ""
+    return ":".join(ids)
 
 
 def driver_of(device):
@@ -53,12 +66,18 @@ def load_driver(driver, err):
         say(err, "cannot load driver %s" % driver)
 
 
-def bind(sys_root, address, driver, out, err):
+def bind(sys_root, address, driver, out, err, recorded=None):
     """Put one device on its driver; False, with a line on err, when it is not there afterwards."""
     device = os.path.join(sys_root, "bus/pci/devices", address)
     if not os.path.exists(device):
         say(err, "%s: no such PCI device" % address)
         return False
+    if recorded:
+        found = ids_of(device, len(recorded.split(":")))
+        if found != recorded.lower():
+            say(err, "%s: is %s, not the %s recorded: left alone (was the bus renumbered?)"
+                % (address, found or "unreadable", recorded))
+            return False
     drivers = os.path.join(sys_root, "bus/pci/drivers")
     if not os.path.isdir(os.path.join(drivers, driver)):
         load_driver(driver, err)
@@ -92,7 +111,8 @@ def main(argv, environ, out, err):
             text = handle.read()
     except OSError:
         return 0  # nothing to bind (the unit's ConditionPathExists= normally says so first)
-    failed = [address for address, driver in read_bindings(text) if not bind(sys_root, address, driver, out, err)]
+    failed = [address for address, driver, ids in read_bindings(text)
+              if not bind(sys_root, address, driver, out, err, ids)]
     return 1 if failed else 0
 
 

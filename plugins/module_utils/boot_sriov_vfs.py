@@ -5,9 +5,10 @@
 # <PF-ADDRESS>.conf files and sets them up through the PF, run at boot by nfv-dpdk-sriov.service
 # before the PCI binding unit and Open vSwitch start.
 # usage: nfv-dpdk-sriov DIRECTORY    (the unit names sriov.CONF_DIR; NFV_DPDK_SYSFS relocates /sys)
-#   A file holds "numvfs N", then "vf INDEX <ip link vf arguments>" lines; "#" starts a comment.
-#   Prints one line per PF whose VF count it changed; exits 1, naming the PF and the cause, when a PF
-#   is missing or a step failed (the other PFs are still set up).
+#   A file holds "pf VENDOR:DEVICE[:SUBVENDOR:SUBDEVICE]", "numvfs N", then "vf INDEX <ip link vf arguments>"
+#   lines; "#" starts a comment. A PF whose ids differ from those recorded (a renumbered bus puts another
+#   device at the address) is left alone. Prints one line per PF whose VF count it changed; exits 1, naming
+#   the PF and the cause, when a PF is missing, is another device or a step failed (the others are set up).
 
 from __future__ import absolute_import, division, print_function
 
@@ -27,15 +28,28 @@ def say(stream, line):
 
 
 def read_conf(text):
-    """(numvfs or None, [(vf index, [ip link arguments])]) of one PF's file."""
-    numvfs, vfs = None, []
+    """(ids or None, numvfs or None, [(vf index, [ip link arguments])]) of one PF's file."""
+    ids, numvfs, vfs = None, None, []
     for line in text.splitlines():
         words = line.split("#", 1)[0].split()
-        if len(words) == 2 and words[0] == "numvfs" and words[1].isdigit():
+        if len(words) == 2 and words[0] == "pf":
+            ids = words[1].lower()
+        elif len(words) == 2 and words[0] == "numvfs" and words[1].isdigit():
             numvfs = int(words[1])
         elif len(words) >= 3 and words[0] == "vf" and words[1].isdigit():
             vfs.append((int(words[1]), words[2:]))
-    return numvfs, vfs
+    return ids, numvfs, vfs
+
+
+def ids_of(device, count):
+    """The device's ids as recorded ('8086:10c9' or with the subsystem ids: count 2 or 4), '' if unreadable."""
+    ids = []
+    for name in ("vendor", "device", "subsystem_vendor", "subsystem_device")[:count]:
+        try:
+            ids.append(read(os.path.join(device, name)).lower().replace("0x", "").zfill(4))
+        except OSError:
+            return ""
+    return ":".join(ids)
 
 
 def run(argv):
@@ -87,12 +101,18 @@ def set_count(pf, ifname, numvfs_path, wanted, out, err):
 def set_up_pf(sys_root, pf, text, out, err, wait_seconds):
     """Create one PF's VFs and replay their settings; False, with lines on err, when something failed."""
     device = os.path.join(sys_root, "bus/pci/devices", pf)
+    recorded, numvfs, vfs = read_conf(text)
+    if recorded and os.path.exists(device):
+        found = ids_of(device, len(recorded.split(":")))
+        if found != recorded:
+            say(err, "%s: is %s, not the %s recorded: left alone (was the bus renumbered?)"
+                % (pf, found or "unreadable", recorded))
+            return False
     ifname = netdev_of(device, wait_seconds)
     numvfs_path = os.path.join(device, "sriov_numvfs")
     if not ifname or not os.access(numvfs_path, os.W_OK):
         say(err, "%s: no SR-IOV PF with a network interface here" % pf)
         return False
-    numvfs, vfs = read_conf(text)
     done = numvfs is None or set_count(pf, ifname, numvfs_path, numvfs, out, err)
     for index, args in vfs:
         if run(["ip", "link", "set", "dev", ifname, "vf", str(index)] + args) != 0:

@@ -236,3 +236,34 @@ def stat_or_none(path=KVM_DEVICE):
         return os.stat(path)
     except OSError:
         return None
+
+
+def cached_verdict(runner, qemu, user, group, cache_path, device):
+    """The KVM verdict for a guest's credentials, from the host's cache or a real probe (runner: the module's
+    Runner, whose run(name, args, check) starts the probe's QEMU).
+
+    The cache is written in check mode too: it is not state a module manages, and a probe
+    that boots a guest should run once per host, not once per check run.
+    """
+    supplementary = [g for g in [device_group(device)] if g]
+    key = cache_key(qemu, user, group, supplementary, device)
+    cached = read_cache(cache_path, key)
+    if cached is not None:
+        cached["cached"] = True
+        return cached
+    try:
+        result = probe(lambda argv: runner.run(argv[0], argv[1:], check=False), qemu,
+                       user=user, group=group, supplementary=supplementary, device_stat=device)
+    except KeyError as exc:  # the service user or group does not exist yet
+        return {"usable": False, "seconds": None, "cached": False,
+                "reason": "cannot probe KVM as %s:%s, which does not exist yet (%s)" % (user, group, exc)}
+    write_cache(cache_path, key, result)
+    result["cached"] = False
+    return result
+
+
+def choose_accel(requested, verdict):
+    """kvm or tcg as asked; for auto, kvm only when the verdict says a guest really ran under it."""
+    if requested in ("kvm", "tcg"):
+        return requested
+    return "kvm" if verdict and verdict.get("usable") else "tcg"

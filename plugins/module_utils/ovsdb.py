@@ -179,3 +179,23 @@ def vsctl_error(exc, db):
     if "database connection failed" in text or "Connection refused" in text:
         return "ovsdb-server is not reachable at %s (is it running?): %s" % (db or "the default socket", text)
     return text
+
+
+def dpdk_ports_of(runner, addresses):
+    """{PCI address: 'OVS port NAME'} of the Interfaces whose dpdk-devargs name one of `addresses`; {} without
+    OVS or when its database does not answer."""
+    ovsdb = OvsDb(runner)
+    if not ovsdb.installed:
+        return {}
+    rc, out, _err = ovsdb.vsctl(["--format=json", "--data=json", "--columns=name,options", "list", "Interface"],
+                                check=False)
+    if rc != 0:
+        return {}
+    users = {}
+    for row in parse_table(out.decode("utf-8", "replace") if isinstance(out, bytes) else out):
+        devargs = (row.get("options") or {}).get("dpdk-devargs", "")
+        for address in addresses:
+            if devargs.split(",")[0] == address:
+                users[address] = "OVS port %s" % row.get("name")
+    return users
+

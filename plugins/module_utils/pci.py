@@ -93,6 +93,16 @@ def _read_device(fs, address, netdevs):
     }
 
 
+def identity(fs, address):
+    """'vendor:device' and, where sysfs has them, ':subsystem_vendor:subsystem_device' ('8086:1572:8086:0007'):
+    what a boot-time replay checks before it touches the device at an address (a renumbered bus)."""
+    base = "%s/%s" % (PCI_ROOT, address)
+    ids = [hex_id(fs.read(base + "/" + name)) for name in ("vendor", "device", "subsystem_vendor", "subsystem_device")]
+    if not all(ids[:2]):
+        return None
+    return ":".join(ids if all(ids[2:]) else ids[:2])
+
+
 def virtfns(fs, address):
     """Addresses of a PF's virtual functions in VF-index order (virtfnN links), [] for other devices."""
     base = "%s/%s" % (PCI_ROOT, address)

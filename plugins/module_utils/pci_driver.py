@@ -18,14 +18,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import json
 import os
 import re
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import boot_pci_bind, kernel, netdev, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils import boot_pci_bind, netdev, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci_guard import (
+    group_blockers,
+    guard_reasons,
+    iommu_enabled,
+    iommu_error,
+    vfio_users,
+    viability_error,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.programs import program_text, system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
@@ -35,8 +42,6 @@ KERNEL = "kernel"  # the `driver` value that hands a device back to its default 
 VFIO = "vfio-pci"
 # drivers that hand a device to user space: a device on one of them is not "on its kernel driver"
 USERSPACE_DRIVERS = ("vfio-pci", "uio_pci_generic", "igb_uio", "pci-stub")
-# drivers the kernel's vfio accepts beside vfio-pci for the other devices of a group
-GROUP_SAFE_DRIVERS = ("vfio-pci", "pci-stub")
 
 DRIVERS_ROOT = "/sys/bus/pci/drivers"
 PROBE = "/sys/bus/pci/drivers_probe"
@@ -54,7 +59,8 @@ DRIVER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 IFNAME = re.compile(r"[^/\s:]{1,15}")
 
 CONF_HEADER = ("# Managed by nfv.dpdk.pci_driver. Applied at boot by %s before networking and\n"
-               "# Open vSwitch start. One device per line: PCI-ADDRESS DRIVER\n" % UNIT_NAME)
+               "# Open vSwitch start. One device per line: PCI-ADDRESS DRIVER IDS (a device with other ids\n"
+               "# at the address is left alone)\n" % UNIT_NAME)
 
 
 def bind_script_text(python):
@@ -75,6 +81,7 @@ ConditionPathExists={conf}
 [Service]
 Type=oneshot
 RemainAfterExit=yes
+TimeoutStartSec=120
 ExecStart={script} {conf}
 
 [Install]
@@ -183,122 +190,6 @@ def resolve_devices(fs, specs, state):
     return resolved
 
 
-def block_devices(fs, address):
-    """Block devices (disks) that live under the PCI device."""
-    base = fs.realpath("%s/%s" % (pci.PCI_ROOT, address))
-    if not base:
-        return []
-    names = []
-    for name in fs.listdir("/sys/class/block"):
-        real = fs.realpath("/sys/class/block/%s" % name)
-        if real and real.startswith(base + "/"):
-            names.append(name)
-    return names
-
-
-# -- safety checks ---------------------------------------------------------------------------------
-def guard_reasons(fs, device, management, addresses):
-    """Why binding `device` away from its kernel driver may cut the host off (empty: safe)."""
-    reasons = []
-    for name in device.get("netdevs") or []:
-        if name in management:
-            reasons.append("%s carries management traffic: %s" % (name, management[name]))
-            continue
-        link = netdev.read_link(fs, name)
-        addrs = [a for a in addresses.get(name) or [] if not is_link_local(a)]
-        if link.get("operstate") == "up" and addrs:
-            reasons.append("%s is up with addresses %s" % (name, ", ".join(addrs)))
-    for name in block_devices(fs, device["address"]):
-        reasons.append("it holds block device %s" % name)
-    return reasons
-
-
-def vfio_users(fs, group):
-    """'comm (pid N)' of every process holding /dev/vfio/<group> open."""
-    target = "/dev/vfio/%s" % group
-    users = []
-    for pid in fs.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        for fd in fs.listdir("/proc/%s/fd" % pid):
-            try:
-                link = os.readlink(fs.path("/proc/%s/fd/%s" % (pid, fd)))
-            except (IOError, OSError):
-                continue
-            if link == target:
-                users.append("%s (pid %s)" % (fs.read("/proc/%s/comm" % pid, "?"), pid))
-                break
-    return users
-
-
-def is_link_local(address):
-    """Link-local addresses (fe80::/10, 169.254/16) come with an interface that is up, not with a configuration."""
-    try:
-        return ipaddress.ip_address((address or "").split("%", 1)[0]).is_link_local
-    except ValueError:
-        return False
-
-
-def iommu_kernel_args(cpu_vendor, hardware=None):
-    return [kernel.iommu_on_arg(cpu_vendor, hardware), "iommu=pt"]
-
-
-def iommu_enabled(fs):
-    return any(g.isdigit() for g in fs.listdir("/sys/kernel/iommu_groups"))
-
-
-def iommu_error(fs):
-    params = kernel.parse_cmdline(fs.read("/proc/cmdline", ""))
-    vendor = kernel.read_cpu(fs)["vendor"]
-    hardware = kernel.iommu_hardware(fs)
-    args = iommu_kernel_args(vendor, hardware)
-    present = [p["key"] + ("=" + p["value"] if p["value"] is not None else "") for p in params
-               if p["key"] in ("intel_iommu", "amd_iommu", "iommu")]
-    reason = ("%s IOMMU in the ACPI tables" % hardware) if hardware else ("CPU vendor %s" % (vendor or "unknown"))
-    msg = ("the IOMMU is off (no IOMMU groups in /sys/kernel/iommu_groups): vfio-pci needs it. "
-           "Add the kernel arguments %s (%s), for example with nfv.dpdk.kernel_cmdline "
-           "or the nfv.dpdk.vfio role, and reboot" % (" ".join(args), reason))
-    if present:
-        msg += ("; the command line already has %s, so the IOMMU is missing or disabled in the "
-                "firmware (VT-d / AMD-Vi) or, in a VM, the VM has no virtual IOMMU" % " ".join(present))
-    msg += ". Without an IOMMU only vfio's unsafe no-IOMMU mode works (option vfio_noiommu)."
-    return NfvError(msg, kernel_args=args, cpu_vendor=vendor)
-
-
-def group_blockers(fs, devices, targets):
-    """{group: [(address, driver)]} of group members that make the groups of `devices` not viable.
-
-    A group is viable for vfio when every other member is a PCI bridge, has no driver, or is on
-    vfio-pci / pci-stub, or is itself part of this run (`targets`: addresses going to vfio-pci).
-    """
-    blockers = {}
-    for device in devices:
-        group = device.get("iommu_group")
-        if group is None:
-            continue
-        for member in pci.iommu_group_members(fs, group):
-            if member == device["address"] or member in targets:
-                continue
-            info = pci.read_device(fs, member)
-            if info["is_bridge"] or info["driver"] is None or info["driver"] in GROUP_SAFE_DRIVERS:
-                continue
-            entry = (member, info["driver"])
-            if entry not in blockers.setdefault(group, []):
-                blockers[group].append(entry)
-    return blockers
-
-
-def viability_error(devices, blockers):
-    parts = []
-    for group in sorted(blockers):
-        ours = [d["address"] for d in devices if d.get("iommu_group") == group]
-        others = ", ".join("%s (%s)" % (addr, drv) for addr, drv in blockers[group])
-        parts.append("IOMMU group %d of %s is not viable: it also holds %s" % (group, ", ".join(ours), others))
-    return NfvError("; ".join(parts) + ". Every device of a group must be on vfio-pci or have no driver "
-                    "(bridges aside): add those devices to `devices` as well, or unbind them first",
-                    groups=dict((str(g), [{"address": a, "driver": d} for a, d in m]) for g, m in blockers.items()))
-
-
 # -- persistence -------------------------------------------------------------------------------------
 def parse_overrides(text):
     """Lines 'ADDR DRIVER' (comments and blanks skipped) -> {address: driver}."""
@@ -310,8 +201,20 @@ def parse_overrides(text):
     return result
 
 
-def format_overrides(entries):
-    return CONF_HEADER + "".join("%s %s\n" % (addr, entries[addr]) for addr in sorted(entries))
+def parse_identities(text):
+    """{address: 'vendor:device[:subvendor:subdevice]'} of the overrides lines that record them."""
+    result = {}
+    for line in (text or "").splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 3:
+            result[fields[0]] = fields[2]
+    return result
+
+
+def format_overrides(entries, identities=None):
+    identities = identities or {}
+    return CONF_HEADER + "".join(("%s %s %s\n" % (addr, entries[addr], identities[addr]) if identities.get(addr)
+                                  else "%s %s\n" % (addr, entries[addr])) for addr in sorted(entries))
 
 
 def driverctl_file(address):
@@ -376,6 +279,9 @@ class PciDriver(PlannedModule):
                 current["overrides"] = read_driverctl_overrides(fs, [d["address"] for d in devices])
             else:
                 current["overrides"] = parse_overrides(fs.read(CONF_FILE, ""))
+                # the ids the boot program checks: those recorded, and those of this run's devices now
+                current["identities"] = parse_identities(fs.read(CONF_FILE, ""))
+                current["identities"].update((d["address"], pci.identity(fs, d["address"])) for d in devices)
             if current["persistence"] == "unit" or self.absent:
                 current["files"] = dict((path, read_text(fs.path(path)))
                                         for path in (CONF_FILE, BIND_SCRIPT, UNIT_FILE, STATE_FILE))
@@ -536,9 +442,9 @@ class PciDriver(PlannedModule):
         files = current["files"]
         if not wanted and files[CONF_FILE] is None:
             return  # nothing to persist and never was: no boot unit either
-        if wanted != overrides or files[CONF_FILE] is None:
-            plan.add(CONF_FILE, files[CONF_FILE], format_overrides(wanted), action="file", path=CONF_FILE,
-                     mode=0o644)
+        text = format_overrides(wanted, current["identities"])
+        if files[CONF_FILE] != text:
+            plan.add(CONF_FILE, files[CONF_FILE], text, action="file", path=CONF_FILE, mode=0o644)
         script = bind_script_text(current["python"])
         if files[BIND_SCRIPT] != script:
             plan.add(BIND_SCRIPT, files[BIND_SCRIPT], script, action="file", path=BIND_SCRIPT, mode=0o755)

@@ -12,7 +12,7 @@ tests use the very code the unit runs:
   (hugepage and socket directories when missing, tap devices);
 - the ExecStop= helper runs with a system python3 (module_utils/programs), never the module's own
   (a venv or /tmp path that the unit's PrivateTmp can hide);
-- `unit_text(...)` renders the unit; `accel_probe(...)` decides KVM or TCG from a tiny
+- `unit_text(...)` renders the unit; `kvm_probe.cached_verdict(...)` decides KVM or TCG from a tiny
   guest that really ran under KVM as the service user (module_utils/kvm_probe);
 - `QemuVm` is the PlannedModule behind nfv.dpdk.qemu_vm.
 """
@@ -894,43 +894,11 @@ def tail_lines(path, lines=20):
 # acceleration
 
 
-def accel_probe(runner, qemu, spec, cache_path, device):
-    """The KVM verdict for this guest's credentials (kvm_probe), from the host's cache or a real probe.
-
-    The cache is written in check mode too: it is not state this module manages, and a probe
-    that boots a guest should run once per host, not once per check run.
-    """
-    supplementary = [g for g in [kvm_probe.device_group(device)] if g]
-    key = kvm_probe.cache_key(qemu, spec["user"], spec["group"], supplementary, device)
-    cached = kvm_probe.read_cache(cache_path, key)
-    if cached is not None:
-        cached["cached"] = True
-        return cached
-    try:
-        result = kvm_probe.probe(lambda argv: runner.run(argv[0], argv[1:], check=False), qemu,
-                                 user=spec["user"], group=spec["group"], supplementary=supplementary,
-                                 device_stat=device)
-    except KeyError as exc:  # the service user or group does not exist yet
-        result = {"usable": False, "seconds": None, "cached": False,
-                  "reason": "cannot probe KVM as %s:%s, which does not exist yet (%s)"
-                            % (spec["user"], spec["group"], exc)}
-        return result
-    kvm_probe.write_cache(cache_path, key, result)
-    result["cached"] = False
-    return result
-
-
 def is_running(active_state, sub_state):
     """A unit counts as running unless it is inactive, failed or waiting to be restarted after a crash."""
     if active_state in ("active", "reloading"):
         return True
     return active_state == "activating" and sub_state != "auto-restart"
-
-
-def choose_accel(requested, probe):
-    if requested in ("kvm", "tcg"):
-        return requested
-    return "kvm" if probe and probe.get("usable") else "tcg"
 
 
 def _uid(name):
@@ -1016,12 +984,12 @@ class QemuVm(PlannedModule):
         current["kvm_device"] = kvm_probe.stat_or_none()  # os.stat of /dev/kvm, None when absent
         requested = self.params.get("accel", "auto")
         if requested == "auto":
-            current["probe"] = accel_probe(self.runner, qemu_path, spec, self.params["accel_probe_cache"],
-                                           current["kvm_device"])
+            current["probe"] = kvm_probe.cached_verdict(self.runner, qemu_path, spec["user"], spec["group"],
+                                                        self.params["accel_probe_cache"], current["kvm_device"])
             if not current["probe"]["usable"]:
                 self.warn("accel=auto chose TCG (slow emulation) for guest %s: %s"
                           % (spec["name"], current["probe"]["reason"]))
-        current["accel"] = choose_accel(requested, current["probe"])
+        current["accel"] = kvm_probe.choose_accel(requested, current["probe"])
         current["kvm_group"] = None
         if current["accel"] == "kvm":
             current["kvm_group"] = kvm_probe.device_group(current["kvm_device"])

@@ -27,9 +27,10 @@ import time
 from ansible_collections.nfv.dpdk.plugins.module_utils import boot_sriov_vfs, netdev, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb, parse_table
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import dpdk_ports_of
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import UNIT_NAME as PCI_BIND_UNIT
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import guard_reasons, parse_device_spec, vfio_users
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import parse_device_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci_guard import guard_reasons, vfio_users
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.programs import program_text, system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
@@ -67,6 +68,7 @@ ConditionDirectoryNotEmpty={conf}
 [Service]
 Type=oneshot
 RemainAfterExit=yes
+TimeoutStartSec=180
 ExecStart={script} {conf}
 
 [Install]
@@ -221,8 +223,11 @@ def ip_args(name, value):
     return [name, str(value)]
 
 
-def conf_text(count, vfs):
-    lines = ["# Managed by nfv.dpdk.sriov_vfs; replayed at boot by %s" % UNIT_NAME, "numvfs %d" % count]
+def conf_text(count, vfs, identity=None):
+    lines = ["# Managed by nfv.dpdk.sriov_vfs; replayed at boot by %s" % UNIT_NAME]
+    if identity:
+        lines.append("pf %s" % identity)  # a PF with other ids at the address is left alone
+    lines.append("numvfs %d" % count)
     for vf in vfs:
         args = []
         for name in SETTINGS:
@@ -235,24 +240,6 @@ def conf_text(count, vfs):
 
 def conf_path(address):
     return "%s/%s.conf" % (CONF_DIR, address)
-
-
-def ovs_users(runner, addresses):
-    """{VF address: 'OVS port NAME'} for Interfaces whose dpdk-devargs name a VF; {} without OVS."""
-    ovsdb = OvsDb(runner)
-    if not ovsdb.installed:
-        return {}
-    rc, out, _err = ovsdb.vsctl(["--format=json", "--data=json", "--columns=name,options", "list", "Interface"],
-                                check=False)
-    if rc != 0:
-        return {}
-    users = {}
-    for row in parse_table(output_text(out)):
-        devargs = (row.get("options") or {}).get("dpdk-devargs", "")
-        for address in addresses:
-            if devargs.split(",")[0] == address:
-                users[address] = "OVS port %s" % row.get("name")
-    return users
 
 
 # -- the module ----------------------------------------------------------------------------------
@@ -300,7 +287,7 @@ class SriovVfs(PlannedModule):
             vfs.append({"index": index, "address": vf_address, "driver": info["driver"],
                         "iommu_group": info["iommu_group"], "settings": settings.get(index, {})})
         current = {"address": address, "ifname": ifname, "device": device, "numvfs": device["sriov_numvfs"] or 0,
-                   "vfs": vfs}
+                   "vfs": vfs, "identity": pci.identity(self.fs, address)}
         if self.params["persistent"]:
             paths = (conf_path(address), SCRIPT, UNIT_FILE)
             current["files"] = dict((path, read_text(self.fs.path(path))) for path in paths)
@@ -315,7 +302,7 @@ class SriovVfs(PlannedModule):
     def in_use(self, current):
         """Why the VFs that a count change destroys may not go: ['VF 0 (0000:..): in use by ...']."""
         vfs = current["vfs"]
-        ovs = ovs_users(self.runner, [vf["address"] for vf in vfs]) if vfs else {}
+        ovs = dpdk_ports_of(self.runner, [vf["address"] for vf in vfs]) if vfs else {}
         reasons = []
         for vf in vfs:
             why = []
@@ -379,7 +366,7 @@ class SriovVfs(PlannedModule):
             if files[path] is not None:
                 plan.add(path, files[path], None, action="remove", path=path)
             return
-        wanted = conf_text(self.count, self.vfs)
+        wanted = conf_text(self.count, self.vfs, current["identity"])
         files_wanted = ((path, wanted, 0o644), (SCRIPT, script_text(current["python"]), 0o755),
                         (UNIT_FILE, UNIT_TEXT, 0o644))
         for target, text, mode in files_wanted:

@@ -9,7 +9,6 @@ import stat
 import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import choose_accel
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 NOBODY = pwd.getpwnam("nobody")
@@ -48,7 +47,7 @@ def test_no_device_means_tcg_without_starting_qemu():
     run = QemuRun(kvm_probe.PROBE_EXIT)
     verdict = kvm_probe.probe(run, QEMU, user="nobody", device_stat=None)
     assert verdict["usable"] is False and "/dev/kvm does not exist" in verdict["reason"]
-    assert run.calls == [] and choose_accel("auto", verdict) == "tcg"
+    assert run.calls == [] and kvm_probe.choose_accel("auto", verdict) == "tcg"
 
 
 def test_device_the_user_cannot_open_means_tcg_without_starting_qemu():
@@ -56,7 +55,7 @@ def test_device_the_user_cannot_open_means_tcg_without_starting_qemu():
     verdict = kvm_probe.probe(run, QEMU, user="nobody", device_stat=ROOT_ONLY)
     assert verdict["usable"] is False and run.calls == []
     assert "/dev/kvm is root:root 0600" in verdict["reason"] and "uid %d" % NOBODY.pw_uid in verdict["reason"]
-    assert choose_accel("auto", verdict) == "tcg"
+    assert kvm_probe.choose_accel("auto", verdict) == "tcg"
 
 
 def test_guest_that_starts_but_hangs_means_tcg():
@@ -65,7 +64,7 @@ def test_guest_that_starts_but_hangs_means_tcg():
         verdict = kvm_probe.probe(QemuRun(rc), QEMU, device_stat=ROOT_ONLY)
         assert verdict["usable"] is False
         assert "did not finish the probe payload within %d s" % kvm_probe.PROBE_SECONDS in verdict["reason"]
-        assert "hang or crawl" in verdict["reason"] and choose_accel("auto", verdict) == "tcg"
+        assert "hang or crawl" in verdict["reason"] and kvm_probe.choose_accel("auto", verdict) == "tcg"
 
 
 def test_payload_that_ends_too_late_means_tcg():
@@ -77,7 +76,7 @@ def test_qemu_that_aborts_means_tcg_with_its_error():
     err = ("qemu-system-x86_64: error: failed to set MSR 0x10a to 0xc000069\n"
            "qemu-system-x86_64: kvm.c:3849: kvm_buf_set_msrs: Assertion failed.\n")
     verdict = kvm_probe.probe(QemuRun(134, err), QEMU, device_stat=ROOT_ONLY)
-    assert verdict["usable"] is False and choose_accel("auto", verdict) == "tcg"
+    assert verdict["usable"] is False and kvm_probe.choose_accel("auto", verdict) == "tcg"
     assert verdict["reason"].startswith("QEMU cannot run a KVM guest here as uid 0: ")
     assert "failed to set MSR 0x10a" in verdict["reason"]
 
@@ -88,7 +87,7 @@ def test_working_kvm_as_the_service_user_means_kvm():
     run = QemuRun(kvm_probe.PROBE_EXIT)
     verdict = kvm_probe.probe(run, QEMU, user="nobody", supplementary=[kvm.gr_name], device_stat=device)
     assert verdict["usable"] is True and "as user nobody" in verdict["reason"]
-    assert choose_accel("auto", verdict) == "kvm"
+    assert kvm_probe.choose_accel("auto", verdict) == "kvm"
     argv = run.calls[0]
     assert argv[:3] == ["timeout", "--kill-after=2", str(kvm_probe.PROBE_SECONDS + 1)]
     setpriv = argv[3:argv.index("--")]

@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
+from ansible_collections.nfv.dpdk.plugins.module_utils import pci_guard
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.tests.unit import sysfs_tree
@@ -194,8 +195,8 @@ def test_guard_ignores_link_local_addresses(host):
     runner = ScriptedRunner({("ip", ("-j", "address", "show")): (0, addresses, "")})
     result = run(host.root, ["ens3f1"], check_mode=True, runner=runner, persistent=False)
     assert result["changed"]
-    assert pd.is_link_local("fe80::1%eth0") and not pd.is_link_local("2001:db8::1")
-    assert not pd.is_link_local("garbage")
+    assert pci_guard.is_link_local("fe80::1%eth0") and not pci_guard.is_link_local("2001:db8::1")
+    assert not pci_guard.is_link_local("garbage")
 
 
 def test_bridge_is_not_a_target(host):
@@ -299,8 +300,8 @@ def test_group_member_on_vfio_or_no_driver_or_bridge_is_viable(host):
     host.pci("0000:80:01.0", "0x8086", "0x2030", pci_class="0x060400", driver="pcieport", iommu_group=41)
     fs = host.fs
     devices = [pd.pci.read_device(fs, "0000:82:00.0"), pd.pci.read_device(fs, "0000:82:00.1")]
-    assert pd.group_blockers(fs, devices, {"0000:82:00.0", "0000:82:00.1"}) == {}
-    assert pd.group_blockers(fs, devices[:1], {"0000:82:00.0"}) == {41: [("0000:82:00.1", "igb")]}
+    assert pci_guard.group_blockers(fs, devices, {"0000:82:00.0", "0000:82:00.1"}) == {}
+    assert pci_guard.group_blockers(fs, devices[:1], {"0000:82:00.0"}) == {41: [("0000:82:00.1", "igb")]}
 
 
 def test_device_without_group_on_iommu_host(host):
@@ -345,7 +346,7 @@ def test_plan_bind_and_own_persistence(host):
     bind = result["changes"][0]
     assert (bind["before"], bind["after"]) == ("i40e", "vfio-pci")
     conf = result["changes"][1]["after"]
-    assert "0000:03:00.0 vfio-pci\n0000:03:00.1 vfio-pci\n" in conf
+    assert "0000:03:00.0 vfio-pci 8086:1572\n0000:03:00.1 vfio-pci 8086:1572\n" in conf
     assert result["diff"]["before"]["0000:03:00.1"] == "i40e"
     assert result["diff"]["after"]["0000:03:00.1"] == "vfio-pci"
     assert result["persistence"] == "nfv-dpdk-pci-bind.service"
@@ -377,12 +378,13 @@ def test_persistence_apply_then_second_run_unchanged(host):
     assert first["changed"]
     assert [c["action"] for c in first["changes"]] == ["file", "file", "file", "enable"]
     conf = host.fs.read(pd.CONF_FILE)
-    assert conf.splitlines()[-1] == "0000:03:00.0 vfio-pci"
+    assert conf.splitlines()[-1] == "0000:03:00.0 vfio-pci 8086:1572"
     assert os.stat(host.fs.path(pd.BIND_SCRIPT)).st_mode & 0o777 == 0o755
     with open(host.fs.path(pd.UNIT_FILE)) as f:
         unit = f.read()
     assert "Before=network-pre.target openvswitch-switch.service ovs-vswitchd.service" in unit
     assert "ExecStart=%s %s" % (pd.BIND_SCRIPT, pd.CONF_FILE) in unit
+    assert "TimeoutStartSec=120" in unit
     assert "WantedBy=sysinit.target" in unit
     assert os.readlink(host.fs.path(pd.UNIT_WANTS_LINK)) == pd.UNIT_FILE
     assert link(host, "0000:03:00.0").endswith("/vfio-pci")
@@ -709,6 +711,35 @@ def test_bind_script_writes_override_unbind_probe(host, tmp_path_factory):
     assert not fs.exists("/sys/bus/pci/drivers/vfio-pci/unbind")
 
 
+def test_identity_is_recorded_with_the_subsystem_ids_where_sysfs_has_them(host):
+    host.write("/sys/devices/pci0000:00/0000:03:00.1/subsystem_vendor", "0x8086")
+    host.write("/sys/devices/pci0000:00/0000:03:00.1/subsystem_device", "0x0007")
+    assert pd.pci.identity(host.fs, "0000:03:00.1") == "8086:1572:8086:0007"
+    assert pd.pci.identity(host.fs, "0000:03:00.0") == "8086:1572"
+    assert pd.pci.identity(host.fs, "0000:09:00.0") is None
+
+
+def test_a_boot_file_of_an_earlier_version_gets_the_ids_of_the_devices_it_binds(host):
+    host.write(pd.CONF_FILE, "0000:03:00.0 vfio-pci\n0000:81:00.0 vfio-pci\n")
+    result = run(host.root, ["0000:03:00.0"], check_mode=True)
+    conf = next(c for c in result["changes"] if c["key"] == pd.CONF_FILE)["after"]
+    # a device of another run keeps its line as it was
+    assert conf.splitlines()[-2:] == ["0000:03:00.0 vfio-pci 8086:1572", "0000:81:00.0 vfio-pci"]
+
+
+def test_bind_script_leaves_a_device_with_other_ids_alone(host, tmp_path_factory):
+    script = installed_bind_script(tmp_path_factory.mktemp("script"))
+    conf = script.parent / "overrides.conf"
+    # 03:00.1 is an X710 (8086:1572); the file recorded another NIC at that address
+    conf.write_text(pd.format_overrides({"0000:03:00.1": "vfio-pci"}, {"0000:03:00.1": "15b3:1017"}))
+    proc = subprocess.run([str(script), str(conf)], env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "/usr/bin:/bin"},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    assert proc.returncode == 1
+    assert "0000:03:00.1: is 8086:1572, not the 15b3:1017 recorded: left alone" in proc.stderr
+    assert host.fs.read("/sys/bus/pci/devices/0000:03:00.1/driver_override") == "(null)"
+    assert not host.fs.exists("/sys/bus/pci/drivers/i40e/unbind")
+
+
 def test_bind_script_without_conf_is_a_noop(tmp_path):
     script = installed_bind_script(tmp_path)
     proc = subprocess.run([str(script), str(tmp_path / "missing.conf")], check=False)
@@ -723,22 +754,24 @@ def test_bind_script_wants_the_overrides_file_named(tmp_path):
 
 
 def test_overrides_format_roundtrip():
-    text = pd.format_overrides({"0000:81:00.0": "vfio-pci", "0000:03:00.0": "uio_pci_generic"})
+    text = pd.format_overrides({"0000:81:00.0": "vfio-pci", "0000:03:00.0": "uio_pci_generic"},
+                               {"0000:81:00.0": "15b3:1017"})
     assert text.startswith("# Managed by nfv.dpdk.pci_driver")
-    assert text.splitlines()[-2:] == ["0000:03:00.0 uio_pci_generic", "0000:81:00.0 vfio-pci"]
+    assert text.splitlines()[-2:] == ["0000:03:00.0 uio_pci_generic", "0000:81:00.0 vfio-pci 15b3:1017"]
     assert pd.parse_overrides(text + "  # comment\n0000:05:00.0 vfio-pci # inline\n") == {
         "0000:03:00.0": "uio_pci_generic", "0000:81:00.0": "vfio-pci", "0000:05:00.0": "vfio-pci"}
+    assert pd.parse_identities(text) == {"0000:81:00.0": "15b3:1017"}
 
 
 def test_iommu_kernel_args_by_vendor():
-    assert pd.iommu_kernel_args("GenuineIntel") == ["intel_iommu=on", "iommu=pt"]
-    assert pd.iommu_kernel_args("AuthenticAMD") == ["amd_iommu=on", "iommu=pt"]
+    assert pci_guard.iommu_kernel_args("GenuineIntel") == ["intel_iommu=on", "iommu=pt"]
+    assert pci_guard.iommu_kernel_args("AuthenticAMD") == ["amd_iommu=on", "iommu=pt"]
 
 
 def test_iommu_kernel_args_follow_the_firmware_table():
     # a VM with an Intel vIOMMU on an AMD-branded CPU (QEMU TCG's "max") needs intel_iommu=on
-    assert pd.iommu_kernel_args("AuthenticAMD", "intel") == ["intel_iommu=on", "iommu=pt"]
-    assert pd.iommu_kernel_args("GenuineIntel", "amd") == ["amd_iommu=on", "iommu=pt"]
+    assert pci_guard.iommu_kernel_args("AuthenticAMD", "intel") == ["intel_iommu=on", "iommu=pt"]
+    assert pci_guard.iommu_kernel_args("GenuineIntel", "amd") == ["amd_iommu=on", "iommu=pt"]
 
 
 def test_no_iommu_names_the_vt_d_args_when_the_acpi_table_says_so(tmp_path):

@@ -10,12 +10,11 @@ import sys
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import programs
+from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, programs
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.programs import python_problem, system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     MKDIR_SCRIPT,
-    choose_accel,
     failure_cause,
     generate_mac,
     guest_spec,
@@ -295,6 +294,7 @@ def test_macs_in_unit():
 # ---- acceleration -------------------------------------------------------------------------------
 
 def test_choose_accel():
+    choose_accel = kvm_probe.choose_accel
     assert choose_accel("auto", {"usable": True}) == "kvm"
     assert choose_accel("auto", {"usable": False}) == "tcg"
     assert choose_accel("kvm", {"usable": False}) == "kvm" and choose_accel("tcg", {"usable": True}) == "tcg"

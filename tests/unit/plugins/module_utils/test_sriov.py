@@ -209,7 +209,8 @@ def test_real_run_applies_reads_back_persists_and_second_run_is_unchanged(host):
     assert first["vfs"][0]["mac"] == "52:54:00:aa:00:01" and first["vfs"][0]["vlan"] == "100 qos 3"
     assert first["vfs"][2]["address"] == VFS[2] and first["vfs"][2]["iommu_group"] == 62
     conf = host.fs.read(sriov.conf_path(PF))
-    assert conf.splitlines()[1:] == ["numvfs 3", "vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 3 trust on spoofchk off",
+    assert conf.splitlines()[1:] == ["pf 8086:1572", "numvfs 3",
+                                     "vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 3 trust on spoofchk off",
                                      "vf 2 max_tx_rate 100"]
     assert os.readlink(host.fs.path(sriov.UNIT_WANTS_LINK)) == sriov.UNIT_FILE
     assert os.stat(host.fs.path(sriov.SCRIPT)).st_mode & 0o777 == 0o755
@@ -342,6 +343,26 @@ def test_boot_script_names_a_failed_vf_setting_and_goes_on(host, tmp_path):
     assert proc.returncode == 1
     assert "%s (ens3f1): vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 3 trust on spoofchk off failed" % PF in proc.stderr
     assert "vf 2" not in proc.stderr
+
+
+def test_boot_script_leaves_a_pf_with_other_ids_alone(host, tmp_path):
+    work = tmp_path / "work"
+    (work / "bin").mkdir(parents=True)
+    log = work / "ip.log"
+    fake_ip = work / "bin" / "ip"
+    fake_ip.write_text("#!/bin/sh\necho \"$*\" >> %s\n" % log)
+    fake_ip.chmod(0o755)
+    conf_dir = work / "sriov.d"
+    conf_dir.mkdir()
+    # the file recorded an 82599 (8086:10fb) at the PF's address; an X710 (8086:1572) is there now
+    (conf_dir / ("%s.conf" % PF)).write_text(sriov.conf_text(4, sriov.normalize_vfs(WANTED, 4), "8086:10fb"))
+    proc = subprocess.run([str(installed_vf_program(work)), str(conf_dir)],
+                          env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "%s:/usr/bin:/bin" % (work / "bin")},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    assert proc.returncode == 1
+    assert "%s: is 8086:1572, not the 8086:10fb recorded: left alone" % PF in proc.stderr
+    assert host.fs.read("/sys/bus/pci/devices/%s/sriov_numvfs" % PF) == "3"
+    assert not log.exists()
 
 
 def test_boot_script_without_files_is_a_noop(tmp_path):
