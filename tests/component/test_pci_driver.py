@@ -315,9 +315,11 @@ GUEST_INIT = GUEST_START + HOST_ROOT_MOUNT + r"""dump() {
 }
 # the boot program as pci_driver installs it, run by the host's system python3 (its shebang)
 mkdir -p /host/tmp/pcidrv
-cp /nfv-dpdk-pci-bind /to-vfio.conf /to-e1000.conf /missing.conf /host/tmp/pcidrv/
+cp /nfv-dpdk-pci-bind /to-vfio.conf /to-e1000.conf /missing.conf /other-ids.conf /host/tmp/pcidrv/
 bind() { chroot /host /tmp/pcidrv/nfv-dpdk-pci-bind /tmp/pcidrv/$1; }
 dump boot
+bind other-ids.conf; echo "pcidrv: rc other-ids $?"
+dump other
 bind to-vfio.conf; echo "pcidrv: rc to-vfio $?"
 dump vfio
 bind to-vfio.conf; echo "pcidrv: rc again $?"
@@ -342,7 +344,9 @@ def guest_files():
     return {
         "init": GUEST_INIT.replace("__MODULES__", " ".join(GUEST_MODULES + HOST_ROOT_MODULES)),
         "nfv-dpdk-pci-bind": pd.bind_script_text(system_python(Which(), "the boot program")),
-        "to-vfio.conf": pd.format_overrides({GUEST_NIC: "vfio-pci"}),
+        # the ids QEMU's e1000 has (82540EM), as pci_driver records them; then another NIC's at its address
+        "to-vfio.conf": pd.format_overrides({GUEST_NIC: "vfio-pci"}, {GUEST_NIC: "8086:100e"}),
+        "other-ids.conf": pd.format_overrides({GUEST_NIC: "vfio-pci"}, {GUEST_NIC: "15b3:1017"}),
         "to-e1000.conf": pd.format_overrides({GUEST_NIC: "e1000"}),
         "missing.conf": pd.format_overrides({"0000:00:1e.7": "vfio-pci"}),
     }
@@ -455,6 +459,10 @@ def test_boot_script_binds_and_returns_a_nic_in_a_vIOMMU_guest(tmp_path):
     assert driver == "e1000" and group != "-" and override == "(null)"
     other = phases["boot"]["devices"][GUEST_OTHER_NIC]
     assert other[0] == "e1000" and other[1] not in ("-", group)   # a group of its own
+
+    assert rcs["other-ids"] == 1                                  # another device at the address: left alone
+    assert "nfv-dpdk-pci-bind: %s: is 8086:100e, not the 15b3:1017 recorded: left alone" % GUEST_NIC in text
+    assert phases["other"]["devices"][GUEST_NIC] == ("e1000", group, "(null)")
 
     assert rcs["to-vfio"] == 0
     assert phases["vfio"]["devices"][GUEST_NIC] == ("vfio-pci", group, "vfio-pci")
