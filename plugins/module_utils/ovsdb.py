@@ -198,4 +198,3 @@ def dpdk_ports_of(runner, addresses):
             if devargs.split(",")[0] == address:
                 users[address] = "OVS port %s" % row.get("name")
     return users
-
