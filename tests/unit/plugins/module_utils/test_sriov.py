@@ -303,22 +303,33 @@ def test_vf_program_is_the_program_under_an_isolated_shebang():
     assert "def main(argv, environ, out, err" in text
 
 
-def test_boot_script_creates_vfs_through_zero_and_replays_settings(host, tmp_path):
+LOGGING_IP = "#!/bin/sh\necho \"$*\" >> %s\n"
+
+
+def run_vf_program(host, tmp_path, files, ip_script=LOGGING_IP):
+    """The installed program over a directory of `files` ({name: text}), with a fake `ip` (its script gets
+    the path of its log); returns the process and the log (what `ip` was asked, one call a line)."""
     work = tmp_path / "work"
     (work / "bin").mkdir(parents=True)
     log = work / "ip.log"
     fake_ip = work / "bin" / "ip"
-    fake_ip.write_text("#!/bin/sh\necho \"$*\" >> %s\n" % log)
+    fake_ip.write_text(ip_script % log if "%s" in ip_script else ip_script)
     fake_ip.chmod(0o755)
-    script = installed_vf_program(work)
     conf_dir = work / "sriov.d"
     conf_dir.mkdir()
-    vfs = sriov.normalize_vfs(WANTED, 4)
-    (conf_dir / ("%s.conf" % PF)).write_text(sriov.conf_text(4, vfs))
-    (conf_dir / "0000:09:00.0.conf").write_text(sriov.conf_text(2, []))  # a PF that is gone
-    proc = subprocess.run([str(script), str(conf_dir)],
+    for name, text in files.items():
+        (conf_dir / name).write_text(text)
+    proc = subprocess.run([str(installed_vf_program(work)), str(conf_dir)],
                           env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "%s:/usr/bin:/bin" % (work / "bin")},
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    return proc, log
+
+
+def test_boot_script_creates_vfs_through_zero_and_replays_settings(host, tmp_path):
+    proc, log = run_vf_program(host, tmp_path, {
+        "%s.conf" % PF: sriov.conf_text(4, sriov.normalize_vfs(WANTED, 4)),
+        "0000:09:00.0.conf": sriov.conf_text(2, []),  # a PF that is gone
+    })
     assert proc.returncode == 1
     assert "0000:09:00.0: no SR-IOV PF with a network interface here" in proc.stderr
     assert "%s (ens3f1): 3 -> 4 VFs" % PF in proc.stdout
@@ -329,36 +340,17 @@ def test_boot_script_creates_vfs_through_zero_and_replays_settings(host, tmp_pat
 
 
 def test_boot_script_names_a_failed_vf_setting_and_goes_on(host, tmp_path):
-    work = tmp_path / "work"
-    (work / "bin").mkdir(parents=True)
-    fake_ip = work / "bin" / "ip"
-    fake_ip.write_text("#!/bin/sh\ncase \"$*\" in *trust*) exit 2;; esac\n")
-    fake_ip.chmod(0o755)
-    conf_dir = work / "sriov.d"
-    conf_dir.mkdir()
-    (conf_dir / ("%s.conf" % PF)).write_text(sriov.conf_text(4, sriov.normalize_vfs(WANTED, 4)))
-    proc = subprocess.run([str(installed_vf_program(work)), str(conf_dir)],
-                          env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "%s:/usr/bin:/bin" % (work / "bin")},
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    proc, _log = run_vf_program(host, tmp_path, {"%s.conf" % PF: sriov.conf_text(4, sriov.normalize_vfs(WANTED, 4))},
+                                ip_script="#!/bin/sh\ncase \"$*\" in *trust*) exit 2;; esac\n")
     assert proc.returncode == 1
     assert "%s (ens3f1): vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 3 trust on spoofchk off failed" % PF in proc.stderr
     assert "vf 2" not in proc.stderr
 
 
 def test_boot_script_leaves_a_pf_with_other_ids_alone(host, tmp_path):
-    work = tmp_path / "work"
-    (work / "bin").mkdir(parents=True)
-    log = work / "ip.log"
-    fake_ip = work / "bin" / "ip"
-    fake_ip.write_text("#!/bin/sh\necho \"$*\" >> %s\n" % log)
-    fake_ip.chmod(0o755)
-    conf_dir = work / "sriov.d"
-    conf_dir.mkdir()
     # the file recorded an 82599 (8086:10fb) at the PF's address; an X710 (8086:1572) is there now
-    (conf_dir / ("%s.conf" % PF)).write_text(sriov.conf_text(4, sriov.normalize_vfs(WANTED, 4), "8086:10fb"))
-    proc = subprocess.run([str(installed_vf_program(work)), str(conf_dir)],
-                          env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "%s:/usr/bin:/bin" % (work / "bin")},
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
+    proc, log = run_vf_program(host, tmp_path, {
+        "%s.conf" % PF: sriov.conf_text(4, sriov.normalize_vfs(WANTED, 4), "8086:10fb")})
     assert proc.returncode == 1
     assert "%s: is 8086:1572, not the 8086:10fb recorded: left alone" % PF in proc.stderr
     assert host.fs.read("/sys/bus/pci/devices/%s/sriov_numvfs" % PF) == "3"
