@@ -36,8 +36,6 @@ import pytest
 import guest_image
 from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
-    accel_probe,
-    choose_accel,
     failure_cause,
     guest_spec,
     helper_argv,
@@ -165,8 +163,9 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
     # KVM only where a guest really ran under it as the service user (the module's own decision)
     probe_spec = {"user": SERVICE_USER, "group": SERVICE_GROUP}
     device = kvm_probe.stat_or_none()
-    probe = accel_probe(runner, qemu, probe_spec, os.path.join(run_root, "kvm-probe.json"), device)
-    accel = choose_accel("auto", probe)
+    probe = kvm_probe.cached_verdict(runner, qemu, probe_spec["user"], probe_spec["group"],
+                                     os.path.join(run_root, "kvm-probe.json"), device)
+    accel = kvm_probe.choose_accel("auto", probe)
     kvm_group = kvm_probe.device_group(device) if accel == "kvm" else None
     extra_groups = [grp.getgrnam(kvm_group).gr_gid] if kvm_group else []  # the unit's SupplementaryGroups=
     vhost_dir = os.path.join(run_root, "vhost")
