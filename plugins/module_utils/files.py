@@ -19,9 +19,10 @@ def inside(path, directory):
 
 
 def read_text(path):
-    """Content of a file, or None when it is missing or unreadable."""
+    """Content of a file, or None when it is missing or unreadable; bytes that are not UTF-8 read as U+FFFD
+    (a unit or configuration file edited by hand never crashes its reader)."""
     try:
-        with open(path, "r") as handle:
+        with open(path, "r", encoding="utf-8", errors="replace") as handle:
             return handle.read()
     except (IOError, OSError):
         return None

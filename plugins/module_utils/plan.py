@@ -16,6 +16,7 @@ __metaclass__ = type
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.fields import refuse_control_characters
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
 
@@ -110,7 +111,7 @@ class PlannedModule:
             self.warnings.append(text)
 
     def validate(self):
-        """Reject bad input before anything is read or changed."""
+        """Reject bad input before anything is read or changed (control characters are refused before it)."""
 
     def read(self):
         raise NotImplementedError
@@ -126,6 +127,7 @@ class PlannedModule:
 
     def run(self):
         try:
+            refuse_control_characters(self.params)
             self.validate()
             current = self.read()
             plan = self.plan(current)

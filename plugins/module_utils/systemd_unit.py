@@ -23,6 +23,7 @@ import shutil
 import tempfile
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.fields import CONTROL_RE
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 
 # used with fullmatch: "$" also matches before a final newline
@@ -35,15 +36,20 @@ _RAW_NEWLINE = re.compile(r"(?<!\\)\n")
 
 
 def escape_word(word):
-    """One argv word as systemd's command-line parser reads it back unchanged."""
+    """One argv word as systemd's command-line parser reads it back unchanged.
+
+    A control character is refused, not escaped: systemd ends a unit line at a NUL as at a newline, and
+    no option of ours may hold one (module_utils/fields.py refuses them in every module's options first).
+    """
     word = str(word)
+    if CONTROL_RE.search(word):
+        raise NfvError("%r cannot be a word of a unit's command line: it contains a control character" % (word,))
     # specifiers (%) and environment variables ($) are expanded even inside quotes
     word = word.replace("%", "%%").replace("$", "$$")
     if word == ";":
         return "\\;"
     if word == "" or _NEEDS_QUOTES.search(word):
         escaped = word.replace("\\", "\\\\").replace('"', '\\"')
-        escaped = escaped.replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
         return '"%s"' % escaped
     return word
 
@@ -70,7 +76,8 @@ def exec_line(argv, prefix="", group_options=True):
 
 
 def unescape_exec(value):
-    """Inverse of exec_line for the words we write (used to read units back and in tests)."""
+    """Inverse of exec_line for the words we write (used to read units back and in tests); NfvError, never a
+    crash, for what systemd would not parse either."""
     value = value.replace("\\\n", " ")
     words, cur, i, quoted, have = [], [], 0, False, False
     while i < len(value):
@@ -102,7 +109,8 @@ def unescape_exec(value):
             have = True
         i += 1
     if quoted:
-        raise ValueError("unbalanced quoting in %r" % value)
+        raise NfvError("a unit command line has unbalanced quoting (the unit was not written by this collection or "
+                       "was edited by hand): %r" % value)
     if cur or have:
         words.append("".join(cur))
     return [w.replace("%%", "%").replace("$$", "$") for w in words]

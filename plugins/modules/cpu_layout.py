@@ -349,6 +349,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import (
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts, running_layout
+from ansible_collections.nfv.dpdk.plugins.module_utils.fields import refuse_control_characters
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.kernel import read_task_names
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import unit_name
@@ -388,6 +389,10 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        refuse_control_characters(p)
+    except NfvError as exc:
+        module.fail_json(msg=exc.msg, conflicts=[], **exc.details)
     if p["hugepage_headroom_mb"] < 0:
         module.fail_json(msg="%shugepage_headroom_mb cannot be negative, got %d"
                          % (p["field_prefix"], p["hugepage_headroom_mb"]), conflicts=[])

@@ -189,6 +189,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.facts import gather
+from ansible_collections.nfv.dpdk.plugins.module_utils.fields import refuse_control_characters
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.netdev import connection_address, resolve_connection_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
@@ -204,6 +205,7 @@ def main():
     )
     given = module.params["connection_address"]
     try:
+        refuse_control_characters(module.params)
         address = resolve_connection_address(given) if given else connection_address()
         facts = gather(HostFS(), Runner(module), connection_address=address,
                        ovs_db=module.params["ovs_db"])

@@ -806,7 +806,7 @@ def no_dns(name, port):
     ("mgmt host", "connection_address 'mgmt host' is neither an IP address nor a host name"),
     ("mgmt..example", "connection_address 'mgmt..example' is neither an IP address nor a host name"),
     ("-mgmt", "connection_address '-mgmt' is neither an IP address nor a host name"),
-    ("198.51.100.7\n", "connection_address '198.51.100.7\\n' is neither an IP address nor a host name"),
+    ("198.51.100.7\n", "connection_address '198.51.100.7\\n': no option of this module may contain a control"),
     ("mgmt.invalid", "connection_address 'mgmt.invalid' is not an IP address and does not resolve"),
 ])
 def test_connection_address_must_be_an_address(host, monkeypatch, value, message):
@@ -822,7 +822,10 @@ def test_connection_address_must_be_an_address(host, monkeypatch, value, message
             run(host.root, ["0000:03:00.1"], check_mode=check_mode, runner=runner, connection_address=value,
                 force=True)
         assert message in err.value.msg
-        assert err.value.details["connection_address"] == value
+        if "\n" in value:  # the one control-character check, before the module's own
+            assert err.value.details["fields"] == ["connection_address"]
+        else:
+            assert err.value.details["connection_address"] == value
         assert runner.calls == []  # refused before anything is read
         assert link(host, "0000:03:00.1").endswith("/i40e") and not host.fs.exists(pd.STATE_FILE)
 
