@@ -95,7 +95,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils import (
     kvm_probe,
     ovs_config,
     pci_driver,
-    qemu_vm,
+    qemu_spec,
     sriov,
 )
 
@@ -108,9 +108,9 @@ def names():
         "sriov_vfs": {"unit": sriov.UNIT_NAME, "unit_file": sriov.UNIT_FILE, "program": sriov.SCRIPT,
                       "conf_dir": sriov.CONF_DIR},
         "ovs_config": {"other_config_keys": [key for _option, key in ovs_config.OPTION_KEYS]},
-        "qemu_vm": {"unit_prefix": qemu_vm.UNIT_PREFIX, "unit_pattern": qemu_vm.UNIT_PREFIX + "*.service",
-                    "unit_dir": qemu_vm.DEFAULTS["unit_dir"], "helper_dir": qemu_vm.DEFAULTS["helper_dir"],
-                    "run_dir": qemu_vm.DEFAULTS["run_dir"],
+        "qemu_vm": {"unit_prefix": qemu_spec.UNIT_PREFIX, "unit_pattern": qemu_spec.UNIT_PREFIX + "*.service",
+                    "unit_dir": qemu_spec.DEFAULTS["unit_dir"], "helper_dir": qemu_spec.DEFAULTS["helper_dir"],
+                    "run_dir": qemu_spec.DEFAULTS["run_dir"],
                     "kvm_probe_cache": kvm_probe.DEFAULT_CACHE},
         "cpu_layout": {"tuned_profile": cpu_layout.TUNED_PROFILE, "kernel_keys": list(cpu_layout.CPU_KERNEL_KEYS)},
     }

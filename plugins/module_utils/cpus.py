@@ -15,14 +15,33 @@ import re
 
 CPULIST_RE = re.compile(r"\d+(-\d+(:\d+(/\d+)?)?)?(,\d+(-\d+(:\d+(/\d+)?)?)?)*")
 MASK_RE = re.compile(r"(0[xX])?[0-9a-fA-F]+")  # fullmatch: "$" also matches before a final newline
+# CPU numbers are below this (CONFIG_NR_CPUS of Debian's amd64 kernels, the most any host here can have):
+# a list or mask is checked against it before it is expanded, so '0-4000000000' costs nothing; the
+# modules then check the CPUs against the host's own
+MAX_CPUS = 8192
 
 
 class BadValue(ValueError):
     """A value that is not a CPU list or mask; the callers name the field."""
 
 
+class CpuOutOfRange(BadValue):
+    """A CPU number no host can have; str() says so."""
+
+    def __init__(self, cpu):
+        super(CpuOutOfRange, self).__init__("CPU %d is above %d, the highest CPU number a host can have"
+                                            % (cpu, MAX_CPUS - 1))
+
+
+def _bounded(cpu):
+    if cpu >= MAX_CPUS:
+        raise CpuOutOfRange(cpu)
+    return cpu
+
+
 def parse_cpulist(text):
-    """Kernel cpulist ("0-3,8,10-11", "0-15:2" of isolcpus) to a sorted list of ints; what the kernel wrote."""
+    """Kernel cpulist ("0-3,8,10-11", "0-15:2" of isolcpus) to a sorted list of ints; what the kernel wrote.
+    CpuOutOfRange for a number of MAX_CPUS or more, before any range is expanded."""
     cpus = set()
     for raw in (text or "").replace("\n", ",").split(","):
         part = raw.strip()
@@ -34,9 +53,12 @@ def parse_cpulist(text):
             if ":" in last:  # 0-15:2 (rare, used by isolcpus)
                 last, step = last.split(":", 1)
                 step = int(step.split("/")[0])
-            cpus.update(range(int(first), int(last) + 1, step))
+            first, last = _bounded(int(first)), _bounded(int(last))
+            if step < 1 or last < first:
+                raise BadValue(text)
+            cpus.update(range(first, last + 1, step))
         else:
-            cpus.add(int(part))
+            cpus.add(_bounded(int(part)))
     return sorted(cpus)
 
 
@@ -72,7 +94,7 @@ def cpus_of(value):
     for item in values:
         if isinstance(item, bool) or not re.fullmatch(r"\d+", str(item).strip(" \t")):
             raise BadValue(value)
-        cpus.add(int(str(item).strip(" \t")))
+        cpus.add(_bounded(int(str(item).strip(" \t"))))
     return sorted(cpus)
 
 
@@ -82,6 +104,8 @@ def mask_cpus(value):
     if isinstance(value, bool) or not MASK_RE.fullmatch(text) or int(text, 16) == 0:
         raise BadValue(value)
     bits = int(text, 16)
+    if bits.bit_length() > MAX_CPUS:
+        raise CpuOutOfRange(bits.bit_length() - 1)
     return [cpu for cpu in range(bits.bit_length()) if bits >> cpu & 1]
 
 

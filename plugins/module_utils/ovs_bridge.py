@@ -26,9 +26,9 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import (
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import CommandError
+from ansible_collections.nfv.dpdk.plugins.module_utils.unit_paths import SUN_PATH_MAX
 
 IFNAMSIZ = 16            # names up to 15 bytes
-SUN_PATH_MAX = 107       # sockaddr_un.sun_path is 108 bytes including the NUL
 INTERFACE_TYPES = ["system", "internal", "dpdk", "dpdkvhostuser", "dpdkvhostuserclient", "patch",
                    "vxlan", "geneve", "gre", "erspan", "ip6erspan", "ip6gre", "stt", "lisp", "bareudp",
                    "gtpu", "srv6", "tap", "afxdp", "afxdp-nonpmd"]

@@ -1,12 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: nfv.dpdk contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""QEMU guests as systemd units: validation, the command line, the unit, the module logic.
+"""QEMU guests as systemd units: the command line, the unit, the module logic.
 
 The pieces are pure where they can be, so that unit tests and the component
 tests use the very code the unit runs:
 
-- `guest_spec(params)` validates and normalizes the module options (no host access);
+- `qemu_spec.guest_spec(params)` validates and normalizes the module options (no host access; the NICs
+  are qemu_nic_spec's);
 - `qemu_argv(spec, qemu, accel)` is the exact argv of ExecStart=;
 - `prestart_commands(spec, tools)` are the privileged ExecStartPre=+ steps
   (hugepage and socket directories when missing, tap devices);
@@ -22,32 +23,26 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import grp
-import hashlib
-import ipaddress
 import os
 import pwd
-import re
 import stat
 import time
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, qemu_unit_helper
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import cpus_of, format_cpulist, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import inside, read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
     format_mb,
-    kb_to_label,
     kb_to_text,
-    parse_memory_mb,
     read_mounts,
     resolve_size,
-    size_to_kb,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.netdev import mac_problem, normalize_mac
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import memory_total_kb, node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.programs import program_text, system_python
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import UNIT_PREFIX, guest_spec
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
     SYSTEMD_BOOTED_MARKER,
@@ -57,17 +52,8 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
     unescape_exec,
     verify_unit,
 )
+from ansible_collections.nfv.dpdk.plugins.module_utils.unit_paths import SOCKET_BASES
 
-UNIT_PREFIX = "nfv-qemu-"
-# patterns used with fullmatch: "$" also matches before a final newline ("vm1\n")
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,47}")
-IFNAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
-BRIDGE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-USER_RE = re.compile(r"[a-z_][a-z0-9_-]*[$]?")  # user and group names
-NIC_TYPES = ("vhost-user", "tap", "user", "vfio")
-SUN_PATH_MAX = 107  # bytes of sockaddr_un.sun_path usable for a path (108 with the NUL)
-PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp")
-HUGEPAGE_SUBDIR = "nfv-qemu"
 # mode of the hugepage and socket directories the unit makes when they are missing: the same as
 # nfv.dpdk.ovs_dpdk gives its vhost socket directory (root:<group> 0770)
 DIR_MODE = "0770"
@@ -85,395 +71,15 @@ START_LIMIT_BURST = 3
 START_LIMIT_INTERVAL = 300
 LOG_DIR = "/var/log/nfv-qemu"
 HELPER_NAME = "nfv-qemu-powerdown"
-MAX_QUEUES = 64
-MAX_VCPUS = 1024  # QEMU's q35 limit with x2APIC and the KVM limit of common kernels
-MAX_MEMORY_MB = 64 * 1024 * 1024  # 64T: more than any host this collection targets
-MAX_MEMORY_LABEL = "64T"
-# characters a path may not contain where it reaches a unit setting that systemd reads as a
-# space-separated list with specifier expansion (ReadWritePaths=, RuntimeDirectory=): whitespace
-# splits it, quotes and backslashes are unquoted, '%' expands specifiers; '$' and control
-# characters are refused with them (no unit setting of ours needs them)
-UNIT_LIST_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f\"'\\%$]")
-# vhost-user socket directories: the unit creates them root:<group> 0770 at every start, so they
-# must be runtime directories of their own, below one of these bases
-SOCKET_BASES = ("/run", "/var/run")
-# runtime directories of other software (and of the collection's other parts) under /run: never a
-# socket directory of a guest
-RESERVED_RUN_DIRS = ("systemd", "user", "lock", "dbus", "udev", "mount", "log", "credentials", "sshd",
-                     "initramfs", "shm", "netns", "openvswitch", "libvirt", "nfv-dpdk")
-DEFAULTS = {
-    "user": "nfv-qemu",
-    "group": "nfv-qemu",
-    "unit_dir": "/etc/systemd/system",
-    "run_dir": "/run/nfv-qemu",
-    "helper_dir": "/usr/local/libexec/nfv-dpdk",
-    "machine": "q35",
-    "stop_timeout": 60,
-}
 
 
 # ---------------------------------------------------------------------------------------------
-# small parsers
-
-
-def generate_mac(name, index):
-    """A stable, locally administered MAC for NIC `index` of guest `name`: 52:54:00:xx:xx:xx."""
-    digest = hashlib.sha256(("%s/%d" % (name, index)).encode("utf-8")).digest()
-    return "52:54:00:%02x:%02x:%02x" % (digest[0], digest[1], digest[2])
+# the command line
 
 
 def qemu_opt(value):
     """A value inside a QEMU -opts string: commas are doubled."""
     return str(value).replace(",", ",,")
-
-
-def unit_name(name):
-    return "%s%s.service" % (UNIT_PREFIX, name)
-
-
-def path_problem(field, path, unit_list=False):
-    """Why `path` cannot be the value of option `field`, or None.
-
-    Every path must be absolute and normalized (no '.', '..' or empty components, no trailing '/'
-    except for '/' itself): systemd refuses or rewrites such paths and checks below compare
-    paths as strings. With `unit_list` the path reaches a unit setting systemd splits on
-    whitespace and expands specifiers in, so UNIT_LIST_UNSAFE characters are refused too.
-    """
-    if not isinstance(path, str) or not path.startswith("/"):
-        return "%s must be an absolute path, got %r" % (field, path)
-    if unit_list and UNIT_LIST_UNSAFE.search(path):
-        return ("%s %r contains whitespace, a control character, a quote, a backslash, '%%' or '$': the path "
-                "goes into the unit's space-separated %s, where systemd would split or expand it"
-                % (field, path, "RuntimeDirectory=" if field == "run_dir" else "ReadWritePaths="))
-    if path != "/" and (path.endswith("/") or "//" in path or any(c in (".", "..") for c in path.split("/"))):
-        return "%s %r is not a normalized path: remove '.', '..', '//' and a trailing '/'" % (field, path)
-    return None
-
-
-def socket_dir_problem(field, sock):
-    """Why the directory of vhost-user socket `sock` (a clean absolute path) cannot be used, or None.
-
-    The unit creates the directory (root:<group> 0770) at start when it is missing, at every boot
-    for a directory under /run: it must be a runtime directory of its own below /run (or
-    /var/run), never a system directory or another program's.
-    """
-    parent = os.path.dirname(sock)
-    if any(parent == d or parent.startswith(d + "/") for d in PRIVATE_TMP_DIRS):
-        return ("%s %s is under a private /tmp of the service (PrivateTmp); Open vSwitch could not reach it: "
-                "use a directory like /run/vhost" % (field, sock))
-    for base in SOCKET_BASES:
-        if parent == base:
-            return ("%s %s must be in a directory of its own (like /run/vhost/), not directly in %s"
-                    % (field, sock, parent))
-        if parent.startswith(base + "/"):
-            top = parent[len(base) + 1:].split("/")[0]
-            if top in RESERVED_RUN_DIRS:
-                return ("%s %s is in %s/%s, the runtime directory of other software: the unit would create "
-                        "%s (root:<group> 0770) inside it after a reboot; use a directory of its own "
-                        "like /run/vhost" % (field, sock, base, top, parent))
-            return None
-    return ("%s %s is not below /run: the unit creates the socket directory %s (root:<group> 0770) when it "
-            "is missing, so it must be a runtime directory of its own like /run/vhost" % (field, sock, parent))
-
-
-def _is_ipv4(text):
-    try:
-        ipaddress.IPv4Address(str(text))
-    except ValueError:
-        return False
-    return True
-
-
-def _pin_problems(spec, pins, emulator):
-    """vcpu_pins (one CPU list per vCPU) and emulator_cpus into spec; the unit's CPUAffinity becomes their union
-    (or stays cpu_affinity, which must then hold them all). Returns the problems."""
-    problems = []
-    spec["vcpu_pins"], spec["emulator_cpus"] = [], []
-    if pins in (None, []):
-        if emulator not in (None, "", []):
-            problems.append("emulator_cpus needs vcpu_pins: without them every QEMU thread runs on cpu_affinity")
-        return problems
-    if not isinstance(pins, (list, tuple)):
-        return ["vcpu_pins must be a list with one host CPU or CPU list per vCPU (like [2, 3] or ['2', '3']), "
-                "got %r" % (pins,)]
-    for index, value in enumerate(pins):
-        try:
-            cpus = cpus_of(value)
-        except (TypeError, ValueError):
-            cpus = None
-        if not cpus or cpus[0] < 0:
-            problems.append("vcpu_pins[%d] %r is not a host CPU or CPU list (examples: 2, '2-3')" % (index, value))
-            cpus = []
-        spec["vcpu_pins"].append(cpus or [])
-    if len(pins) != spec["vcpus"]:
-        problems.append("vcpu_pins has %d entr%s but vcpus is %d: give one host CPU (or CPU list) per vCPU"
-                        % (len(pins), "y" if len(pins) == 1 else "ies", spec["vcpus"]))
-    try:
-        spec["emulator_cpus"] = cpus_of(emulator)
-    except (TypeError, ValueError):
-        problems.append("emulator_cpus %r is not a CPU list (examples: '0', [0, 8])" % (emulator,))
-    union = sorted(set(c for cpus in spec["vcpu_pins"] for c in cpus) | set(spec["emulator_cpus"]))
-    if spec["cpu_affinity"]:
-        outside = [c for c in union if c not in spec["cpu_affinity"]]
-        if outside:
-            problems.append("vcpu_pins/emulator_cpus name CPUs %s outside cpu_affinity %s: leave cpu_affinity out "
-                            "(the unit's CPUAffinity is then their union) or include them"
-                            % (format_cpulist(outside), format_cpulist(spec["cpu_affinity"])))
-    else:
-        spec["cpu_affinity"] = union
-    return problems
-
-
-# ---------------------------------------------------------------------------------------------
-# validation: module params -> spec
-
-
-def guest_spec(params):
-    """Validate and normalize the module options; raise NfvError listing every problem.
-
-    Pure: reads nothing from the host. Host facts (page sizes, nodes, devices,
-    users) are checked by `host_problems`.
-    """
-    p = dict(DEFAULTS)
-    p.update(dict((k, v) for k, v in params.items() if v is not None))
-    problems = []
-    name = p.get("name") or ""
-    if not NAME_RE.fullmatch(name):
-        problems.append("name %r is not usable as a unit and file name: use 1-48 letters, digits, '-' or '_', "
-                        "starting with a letter or digit" % (name,))
-    state = p.get("state", "started")
-
-    spec = {
-        "name": name,
-        "state": state,
-        "unit": unit_name(name),
-        "user": p["user"],
-        "group": p["group"],
-        "machine": p["machine"],
-        "stop_timeout": int(p["stop_timeout"]),
-        "unit_dir": p["unit_dir"],
-        "run_dir": p["run_dir"],
-        "helper_dir": p["helper_dir"],
-    }
-    for key in ("unit_dir", "helper_dir"):
-        why = path_problem(key, spec[key])
-        if why:
-            problems.append(why)
-    why = path_problem("run_dir", spec["run_dir"], unit_list=True)
-    if why:
-        problems.append(why)
-    elif not spec["run_dir"].startswith("/run/"):
-        problems.append("run_dir must be a directory under /run (systemd creates the guest's runtime "
-                        "directory there), got %r" % (spec["run_dir"],))
-    for key in ("user", "group"):
-        if not USER_RE.fullmatch(spec[key] or ""):
-            problems.append("%s %r is not a valid user/group name" % (key, spec[key]))
-        elif spec[key] == "root":
-            problems.append("%s root is refused: the guest runs under a non-root service %s (only the unit's "
-                            "preparation steps run as root); use a dedicated one like nfv-qemu" % (key, key))
-    if spec["stop_timeout"] < 1:
-        problems.append("stop_timeout must be at least 1 second")
-
-    spec["run_subdir"] = os.path.join(spec["run_dir"], name)
-    spec["qmp_socket"] = os.path.join(spec["run_subdir"], "qmp.sock")
-    if len(spec["qmp_socket"].encode("utf-8")) > SUN_PATH_MAX:
-        problems.append("QMP socket path %s is %d bytes, over the %d-byte limit of unix sockets; use a shorter "
-                        "run_dir or name" % (spec["qmp_socket"], len(spec["qmp_socket"].encode("utf-8")),
-                                             SUN_PATH_MAX))
-
-    # memory
-    memory = p.get("memory", "1G")
-    try:
-        spec["memory_mb"] = parse_memory_mb(memory)
-        if spec["memory_mb"] < 16:
-            problems.append("memory %s is too small (at least 16M)" % (memory,))
-        elif spec["memory_mb"] > MAX_MEMORY_MB:
-            problems.append("memory %s is more than the %s a guest may have" % (memory, MAX_MEMORY_LABEL))
-            spec["memory_mb"] = None
-    except ValueError:
-        spec["memory_mb"] = None
-        problems.append("memory %r is not a size (examples: 512M, 4G)" % (memory,))
-    try:
-        spec["vcpus"] = int(p.get("vcpus", 1))
-        if not 1 <= spec["vcpus"] <= MAX_VCPUS:
-            raise ValueError
-    except (TypeError, ValueError):
-        problems.append("vcpus must be an integer from 1 to %d, got %r" % (MAX_VCPUS, p.get("vcpus")))
-        spec["vcpus"] = 1
-
-    hugepages = p.get("hugepages")
-    spec["hugepages"] = None
-    if hugepages:
-        size = hugepages.get("size") or "2M"
-        try:
-            size_kb = size_to_kb(size)
-        except ValueError:
-            size_kb = None
-            problems.append("hugepages.size %r is not a page size (examples: 2M, 1G)" % (size,))
-        if size_kb:
-            label = kb_to_label(size_kb)
-            path = hugepages.get("path") or ("/dev/hugepages" if size_kb == 2048 else "/dev/hugepages" + label)
-            why = path_problem("hugepages.path", path, unit_list=True)
-            if why:
-                problems.append(why)
-            elif path == "/":
-                problems.append("hugepages.path must be the hugetlbfs mount of the page size, not /")
-            spec["hugepages"] = {"size": label, "size_kb": size_kb, "path": path,
-                                 "mem_dir": os.path.join(path, HUGEPAGE_SUBDIR)}
-            if spec["memory_mb"] and (spec["memory_mb"] * 1024) % size_kb:
-                problems.append("memory %s is not a multiple of the %s page size" % (memory, label))
-
-    numa_node = p.get("numa_node")
-    spec["numa_node"] = None if numa_node is None else int(numa_node)
-    if spec["numa_node"] is not None and spec["numa_node"] < 0:
-        problems.append("numa_node must be >= 0")
-    try:
-        spec["cpu_affinity"] = cpus_of(p.get("cpu_affinity"))
-    except (TypeError, ValueError):
-        spec["cpu_affinity"] = []
-        problems.append("cpu_affinity %r is not a CPU list (examples: '2-3', [2, 3])" % (p.get("cpu_affinity"),))
-    problems += _pin_problems(spec, p.get("vcpu_pins"), p.get("emulator_cpus"))
-
-    # boot
-    spec["kernel"] = p.get("kernel")
-    spec["initrd"] = p.get("initrd")
-    spec["append"] = p.get("append")
-    for key in ("kernel", "initrd"):
-        why = path_problem(key, spec[key]) if spec[key] else None
-        if why:
-            problems.append(why)
-    if (spec["initrd"] or spec["append"]) and not spec["kernel"]:
-        problems.append("initrd and append need kernel (direct kernel boot)")
-    spec["disks"] = []
-    for index, disk in enumerate(p.get("disks") or []):
-        path = disk.get("path")
-        fmt = disk.get("format") or "raw"
-        why = path_problem("disks[%d].path" % index, path, unit_list=True)
-        if why:
-            problems.append(why)
-        if fmt not in ("raw", "qcow2"):
-            problems.append("disks[%d].format must be raw or qcow2, got %r" % (index, fmt))
-        spec["disks"].append({"path": path, "format": fmt, "readonly": bool(disk.get("readonly", False))})
-    if state in ("started", "present", "stopped") and not spec["kernel"] and not spec["disks"]:
-        problems.append("a guest needs kernel (direct boot) or disks to boot from")
-
-    # NICs
-    spec["nics"] = []
-    seen_macs = {}
-    seen_sockets = {}
-    seen_ifnames = {}
-    seen_hosts = {}
-    for index, given in enumerate(p.get("nics") or []):
-        nic = dict(given or {})
-        ntype = nic.get("type")
-        where = "nics[%d]" % index
-        out = {"type": ntype, "index": index, "id": "net%d" % index}
-        if ntype not in NIC_TYPES:
-            problems.append("%s.type %r is unknown; use one of: %s" % (where, ntype, ", ".join(NIC_TYPES)))
-            spec["nics"].append(out)
-            continue
-        if ntype != "vfio":
-            mac = nic.get("mac")
-            if mac:
-                norm = normalize_mac(mac)
-                if norm is None:
-                    problems.append("%s.mac %r is not a MAC address (like 52:54:00:12:34:56)" % (where, mac))
-                else:
-                    why = mac_problem(norm)
-                    if why:
-                        problems.append("%s.mac %s %s" % (where, norm, why))
-                out["mac"] = norm
-                out["mac_generated"] = False
-            else:
-                out["mac"] = generate_mac(name, index)
-                out["mac_generated"] = True
-            if out["mac"]:
-                if out["mac"] in seen_macs:
-                    problems.append("%s.mac %s duplicates nics[%d].mac" % (where, out["mac"], seen_macs[out["mac"]]))
-                seen_macs.setdefault(out["mac"], index)
-        if ntype == "vhost-user":
-            sock = nic.get("socket")
-            queues = nic.get("queues")
-            if queues is None:
-                queues = 1
-            why = path_problem(where + ".socket", sock, unit_list=True)
-            if why:
-                problems.append(why)
-            else:
-                blen = len(sock.encode("utf-8"))
-                if blen > SUN_PATH_MAX:
-                    problems.append("%s.socket %s is %d bytes, over the %d-byte limit of unix socket paths"
-                                    % (where, sock, blen, SUN_PATH_MAX))
-                why = socket_dir_problem(where + ".socket", sock)
-                if why:
-                    problems.append(why)
-                if sock in seen_sockets:
-                    problems.append("%s.socket %s is also used by nics[%d]" % (where, sock, seen_sockets[sock]))
-                elif sock == spec["qmp_socket"]:
-                    problems.append("%s.socket %s is the guest's QMP socket" % (where, sock))
-                seen_sockets.setdefault(sock, index)
-            try:
-                queues = int(queues)
-                if not 1 <= queues <= MAX_QUEUES:
-                    raise ValueError
-            except (TypeError, ValueError):
-                problems.append("%s.queues must be between 1 and %d, got %r" % (where, MAX_QUEUES, queues))
-                queues = 1
-            out.update({"socket": sock, "queues": queues, "chardev": "char%d" % index})
-        elif ntype == "tap":
-            ifname = nic.get("ifname")
-            bridge = nic.get("bridge")
-            if not ifname or not IFNAME_RE.fullmatch(ifname) or ifname in (".", ".."):
-                problems.append("%s.ifname %r is not an interface name (1-15 letters, digits, '-', '_', '.')"
-                                % (where, ifname))
-            elif ifname in seen_ifnames:
-                problems.append("%s.ifname %s is also used by nics[%d]" % (where, ifname, seen_ifnames[ifname]))
-            else:
-                seen_ifnames[ifname] = index
-            if bridge and not BRIDGE_RE.fullmatch(bridge):
-                problems.append("%s.bridge %r is not a bridge name" % (where, bridge))
-            out.update({"ifname": ifname, "bridge": bridge})
-        elif ntype == "user":
-            forwards = []
-            for findex, fwd in enumerate(nic.get("forwards") or []):
-                proto = fwd.get("protocol") or "tcp"
-                try:
-                    host_port = int(fwd.get("host_port"))
-                    guest_port = int(fwd.get("guest_port"))
-                    if not (0 < host_port < 65536 and 0 < guest_port < 65536):
-                        raise ValueError
-                except (TypeError, ValueError):
-                    problems.append("%s.forwards[%d] needs host_port and guest_port between 1 and 65535"
-                                    % (where, findex))
-                    continue
-                if proto not in ("tcp", "udp"):
-                    problems.append("%s.forwards[%d].protocol must be tcp or udp" % (where, findex))
-                address = fwd.get("host_address") or "127.0.0.1"
-                if not _is_ipv4(address):
-                    problems.append("%s.forwards[%d].host_address %r is not an IPv4 address" % (where, findex, address))
-                forwards.append({"protocol": proto, "host_address": address, "host_port": host_port,
-                                 "guest_port": guest_port})
-            out["forwards"] = forwards
-        elif ntype == "vfio":
-            host = normalize_address(nic.get("host"))
-            if host is None:
-                problems.append("%s.host %r is not a PCI address (like 0000:0c:00.3 or 0c:00.3)"
-                                % (where, nic.get("host")))
-            elif host in seen_hosts:
-                problems.append("%s.host %s is also passed through by nics[%d]" % (where, host, seen_hosts[host]))
-            else:
-                seen_hosts[host] = index
-            out["host"] = host
-            if nic.get("mac"):
-                problems.append("%s.mac cannot be set for vfio passthrough (the device keeps its own MAC)" % where)
-        spec["nics"].append(out)
-    if problems:
-        raise NfvError("invalid guest definition for %r: %s" % (name, "; ".join(problems)), problems=problems)
-    return spec
-
-
-# ---------------------------------------------------------------------------------------------
-# the command line
 
 
 def memory_backend(spec):

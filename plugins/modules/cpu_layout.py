@@ -352,7 +352,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts
 from ansible_collections.nfv.dpdk.plugins.module_utils.fields import refuse_control_characters
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.kernel import read_task_names
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import unit_name
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import unit_name
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
 
 TUNED_ACTIVE_PROFILE = "/etc/tuned/active_profile"

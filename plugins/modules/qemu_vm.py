@@ -28,6 +28,8 @@ description:
   - Every option is validated before anything is written, in check mode too, and an error names the option
     (names, MACs, unix socket path lengths, memory against the page size and the host's memory, NIC types,
     paths); the unit is checked with C(systemd-analyze verify) before it is installed when that tool exists.
+    No option may contain a control character (a newline, a tab, a NUL); every module of the collection
+    refuses them, so no value can end a unit line early.
   - Paths must be absolute and normalized (no C(.), C(..), C(//) or trailing C(/)). Paths that go into the
     unit's space-separated lists (O(disks[].path), O(nics[].socket), O(hugepages.path), O(run_dir)) cannot
     contain whitespace, control characters, quotes, backslashes, C(%) or C($).
@@ -260,7 +262,8 @@ options:
     type: path
     default: /run/nfv-dpdk/kvm-probe.json
   machine:
-    description: QEMU machine type.
+    description: QEMU machine type name (C(q35), C(pc-q35-9.2), C(microvm)); machine options such as
+      C(q35,kernel-irqchip=split) are refused.
     type: str
     default: q35
   restart_on_change:

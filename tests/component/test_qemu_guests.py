@@ -35,9 +35,9 @@ import pytest
 
 import guest_image
 from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     failure_cause,
-    guest_spec,
     helper_argv,
     helper_text,
     macs_in_unit,

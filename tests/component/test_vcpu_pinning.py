@@ -27,8 +27,8 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulis
 from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.programs import system_python
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
-    guest_spec,
     helper_argv,
     helper_text,
     qemu_argv,

@@ -109,7 +109,7 @@ def strings_of(path):
 def owner_file(owner):
     """The module_utils file allowed to spell a module-owned name: the owner of the constant."""
     domain = owner.split()[-1]
-    return {"sriov_vfs": ["sriov.py"], "qemu_vm": ["qemu_vm.py", "kvm_probe.py"],
+    return {"sriov_vfs": ["sriov.py"], "qemu_vm": ["qemu_spec.py", "qemu_vm.py", "kvm_probe.py"],
             "ovs_config": ["ovs_config.py", "ovsdb.py"], "pci_driver": ["pci_driver.py"],
             "cpu_layout": ["cpu_layout.py"]}[domain]
 

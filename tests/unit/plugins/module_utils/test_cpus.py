@@ -10,7 +10,9 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import (
+    MAX_CPUS,
     BadValue,
+    CpuOutOfRange,
     cpu_mask,
     cpus_of,
     format_cpulist,
@@ -52,3 +54,25 @@ def test_masks():
 def test_not_a_mask(bad):
     with pytest.raises(BadValue):
         mask_cpus(bad)
+
+
+@pytest.mark.parametrize("value", ["0-4000000000", "8192", [2, 8192], "0-99999999999999999999:2", "1,9000-9001"])
+def test_cpu_numbers_no_host_can_have_are_refused_before_expansion(value):
+    with pytest.raises(CpuOutOfRange, match="above 8191, the highest CPU number a host can have"):
+        cpus_of(value)
+
+
+def test_a_mask_wider_than_any_host_is_refused():
+    assert mask_cpus("0x" + "f" * (MAX_CPUS // 4)) == list(range(MAX_CPUS))
+    with pytest.raises(CpuOutOfRange):
+        mask_cpus("0x1" + "0" * (MAX_CPUS // 4))
+
+
+@pytest.mark.parametrize("value", ["3-1", "0-15:0"])
+def test_reversed_ranges_and_zero_steps_are_not_cpu_lists(value):
+    with pytest.raises(BadValue):
+        cpus_of(value)
+
+
+def test_the_highest_cpu_number_is_taken():
+    assert cpus_of("8190-8191") == [8190, 8191]

@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.netdev import mac_problem, normalize_mac
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
 from ansible_collections.nfv.dpdk.plugins.module_utils.sriov import normalize_vf
 
 

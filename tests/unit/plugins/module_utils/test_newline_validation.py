@@ -15,7 +15,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils import ovs_config as oc
 from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import verify_unit
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, SysfsTree, one_node_host
 

@@ -13,11 +13,11 @@ import pytest
 from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, programs
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.programs import python_problem, system_python
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_nic_spec import generate_mac
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     MKDIR_SCRIPT,
     failure_cause,
-    generate_mac,
-    guest_spec,
     helper_argv,
     is_running,
     macs_in_unit,
