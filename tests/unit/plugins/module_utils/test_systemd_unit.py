@@ -45,7 +45,7 @@ def test_what_the_writer_writes_the_reader_reads_back():
     rng = random.Random(27)
     alphabet = list(" \"'\\$%;,=:-/@+!~#&*(){}[]<>|?^`") + ["a", "Z", "0", "\u00e9", "\u4e2d", "\U0001f600"]
     for _round in range(500):
-        argv = ["/usr/bin/prog"] + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        argv = ["/usr/bin/prog"] + ["".join(rng.choice(alphabet) for _char in range(rng.randint(0, 12)))
                                     for _word in range(rng.randint(1, 6))]
         for grouped in (True, False):
             assert unescape_exec(exec_line(argv, group_options=grouped)) == argv
