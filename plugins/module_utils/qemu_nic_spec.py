@@ -110,6 +110,7 @@ def _user(nic, out, where):
         forwards.append({"protocol": proto, "host_address": address, "host_port": host_port,
                          "guest_port": guest_port})
     out["forwards"] = forwards
+    out["host_access"] = bool(nic.get("host_access"))
     return problems
 
 

@@ -42,6 +42,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.numa import memory_total_
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.programs import program_text, system_python
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_sandbox import sandbox_argv, sandbox_settings
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import UNIT_PREFIX, guest_spec
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
@@ -115,7 +116,7 @@ def nic_args(spec, nic):
         return ["-netdev", "tap,id=%s,ifname=%s,script=no,downscript=no" % (nic["id"], nic["ifname"]),
                 "-device", "virtio-net-pci,netdev=%s,mac=%s" % (nic["id"], nic["mac"])]
     if ntype == "user":
-        netdev = "user,id=%s" % nic["id"]
+        netdev = "user,id=%s" % nic["id"] + ("" if nic["host_access"] else ",restrict=on")
         for fwd in nic["forwards"]:
             netdev += ",hostfwd=%s:%s:%d-:%d" % (fwd["protocol"], fwd["host_address"], fwd["host_port"],
                                                  fwd["guest_port"])
@@ -144,7 +145,7 @@ def qemu_argv(spec, qemu="/usr/bin/qemu-system-x86_64", accel="tcg", serial=None
     backend = memory_backend(spec)
     if backend:
         argv += ["-object", backend, "-numa", "node,memdev=mem0"]
-    argv += ["-nodefaults", "-no-user-config", "-display", "none",
+    argv += sandbox_argv() + ["-nodefaults", "-no-user-config", "-display", "none",
              "-serial", "file:%s" % (serial or serial_log(spec)),
              "-qmp", "unix:%s,server=on,wait=off" % qemu_opt(spec["qmp_socket"])]
     if spec["kernel"]:
@@ -259,8 +260,6 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
         service.append(("CPUAffinity", format_cpulist(spec["cpu_affinity"])))
     if spec["numa_node"] is not None:
         service += [("NUMAPolicy", "bind"), ("NUMAMask", str(spec["numa_node"]))]
-    if vfio_groups:
-        service.append(("LimitMEMLOCK", "infinity"))
     rw = list(socket_dirs(spec))
     if spec["hugepages"]:
         rw.append(spec["hugepages"]["mem_dir"])
@@ -280,20 +279,7 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
     ]
     for dev in device_allow(spec, accel, vfio_groups):
         service.append(("DeviceAllow", "%s rw" % dev))
-    service += [
-        ("ProtectKernelTunables", "yes"),
-        ("ProtectKernelModules", "yes"),
-        ("ProtectKernelLogs", "yes"),
-        ("ProtectControlGroups", "yes"),
-        ("ProtectClock", "yes"),
-        ("ProtectHostname", "yes"),
-        ("RestrictNamespaces", "yes"),
-        ("RestrictRealtime", "yes"),
-        ("RestrictSUIDSGID", "yes"),
-        ("LockPersonality", "yes"),
-        ("SystemCallArchitectures", "native"),
-        ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK"),
-    ]
+    service += sandbox_settings(spec, vfio_groups)
     sections = [
         ("Unit", [("Description", "QEMU guest %s (nfv.dpdk)" % spec["name"]),
                   ("After", " ".join(after)),

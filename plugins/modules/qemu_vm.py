@@ -17,7 +17,11 @@ description:
     installs or removes it.
   - The unit runs the exact QEMU argv (escaped for systemd) as a non-root service user with hardening
     (C(NoNewPrivileges), C(ProtectSystem=strict), C(PrivateTmp), C(DevicePolicy=closed) with
-    C(DeviceAllow) for only the devices the guest needs, no capabilities), a QMP socket, a graceful stop
+    C(DeviceAllow) for only the devices the guest needs, no capabilities, C(ProtectProc=invisible),
+    C(ProcSubset=pid), a C(SystemCallFilter) deny list, only the address families its NICs need, and no network
+    at all, C(PrivateNetwork) and C(IPAddressDeny=any), for a guest without tap or user NICs; every unit's
+    C(systemd-analyze security) exposure is at most 2.0), QEMU's own seccomp sandbox (C(-sandbox
+    on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny), as libvirt), a QMP socket, a graceful stop
     through QMP C(system_powerdown) with a timeout, and C(Restart=on-failure) with bounded restarts
     (C(RestartSec=10s); at most 3 starts within 300 s, C(StartLimitBurst=3) and C(StartLimitIntervalSec=300s)
     in C([Unit]), after which systemd leaves the unit failed instead of looping).
@@ -236,6 +240,13 @@ options:
             description: Guest port.
             type: int
             required: true
+      host_access:
+        description:
+          - For V(user) networking, let the guest open connections to the host and beyond. By default the
+            NIC is restricted (QEMU's C(restrict=on)); only the O(nics[].forwards) reach the guest, and the
+            guest reaches nothing.
+        type: bool
+        default: false
       host:
         description: PCI address of the vfio-pci device, like V(0000:0c:00.3) or V(0c:00.3).
         type: str
@@ -510,6 +521,7 @@ ARGUMENT_SPEC = dict(
         ifname=dict(type="str"),
         bridge=dict(type="str"),
         forwards=dict(type="list", elements="dict", options=FORWARD_SPEC),
+        host_access=dict(type="bool", default=False),
         host=dict(type="str"),
     )),
     accel=dict(type="str", choices=["auto", "kvm", "tcg"], default="auto"),

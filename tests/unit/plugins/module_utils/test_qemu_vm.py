@@ -141,7 +141,9 @@ def test_user_networking_forwards():
         {"host_port": 2222, "guest_port": 22},
         {"protocol": "udp", "host_address": "0.0.0.0", "host_port": 5353, "guest_port": 53}]}])
     netdev = options(qemu_argv(spec, QEMU, "tcg"), "-netdev")[0]
-    assert netdev == "user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp:0.0.0.0:5353-:53"
+    assert netdev == "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp:0.0.0.0:5353-:53"
+    open_spec = spec_of(nics=[{"type": "user", "host_access": True, "forwards": [{"host_port": 2222, "guest_port": 22}]}])
+    assert options(qemu_argv(open_spec, QEMU, "tcg"), "-netdev") == ["user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22"]
 
 
 def test_commas_in_paths_are_doubled():
@@ -263,7 +265,7 @@ def test_unit_device_allow_follows_the_guest():
     spec = spec_of(nics=[{"type": "tap", "ifname": "tap1", "bridge": "br-mgmt"}, {"type": "vfio", "host": "0c:00.3"}])
     _first, text = render(spec, accel="kvm", vfio_groups=["12"])
     assert lines(text, "DeviceAllow") == ["/dev/kvm rw", "/dev/net/tun rw", "/dev/vfio/vfio rw", "/dev/vfio/12 rw"]
-    assert lines(text, "LimitMEMLOCK") == ["infinity"]
+    assert lines(text, "LimitMEMLOCK") == ["%dM" % (spec["memory_mb"] + 1024)]  # guest RAM + 1 GiB, as libvirt
     pre = lines(text, "ExecStartPre")
     assert pre == ["-+/usr/sbin/ip tuntap add dev tap1 mode tap user nfv-qemu group nfv-qemu",
                    "+/usr/sbin/ip link set dev tap1 up",
