@@ -24,7 +24,7 @@ import json
 import os
 import time
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import boot_sriov_vfs, netdev, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils import boot_sriov_vfs, netdev, pci, sriov_fail_closed
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import dpdk_ports_of
@@ -280,7 +280,7 @@ class SriovVfs(PlannedModule):
             raise NfvError("%s supports at most %d VFs (sriov_totalvfs); count %d is more"
                            % (address, device["sriov_totalvfs"], self.count), pf=address)
         ifname = device["netdevs"][0]
-        settings = parse_vfinfo(self.runner.output("ip", ["-d", "-j", "link", "show", "dev", ifname]))
+        settings = self.vf_settings(ifname)
         vfs = []
         for index, vf_address in enumerate(device["vfs"]):
             info = pci.read_device(self.fs, vf_address)
@@ -385,12 +385,8 @@ class SriovVfs(PlannedModule):
                 self.set_vf(current["ifname"], change.data["index"], change.data["name"], change.data["value"])
                 done.append(change)
             self.verify(current, plan)
-        except NfvError as exc:
-            undone = [] if plan.by_action("count") else self.undo_settings(current["ifname"], done)
-            note = ("the VF count stays as the kernel left it, with the settings applied before the failure"
-                    if plan.by_action("count") else
-                    "settings changed by this run were set back: %s" % (", ".join(undone) or "none had changed"))
-            raise NfvError("%s; %s; nothing was made persistent" % (exc.msg, note), **exc.details) from exc
+        except NfvError as exc:  # the VFs left without their MAC/VLAN/trust/spoofchk setup are disabled
+            raise sriov_fail_closed.failed_run(self, current, plan, done, exc) from exc
         self.persist(plan)
 
     def set_count(self, current):
@@ -425,26 +421,21 @@ class SriovVfs(PlannedModule):
             raise NfvError("VF %d %s %s on %s failed: %s"
                            % (index, name, show(name, value), ifname, detail or "rc=%d" % rc), vf=index, setting=name)
 
-    def verify(self, current, plan):
-        after = parse_vfinfo(self.runner.output("ip", ["-d", "-j", "link", "show", "dev", current["ifname"]]))
-        wrong = []
-        for change in plan.by_action("setting"):
-            got = after.get(change.data["index"], {}).get(change.data["name"])
-            if got != change.data["value"]:
-                name = change.data["name"]
-                wrong.append("VF %d %s reads %s, not %s" % (change.data["index"], name, show(name, got), change.after))
-        if wrong:
-            raise NfvError("the PF driver accepted but did not apply: " + "; ".join(wrong), wrong=wrong)
+    def vf_settings(self, ifname):
+        return parse_vfinfo(self.runner.output("ip", ["-d", "-j", "link", "show", "dev", ifname]))
 
-    def undo_settings(self, ifname, done):
-        undone = []
-        for change in reversed(done):
-            try:
-                self.set_vf(ifname, change.data["index"], change.data["name"], change.data["old"])
-                undone.append(change.key)
-            except NfvError:
-                pass
-        return undone
+    def verify(self, current, plan):
+        after = self.vf_settings(current["ifname"])
+        wrong, unapplied = [], []
+        for change in plan.by_action("setting"):
+            index, name = change.data["index"], change.data["name"]
+            got = after.get(index, {}).get(name)
+            if got != change.data["value"]:
+                wrong.append("VF %d %s reads %s, not %s" % (index, name, show(name, got), change.after))
+                unapplied.append({"vf": index, "setting": name})
+        if wrong:
+            raise NfvError("the PF driver accepted but did not apply: " + "; ".join(wrong), wrong=wrong,
+                           unapplied=unapplied)
 
     def persist(self, plan):
         unit_changed = False
@@ -469,7 +460,7 @@ class SriovVfs(PlannedModule):
             count = len(addresses)
         settings = {}
         if not self.check_mode and count:
-            settings = parse_vfinfo(self.runner.output("ip", ["-d", "-j", "link", "show", "dev", current["ifname"]]))
+            settings = self.vf_settings(current["ifname"])
         netdevs = pci.netdevs_by_address(self.fs)
         vfs = []
         for index in range(count):

@@ -111,9 +111,16 @@ options:
         (default the server address of C(SSH_CONNECTION)); an IP address or a host name.
     type: str
 notes:
-  - When a setting fails, settings that this run changed on existing VFs are set back. VFs that this
-    run created stay, with the settings made before the failure; nothing is made persistent. The error
+  - A failed run leaves the VFs fail closed. A VF whose MAC, VLAN, trust or spoof check setting failed (the PF
+    driver refused it, or accepted it and reads back another value) is disabled with
+    C(ip link set dev PF vf N state disable), keeping what this run set on it before the failure; after a
+    count change so is every new VF the run did not reach with such a setting. The error and RV(disabled_vfs)
+    name them; a VF the driver cannot disable is named as a risk (RV(disable_failed_vfs)).
+  - The other VFs stay as they are. Without a count change, settings this run changed on them are set back; VFs
+    that this run created keep the settings made before the failure. Nothing is made persistent. The error
     quotes the PF driver.
+  - A later run does not enable a disabled VF on its own. Once the cause is fixed, run again with
+    O(vfs[].link_state) (V(auto) or V(enable)) in the VF's entry, or run C(ip link set dev PF vf N state auto).
   - VFs bound to vfio-pci with M(nfv.dpdk.pci_driver) lose that binding when the count changes (new
     devices); bind them again afterwards (the C(nfv.dpdk.host) role runs this module first).
 seealso:
@@ -222,6 +229,20 @@ changes:
   returned: always
   type: list
   elements: dict
+disabled_vfs:
+  description: The VFs (indexes on the PF) that a failed run disabled (link state V(disable)) because their MAC,
+    VLAN, trust or spoof check setup is not in place.
+  returned: when a run failed while applying
+  type: list
+  elements: int
+  sample: [1]
+disable_failed_vfs:
+  description: The VFs that a failed run should have disabled but whose PF driver refused the disable (or
+    accepted it and reads another link state); they may pass traffic without their setup.
+  returned: when a run failed while applying
+  type: list
+  elements: int
+  sample: []
 refused:
   description: Why the count change was refused (VFs in use, management traffic on the PF).
   returned: when the count change was refused

@@ -35,7 +35,8 @@ def vfinfo(vf, s):
 
 
 class IpRunner:
-    """`ip` over a table of VF settings; `fail` maps a setting name to the driver's error."""
+    """`ip` over a table of VF settings; `fail` maps a setting name (`ip`'s word: state for link_state), or a
+    (VF index, name) pair, to the driver's error."""
 
     def __init__(self, count, ifname="ens3f1", addresses=None, ovs=None, fail=None, binaries=("ip",)):
         self.ifname = ifname
@@ -66,8 +67,8 @@ class IpRunner:
             return 0, json.dumps([link]), ""
         assert args[:5] == ["link", "set", "dev", self.ifname, "vf"], args
         index, key = int(args[5]), args[6]
-        if key in self.fail:
-            return 2, "", self.fail[key]
+        if key in self.fail or (index, key) in self.fail:
+            return 2, "", self.fail.get((index, key), self.fail.get(key))
         s = self.vfs[index]
         if key == "vlan":
             s["vlan"], s["qos"] = int(args[7]), int(args[9])
@@ -230,6 +231,7 @@ def test_count_change_goes_through_zero_refuses_on_fixture_and_persists_nothing(
     # a fixture tree is not a kernel: the write lands but no VF appears, and the error says so
     assert "wrote 4 to sriov_numvfs but 3 VFs appeared" in err.value.msg
     assert "nothing was made persistent" in err.value.msg
+    assert err.value.details["disabled_vfs"] == []  # VF 3 never appeared: nothing to disable
     assert files_of(host) == []
 
 
@@ -242,6 +244,124 @@ def test_failed_setting_sets_back_what_the_run_changed(host):
     assert "VF 1 link_state enable on ens3f1 failed: RTNETLINK answers: Operation not supported" in msg
     assert "settings changed by this run were set back: vf 1 mac" in msg
     assert runner.vfs[1]["mac"] == "00:00:00:00:00:00" and files_of(host) == []
+    # a link state the driver refuses is no hole in the VF's isolation: nothing is disabled
+    assert err.value.details["disabled_vfs"] == [] and "disable" not in [c[-1] for c in runner.set_calls()]
+
+
+# -- failing closed: a VF without its MAC, VLAN, trust or spoof check setup is disabled ----------------
+FAIL_WANTED = [{"index": 0, "mac": "52:54:00:aa:00:01", "vlan": 100},
+               {"index": 1, "mac": "52:54:00:aa:00:02", "vlan": 200, "trust": True},
+               {"index": 2, "spoofchk": False}]
+
+
+def disables(runner):
+    return [c[0] for c in runner.set_calls() if c[1:] == ("state", "disable")]
+
+
+def test_failed_vlan_disables_that_vf_and_sets_the_others_back(host):
+    runner = IpRunner(3, fail={(1, "vlan"): "RTNETLINK answers: Invalid argument"})
+    with pytest.raises(NfvError) as err:
+        run(host, runner, vfs=FAIL_WANTED)
+    msg = err.value.msg
+    assert msg.startswith("VF 1 vlan 200 on ens3f1 failed: RTNETLINK answers: Invalid argument; "
+                          "VF 1 of PF 0000:03:00.1 (ens3f1) was disabled (link state disable) because its vlan "
+                          "setting failed, so it passes no traffic; ")
+    assert "settings changed by this run were set back: vf 0 vlan, vf 0 mac; nothing was made persistent" in msg
+    assert "`ip link set dev ens3f1 vf 1 state auto`" in msg
+    assert err.value.details["disabled_vfs"] == [1] and err.value.details["disable_failed_vfs"] == []
+    assert err.value.details["pf"] == PF and err.value.details["setting"] == "vlan"
+    assert disables(runner) == ["1"]
+    assert [vf["link_state"] for vf in runner.vfs] == ["auto", "disable", "auto"]
+    # VF 0 is back as it was, VF 2 was not reached, VF 1 keeps the MAC it got before its VLAN failed
+    assert runner.vfs[0] == DEFAULT and runner.vfs[2] == DEFAULT
+    assert runner.vfs[1]["mac"] == "52:54:00:aa:00:02" and runner.vfs[1]["vlan"] == 0
+    assert files_of(host) == []
+
+
+@pytest.mark.parametrize("setting, word", [("mac", "mac"), ("trust", "trust")])
+def test_failed_mac_or_trust_disables_the_vf_too(host, setting, word):
+    runner = IpRunner(3, fail={(1, word): "RTNETLINK answers: Operation not permitted"})
+    with pytest.raises(NfvError) as err:
+        run(host, runner, vfs=FAIL_WANTED)
+    assert "because its %s setting failed" % setting in err.value.msg
+    assert err.value.details["disabled_vfs"] == [1] and disables(runner) == ["1"]
+
+
+def test_a_vf_that_cannot_be_disabled_is_named_as_a_risk(host):
+    runner = IpRunner(3, fail={(2, "spoofchk"): "RTNETLINK answers: Operation not supported",
+                               (2, "state"): "RTNETLINK answers: Operation not supported"})
+    with pytest.raises(NfvError) as err:
+        run(host, runner, vfs=FAIL_WANTED)
+    msg = err.value.msg
+    assert ("VF 2 of PF 0000:03:00.1 (ens3f1) should be disabled because its spoofchk setting failed, but "
+            "disabling it failed too (VF 2 link_state disable on ens3f1 failed: RTNETLINK answers: Operation not "
+            "supported): it may pass traffic without that setup; take it out of use") in msg
+    assert "was disabled" not in msg and "to recover" not in msg
+    assert err.value.details["disabled_vfs"] == [] and err.value.details["disable_failed_vfs"] == [2]
+    assert runner.vfs[0] == DEFAULT and runner.vfs[1] == DEFAULT  # set back
+
+
+def test_a_spoof_check_the_driver_ignores_disables_that_vf(host):
+    class IgnoresSpoofchk(IpRunner):
+        def run(self, name, args, check=True, data=None, env=None):
+            if list(args)[:7] == ["link", "set", "dev", self.ifname, "vf", "2", "spoofchk"]:
+                self.calls.append((name, tuple(str(a) for a in args)))
+                return 0, "", ""
+            return IpRunner.run(self, name, args, check, data, env)
+
+    runner = IgnoresSpoofchk(3)
+    with pytest.raises(NfvError) as err:
+        run(host, runner, vfs=FAIL_WANTED)
+    assert "did not apply: VF 2 spoofchk reads on, not off" in err.value.msg
+    assert "VF 2 of PF 0000:03:00.1 (ens3f1) was disabled (link state disable) because its spoofchk reads back " \
+           "other than set" in err.value.msg
+    assert err.value.details["disabled_vfs"] == [2] and disables(runner) == ["2"]
+    assert runner.vfs[0] == DEFAULT and runner.vfs[1] == DEFAULT
+
+
+def test_after_a_count_change_the_vfs_not_reached_are_disabled_too(host):
+    # numvfs reads 0 while the fixture's three virtfn links stand: writing 3 "creates" them
+    host.write("/sys/bus/pci/devices/%s/sriov_numvfs" % PF, "0")
+    runner = IpRunner(3, fail={(1, "vlan"): "RTNETLINK answers: Invalid argument"})
+    with pytest.raises(NfvError) as err:
+        run(host, runner, count=3, vfs=FAIL_WANTED)
+    msg = err.value.msg
+    assert "VF 1 of PF 0000:03:00.1 (ens3f1) was disabled (link state disable) because its vlan setting failed" \
+        in msg
+    assert "VF 2 of PF 0000:03:00.1 (ens3f1) was disabled (link state disable) because it is new and its " \
+           "spoofchk was not set" in msg
+    assert "the VF count stays as the kernel left it" in msg and "set back" not in msg
+    assert err.value.details["disabled_vfs"] == [1, 2] and disables(runner) == ["1", "2"]
+    assert runner.vfs[0]["link_state"] == "auto" and runner.vfs[0]["vlan"] == 100  # fully set up: left alone
+    assert files_of(host) == []
+
+
+def test_check_mode_disables_nothing(host):
+    runner = IpRunner(3, fail={(1, "vlan"): "RTNETLINK answers: Invalid argument"})
+    result = run(host, runner, check_mode=True, vfs=FAIL_WANTED)
+    assert result["changed"] and "disabled_vfs" not in result and runner.set_calls() == []
+
+
+def test_a_disable_that_cannot_be_read_back_is_named_as_a_risk(host):
+    class ShowFailsAfterDisable(IpRunner):
+        def run(self, name, args, check=True, data=None, env=None):
+            if list(args)[:4] == ["-d", "-j", "link", "show"] and disables(self):
+                return 1, "", "Cannot send link request: Message too long"
+            return IpRunner.run(self, name, args, check, data, env)
+
+        def output(self, name, args, **kwargs):
+            rc, out, err = self.run(name, args)
+            if rc:
+                raise NfvError("ip %s failed: %s" % (" ".join(args), err))
+            return out
+
+    runner = ShowFailsAfterDisable(3, fail={(1, "vlan"): "RTNETLINK answers: Invalid argument"})
+    with pytest.raises(NfvError) as err:
+        run(host, runner, vfs=FAIL_WANTED)
+    assert err.value.msg.startswith("VF 1 vlan 200 on ens3f1 failed: RTNETLINK answers: Invalid argument; ")
+    assert "disabling it failed too (reading the VF's link state back failed: ip -d -j link show dev ens3f1 " \
+           "failed: Cannot send link request: Message too long)" in err.value.msg
+    assert err.value.details["disable_failed_vfs"] == [1] and disables(runner) == ["1"]
 
 
 def test_setting_the_driver_accepts_but_ignores_is_reported(host):
@@ -345,6 +465,7 @@ def test_boot_script_names_a_failed_vf_setting_and_goes_on(host, tmp_path):
     assert proc.returncode == 1
     assert "%s (ens3f1): vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 3 trust on spoofchk off failed" % PF in proc.stderr
     assert "vf 2" not in proc.stderr
+
 
 
 def test_boot_script_leaves_a_pf_with_other_ids_alone(host, tmp_path):
