@@ -7,7 +7,8 @@
 # usage: nfv-dpdk-sriov DIRECTORY    (the unit names sriov.CONF_DIR; NFV_DPDK_SYSFS relocates /sys)
 #   A file holds "pf VENDOR:DEVICE[:SUBVENDOR:SUBDEVICE]", "numvfs N", then "vf INDEX <ip link vf arguments>"
 #   lines; "#" starts a comment. A PF whose ids differ from those recorded (a renumbered bus puts another
-#   device at the address) is left alone. Prints one line per PF whose VF count it changed; exits 1, naming
+#   device at the address) is left alone. A VF whose "vf" line fails is disabled (ip link set ... state disable)
+#   so it passes no traffic without its setup. Prints one line per PF whose VF count it changed; exits 1, naming
 #   the PF and the cause, when a PF is missing, is another device or a step failed (the others are set up).
 
 from __future__ import absolute_import, division, print_function
@@ -116,8 +117,13 @@ def set_up_pf(sys_root, pf, text, out, err, wait_seconds):
     done = numvfs is None or set_count(pf, ifname, numvfs_path, numvfs, out, err)
     for index, args in vfs:
         if run(["ip", "link", "set", "dev", ifname, "vf", str(index)] + args) != 0:
-            say(err, "%s (%s): vf %d %s failed" % (pf, ifname, index, " ".join(args)))
             done = False
+            # fail closed: a VF without its MAC, VLAN, trust or spoof check setup must pass no traffic
+            if run(["ip", "link", "set", "dev", ifname, "vf", str(index), "state", "disable"]) == 0:
+                outcome = "VF %d disabled (link state disable) until the cause is fixed" % index
+            else:
+                outcome = "disabling VF %d failed too: it may pass traffic without that setup" % index
+            say(err, "%s (%s): vf %d %s failed; %s" % (pf, ifname, index, " ".join(args), outcome))
     return done
 
 

@@ -467,6 +467,37 @@ def test_boot_script_names_a_failed_vf_setting_and_goes_on(host, tmp_path):
     assert "vf 2" not in proc.stderr
 
 
+# logs every call; fails the VLAN of VF 1 as a PF driver does (RTNETLINK on stderr, exit 2)
+FAIL_VF1_VLAN_IP = """#!/bin/sh
+echo "$*" >> %s
+case "$*" in *" vf 1 "*vlan*) echo "RTNETLINK answers: Invalid argument" >&2; exit 2;; esac
+"""
+
+
+def test_boot_script_disables_the_vf_whose_line_failed_and_sets_up_the_others(host, tmp_path):
+    vfs = sriov.normalize_vfs(FAIL_WANTED, 3)
+    proc, log = run_vf_program(host, tmp_path, {"%s.conf" % PF: sriov.conf_text(3, vfs)}, ip_script=FAIL_VF1_VLAN_IP)
+    assert proc.returncode == 1
+    assert log.read_text().splitlines() == [
+        "link set dev ens3f1 vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 0",
+        "link set dev ens3f1 vf 1 mac 52:54:00:aa:00:02 vlan 200 qos 0 trust on",
+        "link set dev ens3f1 vf 1 state disable",
+        "link set dev ens3f1 vf 2 spoofchk off"]
+    assert proc.stderr.splitlines() == [
+        "RTNETLINK answers: Invalid argument",
+        "nfv-dpdk-sriov: %s (ens3f1): vf 1 mac 52:54:00:aa:00:02 vlan 200 qos 0 trust on failed; "
+        "VF 1 disabled (link state disable) until the cause is fixed" % PF]
+
+
+def test_boot_script_says_when_the_disable_fails_too(host, tmp_path):
+    ip_script = FAIL_VF1_VLAN_IP.replace('*" vf 1 "*vlan*)', '*" vf 1 "*vlan*|*" vf 1 state disable")')
+    conf = sriov.conf_text(3, sriov.normalize_vfs(FAIL_WANTED, 3))
+    proc, log = run_vf_program(host, tmp_path, {"%s.conf" % PF: conf}, ip_script=ip_script)
+    assert proc.returncode == 1
+    assert "link set dev ens3f1 vf 2 spoofchk off" in log.read_text().splitlines()
+    assert ("%s (ens3f1): vf 1 mac 52:54:00:aa:00:02 vlan 200 qos 0 trust on failed; disabling VF 1 failed too: "
+            "it may pass traffic without that setup" % PF) in proc.stderr
+
 
 def test_boot_script_leaves_a_pf_with_other_ids_alone(host, tmp_path):
     # the file recorded an 82599 (8086:10fb) at the PF's address; an X710 (8086:1572) is there now
