@@ -28,7 +28,7 @@ import pwd
 import stat
 import time
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, qemu_unit_helper
+from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, qemu_sriov_deps, qemu_unit_helper
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import inside, read_text, write_atomic
@@ -222,7 +222,7 @@ def device_allow(spec, accel, vfio_groups):
     return devices
 
 
-def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_group=None):
+def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_group=None, sriov_unit=None):
     """The unit file of one guest; kvm_group is the group of a root:GROUP 0660 /dev/kvm (for KVM)."""
     vfio_groups = vfio_groups or []
     vhost = bool(socket_dirs(spec))
@@ -282,7 +282,7 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
     service += sandbox_settings(spec, vfio_groups)
     sections = [
         ("Unit", [("Description", "QEMU guest %s (nfv.dpdk)" % spec["name"]),
-                  ("After", " ".join(after)),
+                  *qemu_sriov_deps.unit_ordering(after, sriov_unit),  # a VF passed through: its unit first
                   # bounded restarts: a guest that keeps failing ends failed, not in a loop
                   ("StartLimitIntervalSec", "%ds" % START_LIMIT_INTERVAL),
                   ("StartLimitBurst", str(START_LIMIT_BURST))]),
@@ -595,6 +595,7 @@ class QemuVm(PlannedModule):
         current["tools"] = tools
         current["python"] = system_python(self.runner, "the guest unit's stop helper (ExecStop=)")
         current["vfio_groups"] = self._vfio_groups()
+        current["sriov_unit"] = qemu_sriov_deps.sriov_unit_of(self.fs, spec["nics"])  # Requires= for a VF
         self._host_checks(current)
         # the unit this host gets, and its systemd's verdict on it (systemd-analyze verify): plan stays off the host
         current["desired"] = self.desired(current)
@@ -828,7 +829,7 @@ class QemuVm(PlannedModule):
         argv = qemu_argv(spec, current["qemu"], current["accel"])
         prestart = prestart_commands(spec, current["tools"])
         text = unit_text(spec, argv, prestart, helper_argv(spec, python), current["accel"],
-                         current["vfio_groups"], current["kvm_group"])
+                         current["vfio_groups"], current["kvm_group"], current["sriov_unit"])
         return argv, text, helper_text(python)
 
     def plan(self, current):

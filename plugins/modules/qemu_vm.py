@@ -248,7 +248,11 @@ options:
         type: bool
         default: false
       host:
-        description: PCI address of the vfio-pci device, like V(0000:0c:00.3) or V(0c:00.3).
+        description:
+          - PCI address of the vfio-pci device, like V(0000:0c:00.3) or V(0c:00.3).
+          - When it is an SR-IOV VF and the boot unit of M(nfv.dpdk.sriov_vfs) (C(nfv-dpdk-sriov.service)) is
+            installed, the guest's unit gets C(Requires=) and C(After=) on that unit, so the guest does not start
+            when the VFs were not set up (that unit disables a VF whose setup failed, and then fails).
         type: str
   accel:
     description:

@@ -122,7 +122,8 @@ notes:
   - A later run does not enable a disabled VF on its own. Once the cause is fixed, run again with
     O(vfs[].link_state) (V(auto) or V(enable)) in the VF's entry, or run C(ip link set dev PF vf N state auto).
   - At boot C(nfv-dpdk-sriov.service) disables a VF whose setup line fails in the same way, sets up the other
-    VFs and then fails.
+    VFs and then fails. M(nfv.dpdk.qemu_vm) guests that pass a VF through require that unit (C(Requires=),
+    C(After=)), so they do not start while it has failed.
   - VFs bound to vfio-pci with M(nfv.dpdk.pci_driver) lose that binding when the count changes (new
     devices); bind them again afterwards (the C(nfv.dpdk.host) role runs this module first).
 seealso:

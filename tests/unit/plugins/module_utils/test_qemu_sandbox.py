@@ -18,7 +18,12 @@ import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_sandbox import MAX_EXPOSURE, SANDBOX
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import helper_argv, prestart_commands, qemu_argv, unit_text
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
+    helper_argv,
+    prestart_commands,
+    qemu_argv,
+    unit_text,
+)
 
 TOOLS = {"sh": "/bin/sh", "install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
 GUESTS = {

@@ -142,7 +142,8 @@ def test_user_networking_forwards():
         {"protocol": "udp", "host_address": "0.0.0.0", "host_port": 5353, "guest_port": 53}]}])
     netdev = options(qemu_argv(spec, QEMU, "tcg"), "-netdev")[0]
     assert netdev == "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp:0.0.0.0:5353-:53"
-    open_spec = spec_of(nics=[{"type": "user", "host_access": True, "forwards": [{"host_port": 2222, "guest_port": 22}]}])
+    open_spec = spec_of(nics=[{"type": "user", "host_access": True,
+                               "forwards": [{"host_port": 2222, "guest_port": 22}]}])
     assert options(qemu_argv(open_spec, QEMU, "tcg"), "-netdev") == ["user,id=net0,hostfwd=tcp:127.0.0.1:2222-:22"]
 
 
@@ -231,10 +232,10 @@ def test_absent_needs_no_boot_source():
 
 # ---- the unit -----------------------------------------------------------------------------------
 
-def render(spec, accel="tcg", vfio_groups=None):
+def render(spec, accel="tcg", vfio_groups=None, sriov_unit=None):
     argv = qemu_argv(spec, QEMU, accel)
     return argv, unit_text(spec, argv, prestart_commands(spec, TOOLS), helper_argv(spec, "/usr/bin/python3"),
-                           accel, vfio_groups)
+                           accel, vfio_groups, sriov_unit=sriov_unit)
 
 
 def lines(text, key):
@@ -973,3 +974,59 @@ def test_offline_pin_cpus_are_refused_before_any_change(host):
     assert "vcpu_pins[1] CPUs 3 are not online (online: 0-1)" in info.value.msg
     assert "emulator_cpus CPUs 5 are not online" in info.value.msg
     assert os.listdir(str(host / "units")) == []
+
+
+# ---- issue 27 item 6: a guest on an SR-IOV VF starts only after the SR-IOV boot unit succeeded ----------
+
+from ansible_collections.nfv.dpdk.plugins.module_utils import sriov  # noqa: E402
+from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import sriov_pf  # noqa: E402
+
+SRIOV_PF, SRIOV_VF = "0000:03:00.1", "0000:03:02.0"
+
+
+def vf_host(host, unit_installed=True):
+    """two_node_host with 03:00.1 as a PF whose VF 03:02.0 is on vfio-pci; the SR-IOV unit installed or not."""
+    sriov_pf(two_node_host(host), SRIOV_PF, "ens3f1", 8, [SRIOV_VF], vf_driver="vfio-pci")
+    if unit_installed:
+        unit = host / sriov.UNIT_FILE.lstrip("/")
+        unit.parent.mkdir(parents=True, exist_ok=True)
+        unit.write_text(sriov.UNIT_TEXT)
+
+
+def test_unit_of_a_guest_with_a_vf_requires_the_sriov_unit_and_without_it_does_not():
+    spec = spec_of(nics=[{"type": "vfio", "host": SRIOV_VF}])
+    _argv, text = render(spec, vfio_groups=["60"], sriov_unit=sriov.UNIT_NAME)
+    assert lines(text, "Requires") == [sriov.UNIT_NAME]
+    assert lines(text, "After") == ["network.target " + sriov.UNIT_NAME]
+    _argv, text = render(spec, vfio_groups=["60"])
+    assert lines(text, "Requires") == [] and lines(text, "After") == ["network.target"]
+
+
+@pytest.mark.parametrize("nic, installed, requires", [
+    (SRIOV_VF, True, [sriov.UNIT_NAME]),
+    ("0000:03:00.0", True, []),  # a whole NIC on vfio-pci: no physfn, nothing new
+    (SRIOV_VF, False, []),  # VFs made another way: Requires= on a missing unit would fail the guest's start
+])
+def test_module_reads_the_vf_from_sysfs_and_writes_the_dependency(host, nic, installed, requires):
+    vf_host(host, unit_installed=installed)
+    result = make(host, SystemctlRunner(), check_mode=True, state="present",
+                  nics=[{"type": "vfio", "host": nic}]).run()
+    assert lines(result["unit_text"], "Requires") == requires
+    assert lines(result["unit_text"], "After") == [" ".join(["network.target"] + requires)]
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="no systemd-analyze")
+def test_a_vf_guest_unit_beside_the_sriov_unit_passes_systemd_analyze_verify(tmp_path):
+    spec = spec_of(nics=[{"type": "vfio", "host": SRIOV_VF}])
+    _argv, text = render(spec, vfio_groups=["60"], sriov_unit=sriov.UNIT_NAME)
+    (tmp_path / sriov.UNIT_NAME).write_text(sriov.UNIT_TEXT)
+    (tmp_path / spec["unit"]).write_text(text)
+    proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / spec["unit"])], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, check=False,
+                          env=dict(os.environ, SYSTEMD_LOG_COLOR="0"))
+    assert proc.returncode == 0 and spec["unit"] not in proc.stdout, proc.stdout
+    # without the SR-IOV unit beside it, systemd refuses the dependency: why it is added only when installed
+    (tmp_path / sriov.UNIT_NAME).unlink()
+    proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / spec["unit"])], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, check=False)
+    assert proc.returncode != 0 and "Unit %s not found" % sriov.UNIT_NAME in proc.stdout
