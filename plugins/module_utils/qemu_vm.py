@@ -28,7 +28,7 @@ import pwd
 import stat
 import time
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, qemu_sriov_deps, qemu_unit_helper
+from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, qcow2, qemu_sriov_deps, qemu_unit_helper
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import inside, read_text, write_atomic
@@ -726,6 +726,7 @@ class QemuVm(PlannedModule):
                     problems.append(msg)
                 else:
                     self.warn(msg)
+        problems += qcow2.disk_problems(spec["disks"])  # backing chains stay in the disk's directory
         # MACs, sockets, tap devices, vfio devices and runtime directories of the other guests
         # this module manages
         for entry in sorted(os.listdir(spec["unit_dir"])):
