@@ -22,6 +22,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_nic_spec import nic_
 from ansible_collections.nfv.dpdk.plugins.module_utils.unit_paths import SUN_PATH_MAX, path_problem
 
 UNIT_PREFIX = "nfv-qemu-"
+HELPER_NAME = "nfv-qemu-powerdown"  # the guest units' helper program, installed in helper_dir
 # patterns used with fullmatch: "$" also matches before a final newline ("vm1\n")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,47}")
 USER_RE = re.compile(r"[a-z_][a-z0-9_-]*[$]?")  # user and group names

@@ -10,6 +10,9 @@
 #   Asks QMP (query-cpus-fast) for each vCPU's thread and pins vCPU i to VCPUi_CPUS
 #   and every other thread of QEMU to EMULATOR_CPUS ("-": left as they are).
 #   Exits non-zero, naming the cause, when a thread cannot be pinned as asked.
+# usage: nfv-qemu-powerdown keep-console LOG MAX_BYTES
+#   ExecStartPre= as the service user: keeps the previous run's console as LOG.1 (its last MAX_BYTES; QEMU
+#   truncates LOG when it starts). A symbolic link at LOG or LOG.1 is left alone, never followed.
 
 from __future__ import absolute_import, division, print_function
 
@@ -139,9 +142,34 @@ def qemu_pid(vcpu_threads):
     return None
 
 
+def keep_console(argv):
+    log, keep = argv[2], int(argv[3])
+    try:
+        source = os.open(log, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return 0  # no console yet (or a link): nothing to keep
+    try:
+        size = os.fstat(source).st_size
+        os.lseek(source, max(0, size - keep), os.SEEK_SET)
+        data = os.read(source, keep)
+    finally:
+        os.close(source)
+    kept = log + ".1"
+    try:
+        target = os.open(kept + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o640)
+        with os.fdopen(target, "wb") as handle:
+            handle.write(data)
+        os.rename(kept + ".tmp", kept)
+    except OSError as exc:
+        say(sys.stdout, "nfv-qemu-powerdown: cannot keep the previous console in %s: %s" % (kept, exc))
+    return 0
+
+
 def main(argv):
     if len(argv) > 1 and argv[1] == "pin":
         return pin(argv)
+    if len(argv) > 3 and argv[1] == "keep-console":
+        return keep_console(argv)
     path = argv[1]
     timeout = float(argv[2]) if len(argv) > 2 else 60.0
     deadline = time.monotonic() + timeout

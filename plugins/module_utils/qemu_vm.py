@@ -31,7 +31,7 @@ import time
 from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, qcow2, qemu_sriov_deps, qemu_unit_helper
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.files import inside, read_text, write_atomic
+from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
     format_mb,
     kb_to_text,
@@ -39,18 +39,23 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
     resolve_size,
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import memory_total_kb, node_ids
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT, normalize_address
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import PCI_ROOT
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.programs import program_text, system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_sandbox import sandbox_argv, sandbox_settings
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import UNIT_PREFIX, guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import HELPER_NAME, UNIT_PREFIX, guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_unit_reader import (
+    resource_clashes,
+    unit_helper_path,
+    unit_resources,
+    unit_taps,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
     SYSTEMD_BOOTED_MARKER,
     Systemd,
     exec_line,
     render_unit,
-    unescape_exec,
     verify_unit,
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.unit_paths import SOCKET_BASES
@@ -71,7 +76,7 @@ RESTART_SEC = 10
 START_LIMIT_BURST = 3
 START_LIMIT_INTERVAL = 300
 LOG_DIR = "/var/log/nfv-qemu"
-HELPER_NAME = "nfv-qemu-powerdown"
+KEPT_CONSOLE_BYTES = 1024 * 1024  # of the previous run's console, kept as NAME.log.1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,6 +246,7 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
     for argv_pre, ignore in prestart:
         service.append(("ExecStartPre", exec_line(argv_pre, prefix="-+" if ignore else "+", group_options=False)))
     service += [
+        ("ExecStartPre", exec_line(keep_console_argv(spec, helper_argv[0]), prefix="-", group_options=False)),
         ("ExecStart", exec_line(argv)),
     ]
     pin = pin_argv(spec, helper_argv[0])
@@ -294,100 +300,6 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
     return render_unit(sections, header=header)
 
 
-def unit_exec_start(text):
-    """The argv of ExecStart= in a unit text (reads continuation lines)."""
-    joined = (text or "").replace("\\\n", " ")
-    for line in joined.splitlines():
-        if line.startswith("ExecStart="):
-            return unescape_exec(line[len("ExecStart="):])
-    return None
-
-
-def split_qemu_opts(text):
-    """'a,b=c,,d' -> ['a', 'b=c,d']: QEMU's option syntax, a doubled comma is a literal one."""
-    parts, cur, i = [], [], 0
-    while i < len(text):
-        if text[i] == ",":
-            if text[i + 1:i + 2] == ",":
-                cur.append(",")
-                i += 2
-                continue
-            parts.append("".join(cur))
-            cur = []
-        else:
-            cur.append(text[i])
-        i += 1
-    parts.append("".join(cur))
-    return parts
-
-
-def qemu_opts(text):
-    """'socket,id=c0,path=/x' -> ('socket', {'id': 'c0', 'path': '/x'}); the head is None without one."""
-    parts = split_qemu_opts(text)
-    head = None if "=" in parts[0] else parts[0]
-    opts = dict(part.split("=", 1) for part in parts[0 if head is None else 1:] if "=" in part)
-    return head, opts
-
-
-def unit_resources(text):
-    """What a guest unit claims on the host, read from its text (ExecStart= argv, RuntimeDirectory=).
-
-    {'mac': [...], 'socket': [vhost-user sockets], 'qmp': [...], 'tap': [ifnames], 'vfio': [PCI addresses],
-    'runtime_dir': '/run/...' or None}, lists in argv order.
-    """
-    argv = unit_exec_start(text) or []
-    res = {"mac": [], "socket": [], "qmp": [], "tap": [], "vfio": [], "runtime_dir": None}
-    for flag, value in zip(argv, argv[1:]):
-        if flag == "-chardev":
-            kind, opts = qemu_opts(value)
-            if kind == "socket" and opts.get("path"):
-                res["socket"].append(opts["path"])
-        elif flag == "-netdev":
-            kind, opts = qemu_opts(value)
-            if (kind or opts.get("type")) == "tap" and opts.get("ifname"):
-                res["tap"].append(opts["ifname"])
-        elif flag == "-qmp" and value.startswith("unix:"):
-            res["qmp"].append(split_qemu_opts(value[len("unix:"):])[0])
-        elif flag == "-device":
-            kind, opts = qemu_opts(value)
-            if kind == "vfio-pci" and opts.get("host"):
-                res["vfio"].append(normalize_address(opts["host"]) or opts["host"])
-            if opts.get("mac"):
-                res["mac"].append(opts["mac"])
-    for line in (text or "").splitlines():
-        if line.startswith("RuntimeDirectory="):
-            res["runtime_dir"] = os.path.join("/run", line.split("=", 1)[1].strip())
-    return res
-
-
-def macs_in_unit(text):
-    return unit_resources(text)["mac"]
-
-
-def resource_clashes(spec, unit, res):
-    """Why this guest collides with the guest of `unit` (its unit_resources `res`): a list of problems."""
-    problems = []
-    served = set(res["socket"]) | set(res["qmp"])
-    for nic in spec["nics"]:
-        where = "nics[%d]" % nic["index"]
-        if nic.get("mac") and nic["mac"] in res["mac"]:
-            problems.append("%s.mac %s is already used by %s" % (where, nic["mac"], unit))
-        if nic["type"] == "vhost-user" and nic.get("socket") in served:
-            problems.append("%s.socket %s is already served by %s: two guests on one vhost-user socket take "
-                            "over each other's Open vSwitch port" % (where, nic["socket"], unit))
-        if nic["type"] == "tap" and nic.get("ifname") in res["tap"]:
-            problems.append("%s.ifname %s is already the tap device of %s" % (where, nic["ifname"], unit))
-        if nic["type"] == "vfio" and nic.get("host") in res["vfio"]:
-            problems.append("%s.host %s is already passed through by %s" % (where, nic["host"], unit))
-    if spec["qmp_socket"] in served:
-        problems.append("run_dir: the QMP socket %s is already used by %s" % (spec["qmp_socket"], unit))
-    other = res["runtime_dir"]
-    if other and (inside(spec["run_subdir"], other) or inside(other, spec["run_subdir"])):
-        problems.append("run_dir: the runtime directory %s overlaps %s of %s, which systemd removes when either "
-                        "guest stops" % (spec["run_subdir"], other, unit))
-    return problems
-
-
 # ---------------------------------------------------------------------------------------------
 # the ExecStop= and ExecStartPost= helper: module_utils/qemu_unit_helper.py, a program of its own.
 # Importing it here puts it in the module's payload; its source is read from there.
@@ -405,6 +317,12 @@ def helper_argv(spec, python):
     return [python, os.path.join(spec["helper_dir"], HELPER_NAME), spec["qmp_socket"], str(spec["stop_timeout"])]
 
 
+def keep_console_argv(spec, python):
+    """ExecStartPre= as the service user: the previous run's console kept as NAME.log.1 (bounded)."""
+    return [python, os.path.join(spec["helper_dir"], HELPER_NAME), "keep-console", serial_log(spec),
+            str(KEPT_CONSOLE_BYTES)]
+
+
 def pin_argv(spec, python):
     """ExecStartPost= of a guest with vcpu_pins: the helper's pin subcommand; None without vcpu_pins."""
     if not spec.get("vcpu_pins"):
@@ -412,41 +330,6 @@ def pin_argv(spec, python):
     return ([python, os.path.join(spec["helper_dir"], HELPER_NAME), "pin", spec["qmp_socket"], str(PIN_TIMEOUT),
              format_cpulist(spec["emulator_cpus"]) if spec["emulator_cpus"] else "-"]
             + [format_cpulist(cpus) for cpus in spec["vcpu_pins"]])
-
-
-def unit_helper_path(text):
-    """The stop helper a unit's ExecStop= runs (its script argument), or None."""
-    joined = (text or "").replace("\\\n", " ")
-    for line in joined.splitlines():
-        if line.startswith("ExecStop="):
-            argv = unescape_exec(line[len("ExecStop="):])
-            if len(argv) > 1 and os.path.basename(argv[1]) == HELPER_NAME:
-                return argv[1]
-    return None
-
-
-def unit_taps(text):
-    """The tap devices a unit creates in ExecStartPre=: [{'ifname', 'user', 'group', 'bridge'}]."""
-    joined = (text or "").replace("\\\n", " ")
-    taps = {}
-    bridges = {}
-    for line in joined.splitlines():
-        if not line.startswith("ExecStartPre="):
-            continue
-        argv = unescape_exec(line[len("ExecStartPre="):].lstrip("-+@!:"))
-        words = argv[1:]
-        if words[:3] == ["tuntap", "add", "dev"] and len(words) >= 4:
-            opts = dict(zip(words[4::2], words[5::2]))
-            taps[words[3]] = {"ifname": words[3], "user": opts.get("user"), "group": opts.get("group"),
-                              "bridge": None}
-        elif "add-port" in words:
-            at = words.index("add-port")
-            if len(words) > at + 2:  # add-port BRIDGE IFNAME
-                bridges[words[at + 2]] = words[at + 1]
-    for ifname, bridge in bridges.items():
-        if ifname in taps:
-            taps[ifname]["bridge"] = bridge
-    return [taps[k] for k in sorted(taps)]
 
 
 def failure_cause(journal, err=None, unit=None):

@@ -36,14 +36,13 @@ import pytest
 import guest_image
 from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_unit_reader import macs_in_unit, unit_exec_start
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     failure_cause,
     helper_argv,
     helper_text,
-    macs_in_unit,
     prestart_commands,
     qemu_argv,
-    unit_exec_start,
     unit_text,
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import unescape_exec, verify_unit

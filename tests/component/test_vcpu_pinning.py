@@ -28,11 +28,11 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.programs import system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_unit_reader import unit_exec_start
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     helper_argv,
     helper_text,
     qemu_argv,
-    unit_exec_start,
     unit_text,
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import unescape_exec

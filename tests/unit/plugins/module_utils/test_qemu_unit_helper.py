@@ -115,3 +115,41 @@ def test_pin_moves_this_process_to_the_cpus_it_already_has(tmp_path):
     assert received == ['{"execute": "qmp_capabilities"}', '{"execute": "query-cpus-fast"}']
     assert out.stdout.strip() == "nfv-qemu-pin: vCPU 0 thread %d -> CPUs %s" % (os.getpid(), cpulist)
     assert sorted(os.sched_getaffinity(0)) == cpus
+
+
+def keep_console(tmp_path, log, keep):
+    return subprocess.run([installed(tmp_path), "keep-console", str(log), str(keep)], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=30, check=False)
+
+
+def test_the_previous_console_is_kept_bounded_to_its_last_bytes(tmp_path):
+    log = tmp_path / "vm1.log"
+    log.write_bytes(b"boot 1\n" + b"x" * 5000 + b"\nlast line of run 1\n")
+    out = keep_console(tmp_path, log, 100)
+    assert out.returncode == 0, out.stdout
+    kept = (tmp_path / "vm1.log.1").read_bytes()
+    assert len(kept) == 100 and kept.endswith(b"last line of run 1\n")
+    assert log.exists()  # QEMU truncates it when it opens it
+    assert not (tmp_path / "vm1.log.1.tmp").exists()
+
+
+def test_no_console_yet_keeps_nothing(tmp_path):
+    assert keep_console(tmp_path, tmp_path / "vm1.log", 100).returncode == 0
+    assert not (tmp_path / "vm1.log.1").exists()
+
+
+def test_links_planted_by_the_guest_user_are_never_followed(tmp_path):
+    """The log directory belongs to the service user: a link at LOG or at LOG.1 must not make the step read or
+    write another file."""
+    secret = tmp_path / "secret"
+    secret.write_text("not the console\n")
+    log = tmp_path / "vm1.log"
+    log.symlink_to(secret)
+    assert keep_console(tmp_path, log, 100).returncode == 0
+    assert not (tmp_path / "vm1.log.1").exists()
+    log.unlink()
+    log.write_text("console\n")
+    (tmp_path / "vm1.log.1.tmp").symlink_to(secret)
+    out = keep_console(tmp_path, log, 100)
+    assert out.returncode == 0 and "cannot keep the previous console" in out.stdout
+    assert secret.read_text() == "not the console\n"

@@ -15,17 +15,19 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.programs import python_problem, system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_nic_spec import generate_mac
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_unit_reader import (
+    macs_in_unit,
+    unit_exec_start,
+    unit_helper_path,
+    unit_taps,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     MKDIR_SCRIPT,
     failure_cause,
     helper_argv,
     is_running,
-    macs_in_unit,
     prestart_commands,
     qemu_argv,
-    unit_exec_start,
-    unit_helper_path,
-    unit_taps,
     unit_text,
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import unescape_exec
@@ -270,7 +272,12 @@ def test_unit_device_allow_follows_the_guest():
     pre = lines(text, "ExecStartPre")
     assert pre == ["-+/usr/sbin/ip tuntap add dev tap1 mode tap user nfv-qemu group nfv-qemu",
                    "+/usr/sbin/ip link set dev tap1 up",
-                   "+/usr/bin/ovs-vsctl --timeout=30 --may-exist add-port br-mgmt tap1"]
+                   "+/usr/bin/ovs-vsctl --timeout=30 --may-exist add-port br-mgmt tap1", KEEP_CONSOLE]
+
+
+# as the service user (no '+'), failure ignored: the previous run's console, its last MiB, as vm1.log.1
+KEEP_CONSOLE = ("-/usr/bin/python3 /usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown keep-console "
+                "/var/log/nfv-qemu/vm1.log 1048576")
 
 
 def test_unit_prepares_hugepage_and_socket_directories():
@@ -278,7 +285,7 @@ def test_unit_prepares_hugepage_and_socket_directories():
                    nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1.sock"}])
     _first, text = render(spec)
     pre = lines(text, "ExecStartPre")
-    assert len(pre) == 1 and pre[0].startswith("+")
+    assert len(pre) == 2 and pre[0].startswith("+") and pre[1] == KEEP_CONSOLE
     # one fixed script; install, the group and the directories are its positional arguments
     assert unescape_exec(pre[0][1:]) == ["/usr/bin/sh", "-c", MKDIR_SCRIPT, "nfv-qemu-mkdir", "/usr/bin/install",
                                          "nfv-qemu", "/dev/hugepages1G/nfv-qemu", "/run/vhost"]
@@ -680,7 +687,7 @@ def test_absent_stops_disables_and_removes(host):
 
 # ---- issue 15: bad input is refused naming the field, before anything is written ----------------
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import resource_clashes, unit_resources  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_unit_reader import resource_clashes, unit_resources  # noqa: E402
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import one_node_host, two_node_host  # noqa: E402
 
 
