@@ -150,7 +150,8 @@ def qemu_argv(spec, qemu="/usr/bin/qemu-system-x86_64", accel="tcg", serial=None
     backend = memory_backend(spec)
     if backend:
         argv += ["-object", backend, "-numa", "node,memdev=mem0"]
-    argv += sandbox_argv() + ["-nodefaults", "-no-user-config", "-display", "none",
+    argv += sandbox_argv()
+    argv += ["-nodefaults", "-no-user-config", "-display", "none",
              "-serial", "file:%s" % (serial or serial_log(spec)),
              "-qmp", "unix:%s,server=on,wait=off" % qemu_opt(spec["qmp_socket"])]
     if spec["kernel"]:
