@@ -7,11 +7,17 @@ read the current state -> compute a Plan from the wanted state -> return the
 plan as the diff (check mode stops here) -> apply it -> read back and verify.
 The Plan is data: the same list of changes is the diff, the check-mode
 answer and what `apply` executes.
+
+apply runs with SIGHUP ignored (see hangup_ignored): a dropped SSH session
+must not kill a module half way, before its rollback.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import signal
+from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -87,6 +93,26 @@ class Plan:
         return len(self.changes)
 
 
+@contextmanager
+def hangup_ignored():
+    """SIGHUP ignored inside the block, the previous disposition restored after it.
+
+    sshd (and sudo, which relays it) sends SIGHUP when the session drops; a module killed in apply would leave
+    the host half changed and skip its rollback. Ignored (not deferred) in the process and in the commands it
+    starts meanwhile, as apply's outcome no longer reaches anyone who could act on the signal. Outside the main
+    thread, where Python cannot set handlers, the block runs as it is.
+    """
+    try:
+        previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    except (AttributeError, ValueError, OSError):
+        previous = False
+    try:
+        yield
+    finally:
+        if previous is not False:
+            signal.signal(signal.SIGHUP, signal.SIG_DFL if previous is None else previous)
+
+
 class PlannedModule:
     """Base for state-changing modules. Subclasses implement read/plan/apply/report.
 
@@ -135,7 +161,8 @@ class PlannedModule:
             if self.module._diff:
                 result["diff"] = plan.diff(self.diff_header)
             if plan.changed and not self.check_mode:
-                self.apply(plan, current)
+                with hangup_ignored():
+                    self.apply(plan, current)
             result.update(self.report(current, plan))
             return result
         finally:
