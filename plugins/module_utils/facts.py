@@ -9,14 +9,17 @@ __metaclass__ = type
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, hugepages, kernel, netdev, numa, pci, release
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.mgmt_guard import default_routes, read_network
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb, rundir_of
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import Systemd
 
 
-def nic_facts(fs, devices, addresses, management):
-    """Network-class PCI devices with their interface state and management role."""
-    routes = netdev.default_route_interfaces(fs)
+def nic_facts(fs, devices, addresses, management, routes=None):
+    """Network-class PCI devices with their interface state and management role.
+
+    `routes`: the interfaces with a default route in any table (mgmt_guard); the main table's by default."""
+    routes = netdev.default_route_interfaces(fs) if routes is None else routes
     nics = []
     for device in devices:
         if not device["is_network"]:
@@ -99,8 +102,8 @@ def running_layout(fs, runner, guests, ovs_db=None):
 
 def gather(fs, runner, connection_address=None, ovs_db=None):
     params = kernel.parse_cmdline(fs.read("/proc/cmdline", ""))
-    addresses = netdev.read_addresses(runner)
-    management = netdev.management_interfaces(fs, addresses, connection_address)
+    network = read_network(fs, runner, connection_address, ovs_db)  # the management guard's reading
+    addresses, management = network.addresses, network.management
     nodes = numa.read_nodes(fs)
     default_kb = hugepages.default_size_kb(fs)
     cpu = kernel.read_cpu(fs)
@@ -113,7 +116,7 @@ def gather(fs, runner, connection_address=None, ovs_db=None):
             "pools": hugepages.read_pools(fs),
             "mounts": hugepages.read_mounts(fs),
         },
-        "nics": nic_facts(fs, pci.read_devices(fs), addresses, management),
+        "nics": nic_facts(fs, pci.read_devices(fs), addresses, management, set(default_routes(network.routes))),
         "management_interfaces": sorted(management),
         "iommu": kernel.read_iommu(fs, params, cpu["vendor"]),
         "kernel": {"cmdline": fs.read("/proc/cmdline", ""), "params": params,

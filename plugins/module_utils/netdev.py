@@ -139,14 +139,18 @@ def lower_devices(fs, name):
             if entry.startswith("lower_")] + list(fs.listdir("%s/%s/brif" % (NET_ROOT, name)))
 
 
-def management_interfaces(fs, addresses, conn_address):
+def management_interfaces(fs, addresses, conn_address, default_routes=None, ovs_members=None):
     """{ifname: reason} for every interface that carries management traffic.
 
-    `conn_address` is the connection address, or a list of them (a host name's addresses).
+    `conn_address` is the connection address, or a list of them (a host name's addresses). `default_routes`
+    ({ifname: reason}) defaults to the main table's from /proc/net; `ovs_members(ifname)` gives the
+    [(ifname, via)] on the same Open vSwitch bridge (their traffic rides that bridge too).
     """
     reasons = {}
-    for name in default_route_interfaces(fs):
-        reasons.setdefault(name, "default route")
+    routes = default_routes if default_routes is not None else dict(
+        (name, "default route") for name in default_route_interfaces(fs))
+    for name in sorted(routes):
+        reasons.setdefault(name, routes[name])
     wanted = [conn_address] if isinstance(conn_address, str) else list(conn_address or [])
     wanted = [normalize_ip(a) or a for a in wanted]
     for conn in wanted:
@@ -156,8 +160,10 @@ def management_interfaces(fs, addresses, conn_address):
     pending = list(reasons)
     while pending:
         upper = pending.pop()
-        for lower in lower_devices(fs, upper):
+        below = [(lower, upper) for lower in lower_devices(fs, upper)]
+        below += list(ovs_members(upper)) if ovs_members else []
+        for lower, via in below:
             if lower not in reasons:
-                reasons[lower] = "%s (via %s)" % (reasons[upper], upper)
+                reasons[lower] = "%s (via %s)" % (reasons[upper], via)
                 pending.append(lower)
     return reasons

@@ -25,6 +25,7 @@ import re
 from ansible_collections.nfv.dpdk.plugins.module_utils import boot_pci_bind, netdev, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
+from ansible_collections.nfv.dpdk.plugins.module_utils.mgmt_guard import read_network
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci_guard import (
     group_blockers,
     guard_reasons,
@@ -309,11 +310,9 @@ class PciDriver(PlannedModule):
         if not moving or checks["held"]:
             return checks
         if driver != KERNEL and not self.params["force"]:
-            addresses = netdev.read_addresses(self.runner)
-            conn = self.connection or netdev.connection_address()
-            management = netdev.management_interfaces(fs, addresses, conn)
+            network = read_network(fs, self.runner, self.connection or netdev.connection_address())
             for device in moving:
-                reasons = guard_reasons(fs, device, management, addresses)
+                reasons = guard_reasons(fs, device, network)
                 if reasons:
                     checks["refused"].append("%s: %s" % (device["address"], "; ".join(reasons)))
             if checks["refused"]:

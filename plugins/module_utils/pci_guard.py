@@ -11,7 +11,7 @@ __metaclass__ = type
 import ipaddress
 import os
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import kernel, netdev, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils import kernel, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 
 # drivers the kernel's vfio accepts beside vfio-pci for the other devices of a group
@@ -32,17 +32,11 @@ def block_devices(fs, address):
 
 
 # -- safety checks ---------------------------------------------------------------------------------
-def guard_reasons(fs, device, management, addresses):
-    """Why binding `device` away from its kernel driver may cut the host off (empty: safe)."""
-    reasons = []
-    for name in device.get("netdevs") or []:
-        if name in management:
-            reasons.append("%s carries management traffic: %s" % (name, management[name]))
-            continue
-        link = netdev.read_link(fs, name)
-        addrs = [a for a in addresses.get(name) or [] if not is_link_local(a)]
-        if link.get("operstate") == "up" and addrs:
-            reasons.append("%s is up with addresses %s" % (name, ", ".join(addrs)))
+def guard_reasons(fs, device, network):
+    """Why binding `device` away from its kernel driver may cut the host off (empty: safe).
+
+    `network` is the guard's reading of the host network (mgmt_guard.read_network, read phase)."""
+    reasons = network.reasons(device)
     for name in block_devices(fs, device["address"]):
         reasons.append("it holds block device %s" % name)
     return reasons

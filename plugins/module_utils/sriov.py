@@ -27,6 +27,7 @@ import time
 from ansible_collections.nfv.dpdk.plugins.module_utils import boot_sriov_vfs, netdev, pci, sriov_fail_closed
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
+from ansible_collections.nfv.dpdk.plugins.module_utils.mgmt_guard import read_network
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import dpdk_ports_of
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import UNIT_NAME as PCI_BIND_UNIT
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import parse_device_spec
@@ -318,12 +319,11 @@ class SriovVfs(PlannedModule):
     def count_change_refusals(self, current):
         """Why the VF count may not change: VFs in use, a PF carrying management traffic (read phase)."""
         refused = self.in_use(current)
-        addresses = netdev.read_addresses(self.runner)
         given = self.params.get("connection_address")
         conn = netdev.resolve_connection_address(given) if given else netdev.connection_address()
-        management = netdev.management_interfaces(self.fs, addresses, conn)
+        network = read_network(self.fs, self.runner, conn)
         refused += ["PF %s: %s" % (current["address"], why)
-                    for why in guard_reasons(self.fs, current["device"], management, addresses)
+                    for why in guard_reasons(self.fs, current["device"], network)
                     if "management" in why]
         return refused
 

@@ -53,7 +53,9 @@ notes:
   - Hugepage C(total), C(free) and C(surplus) are the kernel's own counters from
     C(/sys/kernel/mm/hugepages) and C(/sys/devices/system/node/node*/hugepages).
   - A NIC is C(management) when one of its interfaces, or a bridge, bond or VLAN stacked on it,
-    holds a default route or the connection address.
+    holds a default route (in any routing table, VRFs included, read with C(ip route show table all))
+    or the connection address, or when it is a port of an Open vSwitch bridge (or of a bridge patched to it)
+    whose internal port holds one of them.
 seealso:
   - module: nfv.dpdk.hugepage_pool
   - module: nfv.dpdk.pci_driver

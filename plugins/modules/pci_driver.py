@@ -85,6 +85,11 @@ options:
       - Bind devices even when they carry the default route, the address Ansible is connected
         through, an interface that is up with addresses (other than link-local ones), or a disk.
         This can cut the host off.
+      - Without it a device is also refused when its interface is a port of an Open vSwitch bridge that
+        carries management traffic (found through OVSDB; when OVSDB cannot be read, a port of the OVS kernel
+        datapath while management rides that datapath), when it is a slave or port of a bond, bridge or VLAN
+        that is up with addresses or routes (other than link-local ones), and when it carries a default
+        route of any routing table (VRFs, policy routing; C(ip route show table all)), not only the main one.
       - It does not override the refusal to unbind a device from vfio-pci while a process (OVS-DPDK, a
         guest) holds its IOMMU group open, since the kernel's unbind would wait for that process, however long.
     type: bool
@@ -115,8 +120,10 @@ options:
     default: false
 notes:
   - Never point this module at the NIC or disk controller the host itself depends on; the guard
-    catches the default route, the connection address, interfaces up with addresses and disks,
+    catches default routes, the connection address, interfaces up with addresses or stacked under
+    devices up with addresses or routes, Open vSwitch bridges carrying management traffic and disks,
     not every possible dependency.
+  - The binding runs with SIGHUP ignored, so a dropped SSH session does not stop it before its rollback.
   - Handing a device that a running QEMU guest or DPDK process holds back to the kernel blocks in
     the kernel until the process releases the device.
   - With C(driverctl), a device bound in this run gets C(driverctl set-override) (or

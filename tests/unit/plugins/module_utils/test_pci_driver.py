@@ -28,6 +28,7 @@ IP_JSON = json.dumps([
     {"ifname": "ens82f1", "addr_info": []},
     {"ifname": "ens81f0", "addr_info": [{"local": "198.51.100.7"}]},
 ])
+ROUTE_ARGS = (("-j", "route", "show", "table", "all"), ("-j", "-6", "route", "show", "table", "all"))
 
 
 class ScriptedRunner:
@@ -36,6 +37,8 @@ class ScriptedRunner:
     def __init__(self, commands=None, binaries=("ip", "modprobe")):
         self.commands = dict(commands or {})
         self.commands.setdefault(("ip", ("-j", "address", "show")), (0, IP_JSON, ""))
+        for args in ROUTE_ARGS:  # no routes beyond the fixture's /proc/net (the main table)
+            self.commands.setdefault(("ip", args), (0, "[]", ""))
         self.binaries = set(binaries)
         self.calls = []
 
