@@ -23,7 +23,7 @@ import sys
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import netdev
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb, list_tables
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import OvsDb, list_tables, vsctl_error
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import NET_ROOT
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci_guard import is_link_local
 from ansible_collections.nfv.dpdk.plugins.module_utils.runner import output_text
@@ -122,7 +122,7 @@ def ovs_interfaces(runner, db=None):
                                                      ("Port", ["_uuid", "interfaces"], None),
                                                      ("Interface", ["_uuid", "name", "type", "options"], None)])
     except (NfvError, ValueError, KeyError, TypeError) as exc:
-        return {}, (" ".join(str(getattr(exc, "msg", exc)).split()) or "ovs-vsctl failed")
+        return {}, " ".join(vsctl_error(exc, db).split())
     port_ifaces = dict((p["_uuid"], as_list(p.get("interfaces"))) for p in ports)
     iface_rows = dict((i["_uuid"], i) for i in ifaces)
     result = {}

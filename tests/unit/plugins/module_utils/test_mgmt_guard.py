@@ -17,6 +17,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils import mgmt_guard, netdev
 from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.runner import CommandError
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import SysfsTree
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "fixtures")
@@ -57,8 +58,8 @@ class Host:
         assert name in self.binaries and key in self.answers, "unexpected command %r" % (key,)
         rc, out, err = self.answers[key]
         if check and rc:
-            raise NfvError("ovs-vsctl failed: %s" % err)
-        return rc, out.encode(), err.encode()  # run_command's bytes
+            raise CommandError(["/usr/bin/" + name] + list(args), rc, out, err)
+        return rc, out, err
 
 
 # -- a small host: three NICs, room for bonds, bridges and OVS ports ------------------------------
@@ -221,8 +222,9 @@ def test_a_bond_on_an_ovs_bridge_takes_its_slaves_along(tree):
 
 
 @pytest.mark.parametrize("ovs,binaries,why", [
-    (UNREACHABLE, ("ip",), "database connection failed (No such file or directory)"),
-    (None, ("ip",), "ovs-vsctl is not installed"),
+    (UNREACHABLE, ("ip",), "(ovsdb-server is not reachable at the default socket (is it running?): ovs-vsctl: unix:"
+                           "/var/run/openvswitch/db.sock: database connection failed (No such file or directory))"),
+    (None, ("ip",), "(ovs-vsctl is not installed)"),
 ])
 def test_without_ovsdb_a_datapath_port_is_refused_while_management_rides_the_datapath(tree, ovs, binaries, why):
     ovs_host(tree)
