@@ -1,27 +1,18 @@
 # -*- coding: utf-8 -*-
 # Copyright: nfv.dpdk contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Kernel boot parameters: parsing and editing command lines, and the bootloader backends.
+"""Kernel boot parameters through the host's bootloader tooling (nfv.dpdk.kernel_cmdline).
 
-A parameter is a (key, value) pair; value is None for a flag (`quiet`) and ""
-for an empty value (`console=`). Order and repeated keys are kept, because the
-kernel reads some parameters as a sequence: in
-`hugepagesz=1G hugepages=4 hugepagesz=2M hugepages=1024` each `hugepages`
-belongs to the `hugepagesz` before it.
-
-Editing (`edit`) works on blocks:
-- present: the given parameters are one block. When the parameters with the
-  block's keys already read exactly as the block, in order, nothing changes.
-  Otherwise every occurrence of those keys is removed and the block is put
-  where the first occurrence was (or at the end).
-- absent: `key` removes every occurrence of the key, `key=value` removes only
-  that exact parameter.
-
-Backends keep the parameters where the next boot takes them from:
+Parameters are parsed and edited by kernel_params; what a command line reserves at boot (hugepages),
+and the budget that must hold it, is boot_memory's. Backends keep the parameters where the next boot
+takes them from:
 - grub: a drop-in /etc/default/grub.d/99-nfv-dpdk.cfg that appends to
-  GRUB_CMDLINE_LINUX, then update-grub (or grub-mkconfig / grub2-mkconfig).
-- grubby: `grubby --update-kernel=KERNEL --remove-args=... --args=...` for every
-  boot entry (RHEL family, BLS).
+  GRUB_CMDLINE_LINUX_DEFAULT, which Debian's /etc/grub.d/10_linux gives the normal boot entries
+  only: the "(recovery mode)" entries boot without the collection's parameters. A drop-in of an
+  earlier version, appending to GRUB_CMDLINE_LINUX (the recovery entries' too), is rewritten.
+  Then update-grub (or grub-mkconfig / grub2-mkconfig).
+- grubby (grubby.py): `grubby --update-kernel=KERNEL --remove-args=... --args=...` for
+  every boot entry but the rescue ones (RHEL family, BLS).
 - kernel-install: /etc/kernel/cmdline, then `kernel-install add` for the running
   kernel so its boot entry or UKI picks the line up.
 """
@@ -33,32 +24,48 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot_memory import (
+    RESERVATION_KEYS,
+    judge,
+    parse_reserve,
+    read_memory,
+    reservation,
+    summary,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
-from ansible_collections.nfv.dpdk.plugins.module_utils.kernel import split_cmdline
+from ansible_collections.nfv.dpdk.plugins.module_utils.grubby import GrubbyBackend
+from ansible_collections.nfv.dpdk.plugins.module_utils.kernel_params import (
+    edit,
+    format_param,
+    format_params,
+    needs_reboot,
+    normalize_params,
+    parse_words,
+    project,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
-
-# patterns used with fullmatch: "$" also matches before a final newline ("quiet\n")
-KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
-# characters that would corrupt a command line or the shell-sourced GRUB drop-in
-BAD_VALUE_RE = re.compile(r"[\s\"'\\$`\x00-\x1f\x7f]")
 
 GRUB_DROPIN_DIR = "/etc/default/grub.d"
 GRUB_DROPIN = "99-nfv-dpdk.cfg"
-GRUB_LINE_RE = re.compile(r'GRUB_CMDLINE_LINUX="\$GRUB_CMDLINE_LINUX(?: (?P<params>[^"]*))?"')
+GRUB_VARIABLE = "GRUB_CMDLINE_LINUX_DEFAULT"  # normal entries only; GRUB_CMDLINE_LINUX is in recovery too
+# the drop-in's one line; GRUB_CMDLINE_LINUX (a drop-in of an earlier version) is rewritten
+GRUB_LINE_RE = re.compile(r'(?P<var>GRUB_CMDLINE_LINUX(?:_DEFAULT)?)="\$(?P=var)(?: (?P<params>[^"]*))?"')
 GRUB_HEADER = ("# Managed by Ansible (nfv.dpdk.kernel_cmdline): kernel parameters appended to\n"
-               "# GRUB_CMDLINE_LINUX. Edits here are overwritten; run update-grub after changes.\n")
+               "# GRUB_CMDLINE_LINUX_DEFAULT, for the normal boot entries: the recovery entries boot without\n"
+               "# them. Edits here are overwritten; run update-grub after changes.\n")
 # what update-grub itself does to find the command line: source /etc/default/grub, then the
 # drop-ins in order. Our own drop-in is skipped; it is added from the plan. A fixed script: the
-# only input is the root directory, passed as a positional argument.
+# only inputs are /etc/default (under the root) and our drop-in, passed as positional arguments.
 GRUB_BASE_SCRIPT = r"""
-root="$1"; own="$2"
+dir="$1"; own="$2"
 GRUB_CMDLINE_LINUX=""; GRUB_CMDLINE_LINUX_DEFAULT=""
-if [ -f "$root/etc/default/grub" ]; then . "$root/etc/default/grub"; fi
-for f in "$root"/etc/default/grub.d/*.cfg; do
+if [ -f "$dir/grub" ]; then . "$dir/grub"; fi
+for f in "$dir"/grub.d/*.cfg; do
   if [ -f "$f" ] && [ "$f" != "$own" ]; then . "$f"; fi
 done
-printf 'NFV_GRUB_LINUX=%s\nNFV_GRUB_DEFAULT=%s\n' "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT"
+printf 'NFV_GRUB_LINUX=%s\nNFV_GRUB_DEFAULT=%s\nNFV_GRUB_NO_RECOVERY=%s\n' "$GRUB_CMDLINE_LINUX" \
+  "$GRUB_CMDLINE_LINUX_DEFAULT" "$GRUB_DISABLE_RECOVERY"
 """
 GRUB_UPDATE_COMMANDS = (
     ("update-grub", []),
@@ -69,130 +76,11 @@ GRUB_UPDATE_COMMANDS = (
 GRUB_CFG_BY_TOOL = {"update-grub": "/boot/grub/grub.cfg", "grub-mkconfig": "/boot/grub/grub.cfg",
                     "grub2-mkconfig": "/boot/grub2/grub.cfg"}
 GRUB_LINUX_COMMANDS = ("linux", "linux16", "linuxefi")
+ENTRY_NAMES = {"default": "the next boot", "recovery": "the recovery entry"}
 KERNEL_CMDLINE = "/etc/kernel/cmdline"
 LOADER_ENTRY_DIRS = ("/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries")
 # added by the bootloader, not part of the configured line
 BOOTLOADER_KEYS = ("BOOT_IMAGE", "initrd")
-
-
-# -- parameters -----------------------------------------------------------------
-def format_param(param):
-    key, value = param
-    return key if value is None else "%s=%s" % (key, value)
-
-
-def format_params(params):
-    return " ".join(format_param(p) for p in params)
-
-
-def parse_word(word):
-    key, sep, value = word.partition("=")
-    return (key, value if sep else None)
-
-
-def parse_words(text):
-    """A command line to (params, tail): tail is '--' and the words after it (for init), verbatim."""
-    words = split_cmdline(text)
-    if "--" in words:
-        at = words.index("--")
-        return [parse_word(w) for w in words[:at]], words[at:]
-    return [parse_word(w) for w in words], []
-
-
-def check_param(key, value, where):
-    if not isinstance(key, str) or not KEY_RE.fullmatch(key):
-        raise NfvError("%s: %r is not a kernel parameter name (letters, digits, '_', '.', '-')" % (where, key))
-    if value is not None and BAD_VALUE_RE.search(value):
-        raise NfvError("%s: the value of %s contains whitespace, a quote, a backslash, '$', '`' or a control "
-                       "character (%r); such a value would corrupt the boot configuration" % (where, key, value))
-    return (key, value)
-
-
-def normalize_params(raw):
-    """User input (strings 'key=value' / 'key', or dicts with key and value) to [(key, value)]."""
-    if not isinstance(raw, list) or not raw:
-        raise NfvError("params must be a non-empty list of 'key=value' strings or {key, value} dicts")
-    params = []
-    for index, item in enumerate(raw):
-        where = "params[%d]" % index
-        if isinstance(item, dict):
-            unknown = sorted(set(item) - set(("key", "value")))
-            if unknown or "key" not in item:
-                raise NfvError("%s: a dict needs 'key' and an optional 'value' (got keys %s)"
-                               % (where, ", ".join(sorted(item))))
-            value = item.get("value")
-            if isinstance(value, bool):
-                raise NfvError("%s: the value of %s is a boolean (YAML reads on/off/yes/no as booleans); quote it, "
-                               "for example value: \"on\"" % (where, item["key"]))
-            if isinstance(value, (int, float)):
-                value = str(value)
-            if value is not None and not isinstance(value, str):
-                raise NfvError("%s: the value of %s must be a string or a number" % (where, item["key"]))
-            params.append(check_param(item["key"], value, where))
-        elif isinstance(item, str):
-            if BAD_VALUE_RE.search(item):
-                raise NfvError("%s: %r contains whitespace, a quote, a backslash, '$', '`' or a control character; "
-                               "give one parameter per list item, without quotes" % (where, item))
-            key, value = parse_word(item)
-            params.append(check_param(key, value, where))
-        else:
-            raise NfvError("%s: expected a 'key=value' string or a {key, value} dict, got %r" % (where, item))
-    return params
-
-
-def project(params, keys):
-    """The parameters whose key is in `keys`, in order."""
-    return [p for p in params if p[0] in keys]
-
-
-def ensure_present(current, block, append=False):
-    keys = set(k for k, _v in block)
-    if project(current, keys) == list(block):
-        return list(current)
-    first = None
-    rest = []
-    for param in current:
-        if param[0] in keys:
-            if first is None:
-                first = len(rest)
-        else:
-            rest.append(param)
-    at = len(rest) if (append or first is None) else first
-    return rest[:at] + list(block) + rest[at:]
-
-
-def ensure_absent(current, removals):
-    whole_keys = set(k for k, v in removals if v is None)
-    exact = set(removals)
-    return [p for p in current if p[0] not in whole_keys and p not in exact]
-
-
-def edit(current, params, state, append=False):
-    if state == "present":
-        return ensure_present(current, params, append=append)
-    return ensure_absent(current, params)
-
-
-def removed_by(current, params, state):
-    """The exact parameters an edit removes from `current` (for grubby's --remove-args)."""
-    keys = set(k for k, _v in params)
-    if state == "present":
-        if project(current, keys) == list(params):
-            return []
-        return project(current, keys)
-    after = ensure_absent(current, params)
-    return [p for p in current if p not in after]
-
-
-def needs_reboot(next_boot, running, params):
-    """True when what the next boot gets differs from the running kernel for these keys."""
-    keys = set(k for k, _v in params)
-    return project(next_boot, keys) != project(running, keys)
-
-
-def satisfied(cmdline_params, params, state):
-    """Does a command line already read as wanted for these parameters?"""
-    return edit(cmdline_params, params, state) == list(cmdline_params)
 
 
 # -- files ------------------------------------------------------------------------
@@ -227,15 +115,22 @@ class FileBackend:
     def path(self):
         raise NotImplementedError
 
-    def read(self):
+    def read_file(self):
         """{'text': file content or None, 'params': [...], 'tail': [...]}"""
         raise NotImplementedError
+
+    def read(self):
+        return self.read_file()
 
     def render(self, params, tail):
         raise NotImplementedError
 
     def next_boot(self, params):
         raise NotImplementedError
+
+    def configured(self, current):
+        """The next boot's parameters as the host is configured now (before the plan)."""
+        return self.next_boot(current["params"])
 
     def update_command(self):
         """argv of the bootloader refresh, or None."""
@@ -259,7 +154,7 @@ class FileBackend:
         change = plan.changes[0]
         target = host_path(self.root, self.path)
         restore_file(target, change.data["content"], self.module)
-        written = self.read()
+        written = self.read_file()
         if written["params"] != change.data["params"]:
             restore_file(target, change.data["old_content"], self.module)
             raise NfvError("%s does not read back as written (%s); the previous file was restored"
@@ -274,6 +169,24 @@ class FileBackend:
                                **exc.details) from exc
 
 
+def grub_cfg_lines(text):
+    """A generated grub.cfg to {'default': the first `linux` line's parameters (the default entry),
+    'recovery': the first recovery entry's}, each None when missing. 10_linux titles a recovery entry
+    "... (recovery mode)" (GRUB_RECOVERY_TITLE, translated) and gives it the id 'gnulinux-VERSION-recovery-UUID'."""
+    lines = {"default": None, "recovery": None}
+    recovery = False
+    for line in text.splitlines():
+        words = line.strip().split(None, 2)
+        if words and words[0] == "menuentry":
+            recovery = "(recovery mode)" in line or "-recovery-" in line
+        elif words and words[0] in GRUB_LINUX_COMMANDS:
+            params = parse_words(words[2] if len(words) > 2 else "")[0]
+            lines["default"] = params if lines["default"] is None else lines["default"]
+            if recovery and lines["recovery"] is None:
+                lines["recovery"] = params
+    return lines
+
+
 class GrubBackend(FileBackend):
     name = "grub"
 
@@ -281,91 +194,114 @@ class GrubBackend(FileBackend):
     def path(self):
         return GRUB_DROPIN_DIR + "/" + GRUB_DROPIN
 
-    def read(self):
+    def read_file(self):
         text = read_text(host_path(self.root, self.path))
         if text is None:
-            return {"text": None, "params": [], "tail": []}
+            return {"text": None, "params": [], "tail": [], "legacy": False}
         lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
         match = GRUB_LINE_RE.fullmatch(lines[0]) if len(lines) == 1 else None
         if not match:
-            raise NfvError("%s was not written by this module (expected one line "
-                           "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX ...\"); move it away or merge it by hand"
-                           % host_path(self.root, self.path))
+            raise NfvError("%s was not written by this module (expected one line %s=\"$%s ...\"); move it away "
+                           "or merge it by hand" % (host_path(self.root, self.path), GRUB_VARIABLE, GRUB_VARIABLE))
         params, _tail = parse_words(match.group("params") or "")
-        return {"text": text, "params": params, "tail": []}
+        return {"text": text, "params": params, "tail": [], "legacy": match.group("var") != GRUB_VARIABLE}
+
+    def read(self):
+        """The drop-in, the rest of the GRUB configuration and the generated grub.cfg's kernel lines."""
+        current = self.read_file()
+        self._update = next(([name] + args for name, args in GRUB_UPDATE_COMMANDS if self.runner.has(name)), None)
+        current["linux"], current["default"] = self._base = self.base()
+        path = self.generated_path()
+        text = read_text(host_path(self.root, path)) if path and self.update_bootloader else None
+        current["generated"] = grub_cfg_lines(text) if text is not None else None
+        return current
 
     def render(self, params, tail):
         if not params:
             return None  # nothing left: remove the drop-in
-        return GRUB_HEADER + 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX %s"\n' % format_params(params)
+        return GRUB_HEADER + '%s="$%s %s"\n' % (GRUB_VARIABLE, GRUB_VARIABLE, format_params(params))
 
     def base(self):
         """GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT from the rest of the GRUB configuration."""
         own = os.path.join(host_path(self.root, GRUB_DROPIN_DIR), GRUB_DROPIN)
-        out = self.runner.output("sh", ["-c", GRUB_BASE_SCRIPT, "sh", self.root.rstrip("/"), own])
+        out = self.runner.output("sh", ["-c", GRUB_BASE_SCRIPT, "sh", host_path(self.root, "/etc/default"), own])
         if isinstance(out, bytes):
             out = out.decode("utf-8", "replace")
         values = {}
         for line in out.split("\n"):  # the last lines; anything the sourced files print comes before
             name, sep, value = line.partition("=")
-            if sep and name in ("NFV_GRUB_LINUX", "NFV_GRUB_DEFAULT"):
+            if sep and name in ("NFV_GRUB_LINUX", "NFV_GRUB_DEFAULT", "NFV_GRUB_NO_RECOVERY"):
                 values[name] = value
+        self.no_recovery = values.get("NFV_GRUB_NO_RECOVERY") == "true"
         return parse_words(values.get("NFV_GRUB_LINUX", ""))[0], parse_words(values.get("NFV_GRUB_DEFAULT", ""))[0]
 
     def plan(self, current, params, state):
-        linux, default = self._base = self.base()
+        linux, default = current["linux"], current["default"]
         keys = set(k for k, _v in params)
         if state == "present" and not project(current["params"], keys) and \
                 project(linux + default, keys) == list(params):
-            # the base configuration already gives exactly these
-            return self._plan_repair(Plan(), linux + current["params"] + default, keys), current["params"]
-        plan, new = super(GrubBackend, self).plan(current, params, state)
-        if state == "present" and project(linux + new + default, keys) != list(params):
-            self.warnings.append("the rest of the GRUB configuration also sets %s, so the next boot gets %s; "
-                                 "the kernel may honour the first of repeated parameters"
-                                 % (format_params(project(linux + default, keys)),
-                                    format_params(project(linux + new + default, keys))))
-        return self._plan_repair(plan, linux + new + default, keys), new
+            plan, new = Plan(), current["params"]  # the base configuration already gives exactly these
+        else:
+            plan, new = super(GrubBackend, self).plan(current, params, state)
+            if state == "present" and project(linux + default + new, keys) != list(params):
+                self.warnings.append("the rest of the GRUB configuration also sets %s, so the next boot gets %s; "
+                                     "the kernel may honour the first of repeated parameters"
+                                     % (format_params(project(linux + default, keys)),
+                                        format_params(project(linux + default + new, keys))))
+        if state == "present" and self.no_recovery and keys.intersection(RESERVATION_KEYS):
+            self.warnings.append("GRUB_DISABLE_RECOVERY is true, so no recovery entry boots without these "
+                                 "parameters: should the next boot not come up, edit its entry in the GRUB menu "
+                                 "(e) and remove them")
+        if current["legacy"]:
+            return self._plan_move(plan, current, new), new
+        return self._plan_repair(plan, current, linux + default + new, keys), new
+
+    def _plan_move(self, plan, current, new):
+        """A drop-in of an earlier version appends to GRUB_CMDLINE_LINUX, which the recovery entries take
+        too: it is rewritten to append to GRUB_CMDLINE_LINUX_DEFAULT, with the parameters it is to hold."""
+        if not plan.changed:
+            content = self.render(new, [])
+            plan.add(self.path, None, None, action="write" if content else "delete", content=content,
+                     old_content=current["text"], params=new)
+        change = plan.changes[0]
+        change.before = "GRUB_CMDLINE_LINUX: %s" % format_params(current["params"])
+        change.after = None if change.action == "delete" else "%s: %s" % (GRUB_VARIABLE, format_params(new))
+        return plan
+
+    def configured(self, current):
+        linux, default = current["linux"], current["default"]
+        if current["legacy"]:
+            return linux + current["params"] + default
+        return linux + default + current["params"]
 
     def generated_path(self):
         """The boot configuration the update command writes, or None without one."""
         argv = self.update_command()
-        if argv is None:
-            return None
-        return GRUB_CFG_BY_TOOL[argv[0]]
+        return None if argv is None else GRUB_CFG_BY_TOOL[argv[0]]
 
-    def generated_line(self):
-        """Parameters of the first `linux` line of the generated grub.cfg (the default entry), or None."""
-        path = self.generated_path()
-        text = read_text(host_path(self.root, path)) if path else None
-        for line in (text or "").splitlines():
-            words = line.strip().split(None, 2)
-            if words and words[0] in GRUB_LINUX_COMMANDS:
-                return parse_words(words[2] if len(words) > 2 else "")[0]
-        return None
-
-    def _plan_repair(self, plan, expected, keys):
+    def _plan_repair(self, plan, current, expected, keys):
         """An interrupted earlier run: the drop-in reads as wanted but the generated grub.cfg does not.
 
         The drop-in is written before update-grub runs; a run that stopped between the two (or a
-        drop-in edited without update-grub) leaves a boot configuration that lacks (or still has)
-        the parameters. Then the update command runs again. Only when the drop-in needs no change,
-        the update command runs on this host and grub.cfg exists with a `linux` line.
+        drop-in edited without update-grub) leaves a boot configuration whose default entry lacks (or
+        still has) the parameters, or whose recovery entry still has them (the drop-in of an earlier
+        version). Then the update command runs again. Only when the drop-in needs no change, the update
+        command runs on this host and grub.cfg exists with a `linux` line.
         """
-        if plan.changed or not self.update_bootloader:
+        generated = current["generated"]
+        if plan.changed or not self.update_bootloader or generated is None or generated["default"] is None:
             return plan
-        generated = self.generated_line()
-        if generated is None:
+        want = {"default": project(expected, keys), "recovery": project(current["linux"], keys)}
+        have = dict((entry, project(generated[entry], keys)) for entry in want if generated[entry] is not None)
+        wrong = [entry for entry in have if have[entry] != want[entry]]
+        if not wrong:
             return plan
-        have, want = project(generated, keys), project(expected, keys)
-        if have != want:
-            path = self.generated_path()
-            self.repair = ("%s gives the next boot %s for these parameters, but the GRUB configuration says %s: "
-                           "an earlier run wrote %s and was interrupted before %s finished (or the "
-                           "configuration was changed without it); %s runs again"
-                           % (path, format_params(have) or "nothing", format_params(want) or "nothing",
-                              self.path, self.update_command()[0], self.update_command()[0]))
-            plan.add(path, format_params(have), format_params(want), action="regenerate", keys=keys)
+        tool, path = self.update_command()[0], self.generated_path()
+        self.repair = ("%s gives %s: an earlier run wrote %s and was interrupted before %s finished (or the "
+                       "configuration was changed without it); %s runs again"
+                       % (path, " and ".join(entry_text(e, have[e], want[e]) for e in wrong), self.path, tool, tool))
+        plan.add(path, "; ".join(shown(e, have[e]) for e in wrong), "; ".join(shown(e, want[e]) for e in wrong),
+                 action="regenerate", keys=keys, want=dict((e, want[e]) for e in wrong))
         return plan
 
     def apply(self, plan, current):
@@ -377,27 +313,40 @@ class GrubBackend(FileBackend):
         except NfvError as exc:
             raise NfvError("%s; %s was not changed" % (exc.msg, self.path), **exc.details) from exc
         change = plan.changes[0]
-        after = project(self.generated_line() or [], change.data["keys"])
-        want = change.after
-        if format_params(after) != want:
-            raise NfvError("%s ran, but %s still gives the next boot %s instead of %s; check the GRUB "
-                           "configuration (/etc/default/grub, /etc/default/grub.d) by hand"
-                           % (argv[0], self.generated_path(), format_params(after) or "nothing", want or "nothing"))
+        lines = grub_cfg_lines(read_text(host_path(self.root, self.generated_path())) or "")
+        after = dict((e, project(lines[e] or [], change.data["keys"])) for e in change.data["want"])
+        wrong = ["%s %s instead of %s" % (ENTRY_NAMES[e], format_params(after[e]) or "nothing",
+                                          format_params(change.data["want"][e]) or "nothing")
+                 for e in after if after[e] != change.data["want"][e]]
+        if wrong:
+            raise NfvError("%s ran, but %s still gives %s; check the GRUB configuration (/etc/default/grub, "
+                           "/etc/default/grub.d) by hand" % (argv[0], self.generated_path(), " and ".join(wrong)))
 
     def next_boot(self, params):
         linux, default = self._base
-        return linux + list(params) + default
+        return linux + default + list(params)
 
     def update_command(self):
-        for name, args in GRUB_UPDATE_COMMANDS:
-            if self.runner.has(name):
-                return [name] + args
-        return None
+        return self._update
 
     def check_ready(self):
         if self.update_bootloader and self.update_command() is None:
             raise NfvError("none of %s was found to regenerate the GRUB configuration; install GRUB's tools "
                            "or set update_bootloader: false" % ", ".join(n for n, _a in GRUB_UPDATE_COMMANDS))
+
+
+def entry_text(entry, have, want):
+    """How a grub.cfg entry differs from the GRUB configuration, for `repair`."""
+    if entry == "default":
+        return "the next boot %s for these parameters, but the GRUB configuration says %s" % (
+            format_params(have) or "nothing", format_params(want) or "nothing")
+    return "its recovery entry %s, but the GRUB configuration gives that entry %s" % (
+        format_params(have) or "nothing", format_params(want) or "nothing")
+
+
+def shown(entry, params):
+    """An entry's parameters in the regenerate change: the default entry's bare, the recovery entry's named."""
+    return format_params(params) if entry == "default" else "recovery entry: %s" % (format_params(params) or "nothing")
 
 
 class KernelInstallBackend(FileBackend):
@@ -407,7 +356,7 @@ class KernelInstallBackend(FileBackend):
     def path(self):
         return KERNEL_CMDLINE
 
-    def read(self):
+    def read_file(self):
         text = read_text(host_path(self.root, self.path))
         if text is not None:
             params, tail = parse_words(" ".join(text.split("\n")))
@@ -455,87 +404,6 @@ class KernelInstallBackend(FileBackend):
                            "update_bootloader: false to only write %s" % (release, release, release, self.path))
 
 
-class GrubbyBackend:
-    """Boot entries edited by grubby; the state is read from `grubby --info=ALL`."""
-
-    name = "grubby"
-    append = True
-
-    def __init__(self, module, runner, root, update_bootloader):
-        self.module = module
-        self.runner = runner
-        self.root = root
-        self.warnings = []
-
-    def read(self):
-        out = self.runner.output("grubby", ["--info=ALL"])
-        if isinstance(out, bytes):
-            out = out.decode("utf-8", "replace")
-        entries = parse_grubby_info(out)
-        default = self.runner.output("grubby", ["--default-kernel"], check=False)
-        if isinstance(default, bytes):
-            default = default.decode("utf-8", "replace")
-        return {"entries": entries, "default": (default or "").strip()}
-
-    def check_ready(self):
-        pass
-
-    def plan(self, current, params, state):
-        plan = Plan()
-        new_default = None
-        for entry in current["entries"]:
-            new = edit(entry["params"], params, state, append=True)
-            if entry["kernel"] == current["default"] or new_default is None:
-                new_default = new
-            if new != entry["params"]:
-                plan.add("kernel " + entry["kernel"], format_params(entry["params"]), format_params(new),
-                         action="update", kernel=entry["kernel"], params=new,
-                         argv=grubby_argv(entry["kernel"], entry["params"], params, state))
-        return plan, new_default or []
-
-    def apply(self, plan, current):
-        for change in plan:
-            self.runner.run("grubby", change.data["argv"])
-        after = dict((e["kernel"], e["params"]) for e in self.read()["entries"])
-        wrong = [c.data["kernel"] for c in plan if after.get(c.data["kernel"]) != c.data["params"]]
-        if wrong:
-            raise NfvError("grubby did not leave the arguments as planned for %s: %s"
-                           % (", ".join(wrong), "; ".join(format_params(after.get(k) or []) for k in wrong)))
-
-    def next_boot(self, params):
-        return list(params)
-
-
-def grubby_argv(kernel, current, params, state):
-    argv = ["--update-kernel=" + kernel]
-    removed = removed_by(current, params, state)
-    if removed:
-        argv.append("--remove-args=" + format_params(removed))
-    if state == "present" and project(current, set(k for k, _v in params)) != list(params):
-        argv.append("--args=" + format_params(params))
-    return argv
-
-
-def parse_grubby_info(text):
-    """`grubby --info=ALL` output to [{'index', 'kernel', 'params'}]."""
-    entries, entry = [], None
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if not sep:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] == '"':
-            value = value[1:-1]
-        if key == "index":
-            entry = {"index": int(value) if value.isdigit() else value, "kernel": None, "params": []}
-            entries.append(entry)
-        elif entry is not None and key == "kernel":
-            entry["kernel"] = value
-        elif entry is not None and key == "args":
-            entry["params"] = parse_words(value)[0]
-    return [e for e in entries if e["kernel"]]
-
-
 BACKENDS = {"grub": GrubBackend, "grubby": GrubbyBackend, "kernel-install": KernelInstallBackend}
 
 
@@ -561,7 +429,18 @@ class KernelCmdline(PlannedModule):
     def validate(self):
         self.wanted = normalize_params(self.params["params"])
         self.state = self.params["state"]
+        self.boot_reservation = None
+        try:
+            self.reserve = parse_reserve(self.params["memory_reserve"])
+        except ValueError:
+            raise NfvError("memory_reserve must be a size (2G, 512M; MiB without a unit) or a share of MemTotal "
+                           "(5%%), got %r" % (self.params["memory_reserve"],)) from None
+        bad = reservation(self.wanted).problems if self.state == "present" else []
+        if bad:
+            raise NfvError("; ".join(p["msg"] for p in bad) + "; nothing was changed")
         self.root = os.path.abspath(self.params["root"] or "/")
+        # the budget is this host's: an image under root boots on another machine
+        self.checks_budget = self.root == "/" and any(k in RESERVATION_KEYS for k, _v in self.wanted)
         if not os.path.isdir(self.root):
             raise NfvError("root %s is not a directory" % self.root)
         name = self.params["backend"]
@@ -584,15 +463,35 @@ class KernelCmdline(PlannedModule):
         self.new_params = None
 
     def read(self):
-        return self.backend.read() if self.backend else None
+        if self.backend is None:
+            return None
+        current = self.backend.read()
+        if self.checks_budget:
+            current["memory"] = read_memory(self.fs)
+        return current
 
     def plan(self, current):
         if self.backend is None:
             return Plan()
         plan, self.new_params = self.backend.plan(current, self.wanted, self.state)
+        if self.checks_budget:
+            self.check_budget(current)
         if plan.changed:
             self.backend.check_ready()
         return plan
+
+    def check_budget(self, current):
+        """Refuse a run that raises the next boot's hugepage reservation past MemTotal minus memory_reserve
+        (on the host or a NUMA node) or writes a reservation word the kernel would ignore; warn about the rest."""
+        memory = current["memory"]
+        after, refusals, warnings = judge(self.backend.configured(current), self.backend.next_boot(self.new_params),
+                                          memory, self.reserve, self.wanted if self.state == "present" else [])
+        if memory["total_kb"] is not None:
+            self.boot_reservation = summary(after, memory, self.reserve)
+        if refusals:
+            raise NfvError("; ".join(refusals) + "; nothing was changed", boot_reservation=self.boot_reservation)
+        for text in warnings:
+            self.warn(text)
 
     def apply(self, plan, current):
         self.backend.apply(plan, current)
@@ -602,7 +501,8 @@ class KernelCmdline(PlannedModule):
         if self.backend is None:
             self.warn("no boot loader configuration found under %s; no parameter to remove" % self.root)
             return {"repair": None, "backend": "none", "params": [format_param(p) for p in self.wanted],
-                    "cmdline": None, "next_boot": None, "running": format_params(running), "reboot_required": False}
+                    "cmdline": None, "next_boot": None, "running": format_params(running), "reboot_required": False,
+                    "boot_reservation": None}
         next_boot = self.backend.next_boot(self.new_params)
         warnings = list(self.backend.warnings)
         if self.state == "absent":
@@ -621,4 +521,5 @@ class KernelCmdline(PlannedModule):
             "next_boot": format_params(next_boot),
             "running": format_params(running),
             "reboot_required": needs_reboot(next_boot, running, self.wanted),
+            "boot_reservation": self.boot_reservation,
         }

@@ -23,11 +23,25 @@ description:
   - "O(state=absent): C(key) removes every occurrence of the key, C(key=value) removes only that exact
     parameter."
   - "Backends: C(grub) writes the drop-in C(/etc/default/grub.d/99-nfv-dpdk.cfg) appending to
-    C(GRUB_CMDLINE_LINUX), then runs C(update-grub) (or C(grub-mkconfig)/C(grub2-mkconfig)); if that
+    C(GRUB_CMDLINE_LINUX_DEFAULT), then runs C(update-grub) (or C(grub-mkconfig)/C(grub2-mkconfig)); if that
     fails the drop-in is restored. C(grubby) runs C(grubby --update-kernel=KERNEL --remove-args=...
     --args=...) for each boot entry that differs and reads the entries back. C(kernel-install) rewrites
     C(/etc/kernel/cmdline) (starting from the line kernel-install would use when the file is missing)
     and runs C(kernel-install add) for the running kernel."
+  - "The parameters go where the recovery boot entry does not take them, so that a configuration that does
+    not boot can be booted around: Debian's GRUB gives C(GRUB_CMDLINE_LINUX_DEFAULT) only to the normal
+    entries, not to the C((recovery mode)) ones; with C(grubby), O(state=present) leaves the rescue entries
+    (C(/boot/vmlinuz-0-rescue-*)) alone. A drop-in of an earlier version, appending to C(GRUB_CMDLINE_LINUX)
+    (which the recovery entries take too), is rewritten by the next run, which is then changed."
+  - "Boot memory budget: when the parameters given include C(hugepages), C(hugepagesz) or
+    C(default_hugepagesz), the hugepages the next boot's command line reserves (every
+    C(hugepagesz=SIZE hugepages=N) pair, a C(hugepages=) before any size for the default size, the per-node
+    form C(hugepages=0:N,1:M) on each node) must fit in the host's C(MemTotal) minus O(memory_reserve), and
+    each node's in that node's C(MemTotal) minus its share of the reserve. A run that would raise the
+    reservation past that is refused before anything is written, naming the words, the sizes and the memory.
+    So is a page size the host does not offer, a NUMA node it does not have, or a malformed word among the
+    parameters given. A next boot over the budget that the run does not raise (another tool's words, a
+    larger reserve than before) is a warning."
   - Returns C(reboot_required) by comparing, for the keys given, what the next boot gets with the running
     kernel's C(/proc/cmdline).
   - Values with whitespace, quotes, backslashes, C($), backquotes or control characters are rejected
@@ -91,6 +105,16 @@ options:
       - Ignored by the C(grubby) backend, which edits the boot entries directly.
     type: bool
     default: true
+  memory_reserve:
+    description:
+      - Memory the next boot's hugepage reservation leaves to everything else (the kernel, systemd, sshd,
+        ovs-vswitchd's own heap, QEMU's overhead per guest) - a size (C(2G), C(512M); MiB without a unit) or a
+        share of C(MemTotal) (C(5%)). Each NUMA node keeps its share in proportion to its memory.
+      - The default, 2G, boots a Debian host with Open vSwitch and a few guests to a login; raise it on large
+        hosts that run more beside the hugepages (C(8G), or C(5%)).
+      - Not checked with O(root) other than C(/), as the image boots on another machine.
+    type: str
+    default: 2G
 notes:
   - The C(grub) backend only manages its own drop-in. A parameter to remove that is set elsewhere (for
     example in C(/etc/default/grub)) stays, with a warning; the next boot's line is computed the way
@@ -114,11 +138,12 @@ EXAMPLES = r"""
       - hugepages=1024
   register: boot
 
-- name: Two 1G pages on each of two NUMA nodes
+- name: Two 1G pages on each of two NUMA nodes, keeping 8G of memory for the rest of the host
   nfv.dpdk.kernel_cmdline:
     params:
       - {key: hugepagesz, value: 1G}
       - {key: hugepages, value: "0:2,1:2"}
+    memory_reserve: 8G
 
 - name: Drop isolcpus whatever its value, and only this console
   nfv.dpdk.kernel_cmdline:
@@ -157,7 +182,7 @@ cmdline:
   sample: "hugepagesz=1G hugepages=4"
 next_boot:
   description: The command line the next boot gets as far as the backend can tell (for C(grub),
-    C(GRUB_CMDLINE_LINUX) with the drop-in, then C(GRUB_CMDLINE_LINUX_DEFAULT); the bootloader adds
+    C(GRUB_CMDLINE_LINUX), then C(GRUB_CMDLINE_LINUX_DEFAULT) with the drop-in; the bootloader adds
     C(BOOT_IMAGE) and C(root)).
   returned: always
   type: str
@@ -168,8 +193,8 @@ running:
   type: str
 repair:
   description:
-    - Why the bootloader tool ran again although the drop-in needed no change (an interrupted earlier run),
-      else null.
+    - Why the bootloader tool ran again although the drop-in needed no change (an interrupted earlier run, so
+      the generated default entry lacks the parameters or the recovery entry still has them), else null.
   returned: always
   type: str
   sample: "/boot/grub/grub.cfg gives the next boot nothing for these parameters, but the GRUB configuration says
@@ -186,6 +211,37 @@ changes:
   returned: always
   type: list
   elements: dict
+boot_reservation:
+  description:
+    - What the next boot's command line reserves in hugepages and what the budget allows, in kB, when the
+      parameters given include C(hugepages), C(hugepagesz) or C(default_hugepagesz) and O(root) is C(/);
+      else null. Also returned beside the message of a refusal.
+  returned: always
+  type: dict
+  contains:
+    reserved_kb:
+      description: The hugepages the next boot reserves.
+      type: int
+    limit_kb:
+      description: C(MemTotal) minus O(memory_reserve).
+      type: int
+    memory_total_kb:
+      description: The host's C(MemTotal).
+      type: int
+    memory_reserve_kb:
+      description: O(memory_reserve) in kB.
+      type: int
+    words:
+      description: The words that reserve them.
+      type: str
+    nodes:
+      description: Per NUMA node C(node), C(reserved_kb) (of the per-node form), C(memory_total_kb), C(limit_kb).
+      type: list
+      elements: dict
+  sample: {"reserved_kb": 4194304, "limit_kb": 5990400, "memory_total_kb": 8087552, "memory_reserve_kb": 2097152,
+           "words": "hugepagesz=1G hugepages=0:2,1:2", "nodes": [{"node": 0, "reserved_kb": 2097152,
+           "memory_total_kb": 4043776, "limit_kb": 2995200}, {"node": 1, "reserved_kb": 2097152,
+           "memory_total_kb": 4043776, "limit_kb": 2995200}]}
 """
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.cmdline import KernelCmdline
@@ -199,6 +255,7 @@ def main():
         backend=dict(type="str", choices=["auto", "grub", "grubby", "kernel-install"], default="auto"),
         root=dict(type="path", default="/"),
         update_bootloader=dict(type="bool", default=True),
+        memory_reserve=dict(type="str", default="2G"),
     ))
 
 

@@ -57,6 +57,7 @@ def test_the_reader_ships_no_writer():
     ("ovs_bridge", {"qemu_vm", "pci_driver", "cpu_layout", "hugepage_pool"}),
     ("ovs_config", {"qemu_vm", "pci_driver", "cpu_layout", "hugepage_pool"}),
     ("pci_driver", {"qemu_vm", "ovs_bridge", "cpu_layout", "hugepage_pool"}),
+    ("kernel_cmdline", {"qemu_vm", "ovs_bridge", "pci_driver", "cpu_layout", "hugepage_pool"}),
 ])
 def test_a_module_ships_its_own_domain(module, foreign):
     assert not payload(module) & foreign, sorted(payload(module))

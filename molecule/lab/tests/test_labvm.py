@@ -45,6 +45,40 @@ def test_kernel_arguments_in_effect(host):
     assert "intel_iommu=on" in grub and "hugepagesz=1G" in grub
 
 
+def grub_entries(host):
+    """The words of two `linux` lines of /boot/grub/grub.cfg: the first one (the default entry, GRUB_DEFAULT=0)
+    and the first one of a recovery menuentry ("... (recovery mode)", id 'gnulinux-VERSION-recovery-UUID');
+    None for a line that is not there."""
+    default = recovery = None
+    in_recovery = False
+    for line in host.file("/boot/grub/grub.cfg").content_string.splitlines():
+        words = line.split()
+        if words and words[0] == "menuentry":
+            in_recovery = "(recovery mode)" in line or "-recovery-" in line
+        elif words and words[0] == "linux":
+            default = words[2:] if default is None else default
+            if in_recovery and recovery is None:
+                recovery = words[2:]
+    return default, recovery
+
+
+def test_recovery_entry_boots_without_the_collections_arguments(host):
+    """The collection's arguments are in GRUB_CMDLINE_LINUX_DEFAULT, which Debian's GRUB gives the normal entries
+    only: the default entry has them, the first "(recovery mode)" entry none (issue 27), so a reservation that
+    does not boot can be booted around."""
+    dropin = host.file("/etc/default/grub.d/99-nfv-dpdk.cfg").content_string
+    line = dropin.strip().splitlines()[-1]
+    assert line.startswith('GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT '), dropin
+    assert "GRUB_CMDLINE_LINUX=" not in dropin, dropin
+    ours = line.split('"')[1].split()[1:]
+    default, recovery = grub_entries(host)
+    assert default is not None and recovery is not None, (default, recovery)
+    for arg in ("hugepagesz=1G", "hugepages=1", "intel_iommu=on", "isolcpus=domain,managed_irq,1"):
+        assert arg in ours and arg in default, (arg, ours, default)
+    assert not [w for w in recovery if w.split("=")[0] in ("hugepagesz", "hugepages", "default_hugepagesz")], recovery
+    assert not set(ours) & set(recovery), (ours, recovery)
+
+
 def test_two_numa_nodes_with_their_pools(host):
     for node in (0, 1):
         assert host.file("/sys/devices/system/node/node%d/cpulist" % node).content_string.strip() == str(node)
