@@ -19,7 +19,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import CpuOutOfRange
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import kb_to_label, parse_memory_mb, size_to_kb
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_nic_spec import nic_specs
-from ansible_collections.nfv.dpdk.plugins.module_utils.unit_paths import SUN_PATH_MAX, path_problem
+from ansible_collections.nfv.dpdk.plugins.module_utils.unit_paths import SUN_PATH_MAX, path_problem, run_dir_problem
 
 UNIT_PREFIX = "nfv-qemu-"
 HELPER_NAME = "nfv-qemu-powerdown"  # the guest units' helper program, installed in helper_dir
@@ -68,6 +68,8 @@ def _base(p, name):
     if not why and not spec["run_dir"].startswith("/run/"):
         problems.append("run_dir must be a directory under /run (systemd creates the guest's runtime "
                         "directory there), got %r" % (spec["run_dir"],))
+    elif not why:
+        problems.append(run_dir_problem("run_dir", spec["run_dir"]))
     for key in ("user", "group"):
         if not USER_RE.fullmatch(spec[key] or ""):
             problems.append("%s %r is not a valid user/group name" % (key, spec[key]))

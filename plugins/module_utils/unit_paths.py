@@ -58,16 +58,47 @@ def socket_dir_problem(field, sock):
     if any(parent == d or parent.startswith(d + "/") for d in PRIVATE_TMP_DIRS):
         return ("%s %s is under a private /tmp of the service (PrivateTmp); Open vSwitch could not reach it: "
                 "use a directory like /run/vhost" % (field, sock))
-    for base in SOCKET_BASES:
-        if parent == base:
-            return ("%s %s must be in a directory of its own (like /run/vhost/), not directly in %s"
-                    % (field, sock, parent))
-        if parent.startswith(base + "/"):
-            top = parent[len(base) + 1:].split("/")[0]
-            if top in RESERVED_RUN_DIRS:
-                return ("%s %s is in %s/%s, the runtime directory of other software: the unit would create "
-                        "%s (root:<group> 0770) inside it after a reboot; use a directory of its own "
-                        "like /run/vhost" % (field, sock, base, top, parent))
-            return None
+    if parent in SOCKET_BASES:
+        return ("%s %s must be in a directory of its own (like /run/vhost/), not directly in %s"
+                % (field, sock, parent))
+    where = run_base(parent)
+    if where and where[1] in RESERVED_RUN_DIRS:
+        return ("%s %s is in %s/%s, the runtime directory of other software: the unit would create "
+                "%s (root:<group> 0770) inside it after a reboot; use a directory of its own "
+                "like /run/vhost" % (field, sock, where[0], where[1], parent))
+    if where:
+        return None
     return ("%s %s is not below /run: the unit creates the socket directory %s (root:<group> 0770) when it "
             "is missing, so it must be a runtime directory of its own like /run/vhost" % (field, sock, parent))
+
+
+def run_base(directory):
+    """(base, top) of a directory strictly below one of SOCKET_BASES, else None: /run/vhost/a is ('/run', 'vhost')."""
+    for base in SOCKET_BASES:
+        if directory.startswith(base + "/"):
+            return base, directory[len(base) + 1:].split("/")[0]
+    return None
+
+
+def run_dir_problem(field, directory):
+    """Why `directory` cannot be a runtime directory of the collection's own (a socket or run directory), or None.
+
+    The same rules as a guest's socket directory: a clean absolute path without characters that systemd's
+    lists and tmpfiles.d lines split or expand, strictly below /run (or /var/run), and not inside the runtime
+    directory of other software (RESERVED_RUN_DIRS). `field` names the option or role variable.
+    """
+    why = path_problem(field, directory)
+    if why:
+        return why
+    if UNIT_LIST_UNSAFE.search(directory):
+        return ("%s %r contains whitespace, a control character, a quote, a backslash, '%%' or '$': systemd splits "
+                "or expands such a path in a unit's path lists and in a tmpfiles.d line" % (field, directory))
+    where = run_base(directory)
+    if where is None:
+        return ("%s %s is not a directory of its own below /run: the collection creates it root-owned and removes "
+                "it at decommission, so it must be a runtime directory like /run/vhost, never a system or "
+                "shared directory" % (field, directory))
+    if where[1] in RESERVED_RUN_DIRS:
+        return ("%s %s is inside %s/%s, the runtime directory of other software: use a directory of its own "
+                "like /run/vhost" % (field, directory, where[0], where[1]))
+    return None

@@ -213,6 +213,8 @@ def test_generated_macs_are_stable_unique_and_locally_administered():
     ({"kernel": None, "append": "x"}, "need kernel"),
     ({"kernel": None}, "kernel (direct boot) or disks"),
     ({"run_dir": "/var/lib/x"}, "under /run"),
+    ({"run_dir": "/run/systemd/nfv"}, "run_dir /run/systemd/nfv is inside /run/systemd, the runtime directory of"),
+    ({"run_dir": "/run/openvswitch"}, "run_dir /run/openvswitch is inside /run/openvswitch"),
     ({"run_dir": "/run/" + "r" * 100}, "QMP socket path"),
     ({"cpu_affinity": "a-b"}, "not a CPU list"),
 ])
