@@ -2,7 +2,8 @@
 and nfv.dpdk.ovs_dpdk, as playbooks/decommission.yml runs them) removes the guests' sockets and the directories
 left empty, never recursively: a file the collection did not make survives and its directory stays. A directory
 refused on the host (a symbolic link, a world-writable parent) fails the role before it changes anything, and a
-directory inside another program's runtime directory fails the role at its first task.
+directory inside another program's runtime directory fails the role at its first task. nfv.dpdk.host's absent
+keeps the SR-IOV settings directory while it holds a file nfv.dpdk.sriov_vfs did not write.
 
 Real directories under /run (named after this test's pid), real AF_UNIX sockets, the real group daemon; Open
 vSwitch is not touched (its DPDK build is pointed at a missing path), the boot-time entry and the guests' unit
@@ -151,3 +152,37 @@ def test_a_socket_dir_of_another_program_fails_the_role_at_its_first_task(tmp_pa
     assert ("ovs_dpdk_vhost_socket_dir /run/systemd/vhost is inside /run/systemd, the runtime directory of other "
             "software") in output, proc.stdout
     assert "Read the host (its release)" not in output  # nothing after the check ran
+
+
+def host_absent(tmp_path, check=False):
+    """nfv.dpdk.host's absent entry point with its SR-IOV names and CPUAffinity drop-in pointed at temporary paths."""
+    extra = {"__host_sriov_names": {"unit": "nfv-test-none.service", "unit_file": str(tmp_path / "none.service"),
+                                    "program": str(tmp_path / "none-program"), "conf_dir": str(tmp_path / "sriov.d")},
+             "__host_cpu_affinity_dropin": str(tmp_path / "cpu-affinity.conf")}
+    (tmp_path / "extra.json").write_text(json.dumps(extra))
+    play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
+             "vars": {"ansible_python_interpreter": "/usr/bin/python3"},
+             "tasks": [{"name": "Host", "ansible.builtin.include_role": {"name": "nfv.dpdk.host",
+                                                                       "tasks_from": "absent.yml"}}]}]
+    (tmp_path / "host.yml").write_text(json.dumps(play))
+    argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "-e", "@" + str(tmp_path / "extra.json"),
+            str(tmp_path / "host.yml")] + (["--check"] if check else [])
+    proc = subprocess.run(argv, env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout
+    return " ".join(proc.stdout.split())
+
+
+def test_host_absent_keeps_the_sriov_directory_while_it_holds_a_foreign_file(tmp_path):
+    conf_dir = tmp_path / "sriov.d"
+    conf_dir.mkdir()
+    (conf_dir / "notes.txt").write_text("not nfv.dpdk.sriov_vfs'")
+    output = host_absent(tmp_path)
+    assert (conf_dir / "notes.txt").read_text() == "not nfv.dpdk.sriov_vfs'"
+    assert "%s is left in place: it holds notes.txt" % conf_dir in output
+    (conf_dir / "notes.txt").unlink()
+    assert re.search(r"localhost : ok=\d+ changed=1 ", host_absent(tmp_path, check=True))  # the rmdir, predicted
+    assert conf_dir.is_dir()
+    host_absent(tmp_path)
+    assert not conf_dir.exists()
+    assert re.search(r"localhost : ok=\d+ changed=0 ", host_absent(tmp_path))
