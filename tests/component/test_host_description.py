@@ -41,6 +41,8 @@ def tasks_run(output):
     ({"host_ovs": {"pmd_cpu_mask": "0x2", "bridgez": []}}, "bridgez"),
     ({"host_vms": [dict(GOOD_VM, nics=[{"type": "bogus", "mac": "52:54:00:00:00:01"}])]}, "bogus"),
     ({"host_vms": [dict(GOOD_VM, state="running")]}, "state"),
+    ({"host_ovs": {"vhost_socket_dir": "/run/openvswitch/vhost"}},
+     "host_ovs.vhost_socket_dir /run/openvswitch/vhost is inside /run/openvswitch"),
 ])
 def test_wrong_description_fails_before_any_change(tmp_path, description, field):
     rc, output = run_site(tmp_path, description)
