@@ -143,8 +143,8 @@ class RuntimeDirs(PlannedModule):
                                 % (field, path, ancestor, sticky))
             elif len(ancestor) > len(base) and info.st_uid != 0:
                 problems.append("%s: %s is below %s, which belongs to uid %d, not root: that is another program's "
-                                "directory; use a directory of its own below /run" % (field, path, ancestor,
-                                                                                     info.st_uid))
+                                "directory; use a directory of its own below /run"
+                                % (field, path, ancestor, info.st_uid))
         return problems, missing
 
     def read(self):

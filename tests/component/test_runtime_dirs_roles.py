@@ -57,13 +57,13 @@ def decommission(tmp_path, dirs, check=False, vhost_dir=None):
     play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars": {"ansible_python_interpreter": "/usr/bin/python3"},
              "tasks": [
-                 {"name": "Guests", "ansible.builtin.include_role": {"name": "nfv.dpdk.qemu_vms",
-                                                                    "tasks_from": "absent.yml"},
+                 {"name": "Guests",
+                  "ansible.builtin.include_role": {"name": "nfv.dpdk.qemu_vms", "tasks_from": "absent.yml"},
                   "vars": {"qemu_vms_guests": [], "qemu_vms_unit_dir": str(tmp_path / "units"),
                            "qemu_vms_run_dir": dirs["qemu"], "qemu_vms_helper_dir": str(tmp_path / "helper"),
                            "qemu_vms_group": GROUP}},
-                 {"name": "Open vSwitch", "ansible.builtin.include_role": {"name": "nfv.dpdk.ovs_dpdk",
-                                                                         "tasks_from": "absent.yml"},
+                 {"name": "Open vSwitch",
+                  "ansible.builtin.include_role": {"name": "nfv.dpdk.ovs_dpdk", "tasks_from": "absent.yml"},
                   "vars": {"ovs_dpdk_vhost_socket_dir": vhost_dir or dirs["vhost"], "ovs_dpdk_guest_sockets": sockets,
                            "ovs_dpdk_vhost_socket_group": GROUP, "ovs_dpdk_vswitchd_alternative": "/nonexistent"}},
              ]}]
@@ -162,8 +162,8 @@ def host_absent(tmp_path, check=False):
     (tmp_path / "extra.json").write_text(json.dumps(extra))
     play = [{"hosts": "localhost", "connection": "local", "gather_facts": False,
              "vars": {"ansible_python_interpreter": "/usr/bin/python3"},
-             "tasks": [{"name": "Host", "ansible.builtin.include_role": {"name": "nfv.dpdk.host",
-                                                                       "tasks_from": "absent.yml"}}]}]
+             "tasks": [{"name": "Host",
+                        "ansible.builtin.include_role": {"name": "nfv.dpdk.host", "tasks_from": "absent.yml"}}]}]
     (tmp_path / "host.yml").write_text(json.dumps(play))
     argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", "localhost,", "-e", "@" + str(tmp_path / "extra.json"),
             str(tmp_path / "host.yml")] + (["--check"] if check else [])

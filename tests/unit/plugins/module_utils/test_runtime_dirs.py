@@ -31,10 +31,14 @@ class FakeModule:
         self.warnings.append(text)
 
 
-def run(root, check_mode=False, **params):
+def run_with_module(root, check_mode=False, **params):
     params["paths"] = [p if isinstance(p, dict) else {"path": p, "field": None} for p in params["paths"]]
     module = FakeModule(check_mode=check_mode, **params)
     return RuntimeDirs(module, fs=HostFS(str(root)), runner=object()).run(), module
+
+
+def run(root, check_mode=False, **params):
+    return run_with_module(root, check_mode=check_mode, **params)[0]
 
 
 @pytest.fixture
@@ -94,20 +98,20 @@ def test_checked_paths_names_each_entry_and_every_problem():
 
 
 def test_creates_root_group_directory_then_changes_nothing(root):
-    result, _ = run(root, check_mode=True, paths=[{"path": "/run/vhost", "field": "ovs_dpdk_vhost_socket_dir"}])
+    result = run(root, check_mode=True, paths=[{"path": "/run/vhost", "field": "ovs_dpdk_vhost_socket_dir"}])
     assert result["changed"] and not (root / "run" / "vhost").exists()
     assert result["changes"] == [{"key": "/run/vhost", "action": "create", "before": None,
                                   "after": {"owner": "root", "group": GROUP, "mode": "0770"}}]
-    real, _ = run(root, paths=["/run/vhost"])
+    real = run(root, paths=["/run/vhost"])
     assert real["changes"] == result["changes"]
     info = os.lstat(str(root / "run" / "vhost"))
     assert (info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode)) == (0, 1, 0o770)
-    again, _ = run(root, paths=["/run/vhost"])
+    again = run(root, paths=["/run/vhost"])
     assert again["changed"] is False and again["changes"] == []
 
 
 def test_missing_parents_are_made_root_root_0755(root):
-    result, _ = run(root, paths=["/var/run/nfv/vhost"])
+    result = run(root, paths=["/var/run/nfv/vhost"])
     assert [c["key"] for c in result["changes"]] == ["/var/run/nfv", "/var/run/nfv/vhost"]
     parent = os.lstat(str(root / "run" / "nfv"))
     assert (parent.st_uid, parent.st_gid, stat.S_IMODE(parent.st_mode)) == (0, 0, 0o755)
@@ -118,7 +122,7 @@ def test_an_existing_directory_gets_the_mode_but_is_never_reowned(root):
     path = root / "run" / "vhost"
     path.mkdir(mode=0o700)
     os.chown(str(path), 0, 1)
-    result, _ = run(root, paths=["/run/vhost"])
+    result = run(root, paths=["/run/vhost"])
     assert result["changes"] == [{"key": "/run/vhost", "action": "chmod", "before": {"mode": "0700"},
                                   "after": {"mode": "0770"}}]
     assert stat.S_IMODE(os.lstat(str(path)).st_mode) == 0o770
@@ -181,15 +185,15 @@ def test_bad_options_are_refused_before_the_host_is_read(root):
 def test_absent_removes_its_sockets_and_the_empty_directory(root):
     run(root, paths=["/run/vhost"])
     make_socket(root / "run" / "vhost" / "vm1.sock")
-    check, _ = run(root, check_mode=True, state="absent", paths=["/run/vhost", "/run/never-made"],
-                   sockets=["/run/vhost/vm1.sock", "/run/vhost/vm2.sock"])
+    check = run(root, check_mode=True, state="absent", paths=["/run/vhost", "/run/never-made"],
+                sockets=["/run/vhost/vm1.sock", "/run/vhost/vm2.sock"])
     assert [(c["key"], c["action"]) for c in check["changes"]] == [("/run/vhost/vm1.sock", "unlink"),
                                                                    ("/run/vhost", "rmdir")]
     assert (root / "run" / "vhost" / "vm1.sock").exists()
-    real, _ = run(root, state="absent", paths=["/run/vhost", "/run/never-made"],
-                  sockets=["/run/vhost/vm1.sock", "/run/vhost/vm2.sock"])
+    real = run(root, state="absent", paths=["/run/vhost", "/run/never-made"],
+               sockets=["/run/vhost/vm1.sock", "/run/vhost/vm2.sock"])
     assert real["changes"] == check["changes"] and not (root / "run" / "vhost").exists()
-    again, _ = run(root, state="absent", paths=["/run/vhost"], sockets=["/run/vhost/vm1.sock"])
+    again = run(root, state="absent", paths=["/run/vhost"], sockets=["/run/vhost/vm1.sock"])
     assert again["changed"] is False
 
 
@@ -201,7 +205,7 @@ def test_absent_never_removes_what_it_did_not_make(root):
     (root / "run" / "vhost" / "keep" / "data").write_text("someone else's")
     params = dict(state="absent", paths=[{"path": "/run/vhost", "field": "ovs_dpdk_vhost_socket_dir"}],
                   sockets=["/run/vhost/vm1.sock", "/run/vhost/vm2.sock"])
-    result, module = run(root, **params)
+    result, module = run_with_module(root, **params)
     assert [(c["key"], c["action"]) for c in result["changes"]] == [("/run/vhost/vm1.sock", "unlink")]
     assert sorted(os.listdir(str(root / "run" / "vhost"))) == ["keep", "vm2.sock"]
     assert (root / "run" / "vhost" / "keep" / "data").read_text() == "someone else's"
@@ -210,16 +214,16 @@ def test_absent_never_removes_what_it_did_not_make(root):
     assert "/run/vhost/vm2.sock is a file, not a socket the collection made: left in place" in module.warnings[0]
     assert module.warnings[1].startswith("ovs_dpdk_vhost_socket_dir: /run/vhost is left in place: it holds "
                                          "2 entries the collection did not make (keep, vm2.sock)")
-    again, _ = run(root, **params)
+    again = run(root, **params)
     assert again["changed"] is False
 
 
 def test_absent_takes_root_root_and_nested_directories_deepest_first(root):
     (root / "run" / "nfv-qemu").mkdir(mode=0o755)  # as systemd leaves a guest's RuntimeDirectory= parent
     run(root, paths=["/run/nfv-qemu/vhost"])
-    result, _ = run(root, state="absent", paths=["/run/nfv-qemu", "/run/nfv-qemu/vhost"])
-    assert [(c["key"], c["action"]) for c in result["changes"]] == [("/run/nfv-qemu/vhost", "rmdir"),
-                                                                   ("/run/nfv-qemu", "rmdir")]
+    result = run(root, state="absent", paths=["/run/nfv-qemu", "/run/nfv-qemu/vhost"])
+    assert [(c["key"], c["action"]) for c in result["changes"]] == [
+        ("/run/nfv-qemu/vhost", "rmdir"), ("/run/nfv-qemu", "rmdir")]
     assert not (root / "run" / "nfv-qemu").exists()
     (root / "run" / "other").mkdir()
     os.chown(str(root / "run" / "other"), 0, 54321)  # a group the host does not have
