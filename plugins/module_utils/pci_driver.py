@@ -255,9 +255,10 @@ class PciDriver(PlannedModule):
     def read(self):
         fs = self.fs
         state = read_state(fs)
+        conf = read_text(fs.path(CONF_FILE))  # the overrides file, read once
         specs = list(self.params["devices"])
         if self.absent:
-            specs += self.owned_devices(state)
+            specs += self.owned_devices(state, conf)
         targets = resolve_devices(fs, specs, state)
         netdevs = pci.netdevs_by_address(fs)
         devices = []
@@ -279,12 +280,12 @@ class PciDriver(PlannedModule):
             if current["persistence"] == "driverctl":
                 current["overrides"] = read_driverctl_overrides(fs, [d["address"] for d in devices])
             else:
-                current["overrides"] = parse_overrides(fs.read(CONF_FILE, ""))
+                current["overrides"] = parse_overrides(conf)
                 # the ids the boot program checks: those recorded, and those of this run's devices now
-                current["identities"] = parse_identities(fs.read(CONF_FILE, ""))
+                current["identities"] = parse_identities(conf)
                 current["identities"].update((d["address"], pci.identity(fs, d["address"])) for d in devices)
             if current["persistence"] == "unit" or self.absent:
-                current["files"] = dict((path, read_text(fs.path(path)))
+                current["files"] = dict((path, conf if path == CONF_FILE else read_text(fs.path(path)))
                                         for path in (CONF_FILE, BIND_SCRIPT, UNIT_FILE, STATE_FILE))
                 current["unit_enabled"] = os.path.lexists(fs.path(UNIT_WANTS_LINK))
             if current["persistence"] == "unit" and not self.absent:
@@ -343,10 +344,10 @@ class PciDriver(PlannedModule):
         return ("unknown driver %s: it is not loaded (no %s/%s) and modprobe finds no module of that name for "
                 "kernel %s%s" % (driver, DRIVERS_ROOT, driver, kernel_release, why))
 
-    def owned_devices(self, state):
-        """state=absent: the devices of the overrides file and the remembered ones on a user-space driver
-        (those that still exist: a VF removed by hand has nothing left to hand back)."""
-        owned = list(parse_overrides(self.fs.read(CONF_FILE, "")))
+    def owned_devices(self, state, conf):
+        """state=absent: the devices of the overrides file (its text `conf`) and the remembered ones on a
+        user-space driver (those that still exist: a VF removed by hand has nothing left to hand back)."""
+        owned = list(parse_overrides(conf))
         owned += [address for address in sorted(state.get("devices", {}))
                   if current_driver(self.fs, address) in USERSPACE_DRIVERS]
         return [address for address in owned if self.fs.exists("%s/%s" % (pci.PCI_ROOT, address))]

@@ -586,6 +586,23 @@ def test_absent_hands_back_removes_the_files_and_a_second_run_is_unchanged(host,
     assert not again["changed"] and again["changes"] == []
 
 
+def test_read_opens_the_overrides_file_once(host, monkeypatch):
+    """read() parses the devices, the drivers and the recorded ids of absent's hand-back from one reading."""
+    persisted_host(host)
+    opened = []
+    real_open = open
+
+    def counting_open(path, *args, **kwargs):
+        if str(path).endswith(pd.CONF_FILE):
+            opened.append(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    result = run(host.root, [], check_mode=True, state="absent")
+    assert (pd.CONF_FILE, "remove") in [(c["key"], c["action"]) for c in result["changes"]]
+    assert len(opened) == 1
+
+
 def test_absent_takes_the_devices_named_and_ignores_driver(host):
     result = run(host.root, ["0000:03:00.0"], check_mode=True, state="absent", driver="uio_pci_generic")
     assert [(c["key"], c["action"], c["after"]) for c in result["changes"]] == [
