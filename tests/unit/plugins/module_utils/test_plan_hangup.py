@@ -66,7 +66,9 @@ MODULE = textwrap.dedent('''
 
 
 def start(tmp_path, fail=False):
-    env = dict(os.environ, HANGUP_WORK=str(tmp_path), PYTHONPATH=COLLECTIONS)
+    # the child sees what this process sees (ansible-test units puts ansible-core on the path by PYTHONPATH)
+    path = os.pathsep.join([COLLECTIONS] + [entry for entry in sys.path if entry])
+    env = dict(os.environ, HANGUP_WORK=str(tmp_path), PYTHONPATH=path)
     proc = subprocess.Popen([sys.executable, "-c", MODULE], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, universal_newlines=True)
     proc.stdin.write(json.dumps({"ANSIBLE_MODULE_ARGS": {"fail": fail}}))
