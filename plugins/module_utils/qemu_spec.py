@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import os
 import re
 
@@ -29,13 +30,14 @@ USER_RE = re.compile(r"[a-z_][a-z0-9_-]*[$]?")  # user and group names
 # a QEMU machine type name (q35, pc-q35-9.2, pc-i440fx-8.2, microvm), never machine options: "q35,x=y" would
 # set properties the unit's hardening does not expect
 MACHINE_RE = re.compile(r"[a-z][a-z0-9._-]{0,63}")
-HUGEPAGE_SUBDIR = "nfv-qemu"
+ACCOUNT_PREFIX = UNIT_PREFIX  # a guest's own account (user and group): nfv-qemu-<name>
+ACCOUNT_MAX = 31  # systemd's and useradd's safe length for user names
 MAX_VCPUS = 1024  # QEMU's q35 limit with x2APIC and the KVM limit of common kernels
 MAX_MEMORY_MB = 64 * 1024 * 1024  # 64T: more than any host this collection targets
 MAX_MEMORY_LABEL = "64T"
 DEFAULTS = {
-    "user": "nfv-qemu",
-    "group": "nfv-qemu",
+    "user": None,  # None: the guest's own account (guest_account), created and removed by qemu_vm
+    "group": "nfv-qemu",  # the shared service group: the guest's group, or with its own account a supplementary one
     "unit_dir": "/etc/systemd/system",
     "run_dir": "/run/nfv-qemu",
     "helper_dir": "/usr/local/libexec/nfv-dpdk",
@@ -48,6 +50,38 @@ def unit_name(name):
     return "%s%s.service" % (UNIT_PREFIX, name)
 
 
+def guest_account(name):
+    """The user and group name of guest `name`'s own account: nfv-qemu-<name>, or for a name that is too long
+    or not lower case, its first letters and a hash of the whole name (still one account per guest)."""
+    plain = ACCOUNT_PREFIX + name
+    if len(plain) <= ACCOUNT_MAX and USER_RE.fullmatch(plain) and plain == plain.lower():
+        return plain
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    keep = ACCOUNT_MAX - len(ACCOUNT_PREFIX) - len(digest) - 1
+    return "%s%s-%s" % (ACCOUNT_PREFIX, name.lower()[:keep].rstrip("-_") or "g", digest)
+
+
+def _account(p, spec):
+    """User=, Group= and the supplementary service group of the unit; spec['own_account'] when qemu_vm owns it."""
+    problems = []
+    spec["own_account"] = not p.get("user")
+    spec["service_group"] = p["group"]
+    if spec["own_account"]:
+        spec["user"] = spec["group"] = guest_account(spec["name"]) if NAME_RE.fullmatch(spec["name"]) else None
+    else:
+        spec["user"], spec["group"] = p["user"], p["group"]
+    for key, value in (("user", None if spec["own_account"] else spec["user"]), ("group", spec["service_group"])):
+        if value is None:
+            continue
+        if not USER_RE.fullmatch(value or ""):
+            problems.append("%s %r is not a valid user/group name" % (key, value))
+        elif value == "root":
+            problems.append("%s root is refused: the guest runs under a non-root service %s (only the unit's "
+                            "preparation steps run as root); leave user unset for the guest's own account"
+                            % (key, key))
+    return problems
+
+
 def _base(p, name):
     """The guest's names, service user and directories."""
     problems = []
@@ -55,8 +89,9 @@ def _base(p, name):
         problems.append("name %r is not usable as a unit and file name: use 1-48 letters, digits, '-' or '_', "
                         "starting with a letter or digit" % (name,))
     spec = {"name": name, "state": p.get("state", "started"), "unit": unit_name(name)}
-    for key in ("user", "group", "machine", "unit_dir", "run_dir", "helper_dir"):
+    for key in ("machine", "unit_dir", "run_dir", "helper_dir"):
         spec[key] = p[key]
+    problems += _account(p, spec)
     spec["stop_timeout"] = int(p["stop_timeout"])
     if not isinstance(spec["machine"], str) or not MACHINE_RE.fullmatch(spec["machine"]):
         problems.append("machine %r is not a QEMU machine type name (like q35 or pc-q35-9.2; machine options "
@@ -70,12 +105,6 @@ def _base(p, name):
                         "directory there), got %r" % (spec["run_dir"],))
     elif not why:
         problems.append(run_dir_problem("run_dir", spec["run_dir"]))
-    for key in ("user", "group"):
-        if not USER_RE.fullmatch(spec[key] or ""):
-            problems.append("%s %r is not a valid user/group name" % (key, spec[key]))
-        elif spec[key] == "root":
-            problems.append("%s root is refused: the guest runs under a non-root service %s (only the unit's "
-                            "preparation steps run as root); use a dedicated one like nfv-qemu" % (key, key))
     if spec["stop_timeout"] < 1:
         problems.append("stop_timeout must be at least 1 second")
     spec["run_subdir"] = os.path.join(spec["run_dir"], name)
@@ -128,7 +157,7 @@ def _hugepages(p, spec):
     if path == "/":
         problems.append("hugepages.path must be the hugetlbfs mount of the page size, not /")
     spec["hugepages"] = {"size": label, "size_kb": size_kb, "path": path,
-                         "mem_dir": os.path.join(path, HUGEPAGE_SUBDIR)}
+                         "mem_dir": os.path.join(path, UNIT_PREFIX + spec["name"])}  # the guest's own
     if spec["memory_mb"] and (spec["memory_mb"] * 1024) % size_kb:
         problems.append("memory %s is not a multiple of the %s page size" % (p.get("memory", "1G"), label))
     return problems

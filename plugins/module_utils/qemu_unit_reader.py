@@ -59,10 +59,10 @@ def unit_resources(text):
     """What a guest unit claims on the host, read from its text (ExecStart= argv, RuntimeDirectory=).
 
     {'mac': [...], 'socket': [vhost-user sockets], 'qmp': [...], 'tap': [ifnames], 'vfio': [PCI addresses],
-    'runtime_dir': '/run/...' or None}, lists in argv order.
+    'disk': [image paths], 'runtime_dir': '/run/...' or None}, lists in argv order.
     """
     argv = unit_exec_start(text) or []
-    res = {"mac": [], "socket": [], "qmp": [], "tap": [], "vfio": [], "runtime_dir": None}
+    res = {"mac": [], "socket": [], "qmp": [], "tap": [], "vfio": [], "disk": [], "runtime_dir": None}
     for flag, value in zip(argv, argv[1:]):
         if flag == "-chardev":
             kind, opts = qemu_opts(value)
@@ -72,6 +72,10 @@ def unit_resources(text):
             kind, opts = qemu_opts(value)
             if (kind or opts.get("type")) == "tap" and opts.get("ifname"):
                 res["tap"].append(opts["ifname"])
+        elif flag == "-drive":
+            _kind, opts = qemu_opts(value)
+            if opts.get("file"):
+                res["disk"].append(opts["file"])
         elif flag == "-qmp" and value.startswith("unix:"):
             res["qmp"].append(split_qemu_opts(value[len("unix:"):])[0])
         elif flag == "-device":
@@ -105,6 +109,11 @@ def resource_clashes(spec, unit, res):
             problems.append("%s.ifname %s is already the tap device of %s" % (where, nic["ifname"], unit))
         if nic["type"] == "vfio" and nic.get("host") in res["vfio"]:
             problems.append("%s.host %s is already passed through by %s" % (where, nic["host"], unit))
+    for index, disk in enumerate(spec["disks"]):
+        if disk["path"] in res["disk"] and (spec["own_account"] or not disk["readonly"]):
+            problems.append("disks[%d].path %s is already a disk of %s: a guest's images are its own (its account "
+                            "owns them; only guests of a shared user may share a readonly one)"
+                            % (index, disk["path"], unit))
     if spec["qmp_socket"] in served:
         problems.append("run_dir: the QMP socket %s is already used by %s" % (spec["qmp_socket"], unit))
     other = res["runtime_dir"]

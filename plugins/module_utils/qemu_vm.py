@@ -22,13 +22,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import grp
 import os
-import pwd
 import stat
 import time
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, qcow2, qemu_sriov_deps, qemu_unit_helper
+from ansible_collections.nfv.dpdk.plugins.module_utils import (
+    kvm_probe,
+    qcow2,
+    qemu_account,
+    qemu_sriov_deps,
+    qemu_unit_helper,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
@@ -63,12 +67,13 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.unit_paths import SOCKET_
 # mode of the hugepage and socket directories the unit makes when they are missing: the same as
 # nfv.dpdk.ovs_dpdk gives its vhost socket directory (root:<group> 0770)
 DIR_MODE = "0770"
-# ExecStartPre=+ that creates each missing directory root:<group> DIR_MODE and leaves an existing one
-# (made by the ovs_dpdk role, an earlier start or anyone else) exactly as it is. A fixed script: its
-# inputs (install's path, the group, the directories) are positional arguments, never spliced in.
+# ExecStartPre=+ that creates each missing directory root:<group> DIR_MODE (a missing parent root 0755, not
+# the unit's UMask) and leaves an existing one (made by an earlier start or anyone else) exactly as it is.
+# A fixed script: its inputs (install's path, the group, the directories) are positional arguments.
 MKDIR_SCRIPT = ('install="$1"; group="$2"; shift 2; for d in "$@"; do '
-                'if [ ! -e "$d" ] && [ ! -L "$d" ]; then "$install" -d -o root -g "$group" -m ' + DIR_MODE
-                + ' "$d" || exit 1; fi; done')
+                'if [ ! -e "$d" ] && [ ! -L "$d" ]; then p="${d%/*}"; '
+                'if [ ! -e "$p" ]; then "$install" -d -m 0755 "$p" || exit 1; fi; '
+                '"$install" -d -o root -g "$group" -m ' + DIR_MODE + ' "$d" || exit 1; fi; done')
 MKDIR_ARGV0 = "nfv-qemu-mkdir"  # $0 of the script: names it in error messages
 # a guest that keeps failing is restarted at most START_LIMIT_BURST times within START_LIMIT_INTERVAL
 # seconds, RESTART_SEC apart; then systemd leaves it failed (each start re-preallocates hugepages)
@@ -76,7 +81,7 @@ RESTART_SEC = 10
 START_LIMIT_BURST = 3
 START_LIMIT_INTERVAL = 300
 LOG_DIR = "/var/log/nfv-qemu"
-KEPT_CONSOLE_BYTES = 1024 * 1024  # of the previous run's console, kept as NAME.log.1
+KEPT_CONSOLE_BYTES = 1024 * 1024  # of the previous run's console, kept as serial.log.1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,8 +136,13 @@ def nic_args(spec, nic):
     raise NfvError("unknown NIC type %r" % (ntype,))
 
 
+def log_dir(spec):
+    """The guest's own log directory (LogsDirectory=, the guest's account's)."""
+    return os.path.join(LOG_DIR, spec["name"])
+
+
 def serial_log(spec):
-    return os.path.join(LOG_DIR, "%s.log" % spec["name"])
+    return os.path.join(log_dir(spec), "serial.log")
 
 
 def qemu_argv(spec, qemu="/usr/bin/qemu-system-x86_64", accel="tcg", serial=None):
@@ -241,9 +251,12 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
         ("User", spec["user"]),
         ("Group", spec["group"]),
     ]
+    groups = [spec["service_group"]] if spec["own_account"] else []
     if accel == "kvm" and kvm_group:
-        service.append(("SupplementaryGroups", kvm_group))
-    service.append(("UMask", "0007"))
+        groups.append(kvm_group)
+    if groups:  # the shared service group opens the /dev/vfio groups; DeviceAllow= keeps each guest to its own
+        service.append(("SupplementaryGroups", " ".join(groups)))
+    service.append(("UMask", "0077"))
     for argv_pre, ignore in prestart:
         service.append(("ExecStartPre", exec_line(argv_pre, prefix="-+" if ignore else "+", group_options=False)))
     service += [
@@ -260,7 +273,7 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
         ("RestartSec", "%ds" % RESTART_SEC),
         ("RuntimeDirectory", os.path.relpath(spec["run_subdir"], "/run")),
         ("RuntimeDirectoryMode", "0750"),
-        ("LogsDirectory", os.path.relpath(LOG_DIR, "/var/log")),
+        ("LogsDirectory", os.path.relpath(log_dir(spec), "/var/log")),
         ("LogsDirectoryMode", "0750"),
     ]
     if spec["cpu_affinity"]:
@@ -279,6 +292,8 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
     ]
     for path in rw:
         service.append(("ReadWritePaths", "-" + path))
+    if spec["hugepages"]:  # /dev is not read-only under ProtectSystem: the mount root is, its own directory not
+        service.append(("ReadOnlyPaths", "-" + spec["hugepages"]["path"]))
     service += [
         ("ProtectHome", "read-only"),
         ("PrivateTmp", "yes"),
@@ -319,7 +334,7 @@ def helper_argv(spec, python):
 
 
 def keep_console_argv(spec, python):
-    """ExecStartPre= as the service user: the previous run's console kept as NAME.log.1 (bounded)."""
+    """ExecStartPre= as the service user: the previous run's console kept as serial.log.1 (bounded)."""
     return [python, os.path.join(spec["helper_dir"], HELPER_NAME), "keep-console", serial_log(spec),
             str(KEPT_CONSOLE_BYTES)]
 
@@ -377,34 +392,6 @@ def is_running(active_state, sub_state):
     return active_state == "activating" and sub_state != "auto-restart"
 
 
-def _uid(name):
-    try:
-        return pwd.getpwnam(name).pw_uid
-    except (KeyError, TypeError):
-        return None
-
-
-def _gid(name):
-    try:
-        return grp.getgrnam(name).gr_gid
-    except (KeyError, TypeError):
-        return None
-
-
-def _user_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def _group_name(gid):
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
-
-
 # ---------------------------------------------------------------------------------------------
 # the module
 
@@ -436,6 +423,8 @@ class QemuVm(PlannedModule):
             "active": None,
             "enabled": None,
             "running_argv": None,
+            # the guest's own account (None with a user of the description's choice)
+            "account": qemu_account.read_account(spec["user"], spec["name"]) if spec["own_account"] else None,
         }
         if ok:
             st = self.systemd.state(spec["unit"])
@@ -446,7 +435,7 @@ class QemuVm(PlannedModule):
             # still differs from it on later runs
             current["running_argv"] = self.systemd.process_argv(st["main_pid"])
         if state == "absent":
-            current.update(self._leftovers(current["unit_text"]))
+            current.update(self._leftovers(current["unit_text"], current["account"]))
             return current
         if not os.path.isdir(spec["unit_dir"]):
             raise NfvError("unit_dir %s does not exist" % spec["unit_dir"])
@@ -460,7 +449,9 @@ class QemuVm(PlannedModule):
         current["kvm_device"] = kvm_probe.stat_or_none()  # os.stat of /dev/kvm, None when absent
         requested = self.params.get("accel", "auto")
         if requested == "auto":
-            current["probe"] = kvm_probe.cached_verdict(self.runner, qemu_path, spec["user"], spec["group"],
+            # a guest's own account reaches /dev/kvm only through its groups: probed once per host as nobody
+            user, group = ("nobody", spec["service_group"]) if spec["own_account"] else (spec["user"], spec["group"])
+            current["probe"] = kvm_probe.cached_verdict(self.runner, qemu_path, user, group,
                                                         self.params["accel_probe_cache"], current["kvm_device"])
             if not current["probe"]["usable"]:
                 self.warn("accel=auto chose TCG (slow emulation) for guest %s: %s"
@@ -481,12 +472,14 @@ class QemuVm(PlannedModule):
         current["vfio_groups"] = self._vfio_groups()
         current["sriov_unit"] = qemu_sriov_deps.sriov_unit_of(self.fs, spec["nics"])  # Requires= for a VF
         self._host_checks(current)
+        current["disk_owners"] = qemu_account.disk_owner_changes(
+            [d["path"] for d in spec["disks"]], "%s:%s" % (spec["user"], spec["group"])) if spec["own_account"] else []
         # the unit this host gets, and its systemd's verdict on it (systemd-analyze verify): plan stays off the host
         current["desired"] = self.desired(current)
         current["verify"] = verify_unit(self.runner, spec["unit"], current["desired"][1])
         return current
 
-    def _leftovers(self, text):
+    def _leftovers(self, text, account):
         """What state=absent removes beside the unit: the tap devices the unit created and the stop helper
         its ExecStop= names when no other guest unit in unit_dir uses it. Without the unit (removed
         already) nothing else is touched: a helper elsewhere may serve guests of another unit_dir."""
@@ -499,20 +492,24 @@ class QemuVm(PlannedModule):
                 if mine and unit_helper_path(read_text(os.path.join(spec["unit_dir"], entry))) == helper:
                     users.append(entry)
         helper_text_now = read_text(helper) if helper and not users else None
+        owned = []  # the guest's disks its account owns: given back to root
+        if account and account["exists"] and account["ours"]:
+            owned = qemu_account.owned_files(unit_resources(text)["disk"], account["uid"])
+        owners = qemu_account.disk_owner_changes(owned, qemu_account.ROOT_OWNER)
         taps = []
         for tap in unit_taps(text):
             base = "/sys/class/net/%s" % tap["ifname"]
             if not self.fs.exists(base + "/tun_flags"):
                 continue  # gone already, or not a tap device
             owner, group = self.fs.read_int(base + "/owner"), self.fs.read_int(base + "/group")
-            uid, gid = _uid(tap["user"]), _gid(tap["group"])
+            uid, gid = qemu_account.uid_of(tap["user"]), qemu_account.gid_of(tap["group"])
             if uid is None or owner != uid or gid is None or group != gid:
                 self.warn("tap device %s is left in place: it is owned by %s:%s, not %s:%s as the unit "
                           "creates it, so the unit did not create it"
                           % (tap["ifname"], owner, group, tap["user"], tap["group"]))
                 continue
             taps.append(tap)
-        return {"helper_path": helper, "helper_text": helper_text_now, "taps": taps}
+        return {"helper_path": helper, "helper_text": helper_text_now, "taps": taps, "disk_owners": owners}
 
     def _kvm_access(self, device, kvm_group):
         """Why the unit's credentials cannot open /dev/kvm (accel=kvm), or None."""
@@ -548,24 +545,9 @@ class QemuVm(PlannedModule):
 
     def _host_checks(self, current):
         spec = self.spec
-        problems = []
-        ids = {}
-        for kind, name, getter in (("user", spec["user"], pwd.getpwnam), ("group", spec["group"], grp.getgrnam)):
-            try:
-                entry = getter(name)
-            except KeyError:
-                msg = "service %s %s does not exist (the role nfv.dpdk.qemu_vms creates it)" % (kind, name)
-                if self.check_mode:
-                    self.warn(msg)  # a run that creates it first cannot show it in check mode
-                else:
-                    problems.append(msg)
-                continue
-            ids[kind] = entry.pw_uid if kind == "user" else entry.gr_gid
-            if ids[kind] == 0:
-                problems.append("%s %s has %s 0: the guest runs under a non-root service %s"
-                                % (kind, name, "uid" if kind == "user" else "gid", kind))
+        problems, gid = qemu_account.credential_problems(spec, current["account"], self.check_mode, self.warn)
         problems += self._size_problems()
-        problems += self._directory_problems(ids.get("group"))
+        problems += self._directory_problems(gid)
         problems += self._tap_problems()
         if self.params.get("accel") == "kvm":
             problem = self._kvm_access(current["kvm_device"], current["kvm_group"])
@@ -618,6 +600,7 @@ class QemuVm(PlannedModule):
                 continue
             other = read_text(os.path.join(spec["unit_dir"], entry)) or ""
             problems += resource_clashes(spec, entry, unit_resources(other))
+        problems = [p for p in problems if p]
         if problems:
             raise NfvError("guest %s cannot be set up on this host: %s" % (spec["name"], "; ".join(problems)),
                            problems=problems)
@@ -685,12 +668,11 @@ class QemuVm(PlannedModule):
             if not stat.S_ISDIR(info.st_mode):
                 problems.append("%s: %s exists and is not a directory" % (field, directory))
             elif info.st_uid != 0 or gid is None or info.st_gid != gid:
-                problems.append("%s: the directory %s exists owned by %s:%s, not root:%s; the unit creates it "
-                                "root:%s mode %s only when it is missing and never re-owns a directory, so the "
-                                "guest could not use this one: use a directory of its own (or one the "
-                                "nfv.dpdk.ovs_dpdk role made)"
-                                % (field, directory, _user_name(info.st_uid), _group_name(info.st_gid),
-                                   self.spec["group"], self.spec["group"], DIR_MODE))
+                owner = "%s:%s" % (qemu_account.user_name(info.st_uid), qemu_account.group_name(info.st_gid))
+                problems.append("%s: the directory %s exists owned by %s, not root:%s; the unit creates it root:%s "
+                                "mode %s only when it is missing and never re-owns a directory, so the guest could "
+                                "not use this one: remove it, or fix its owner" % (
+                                    field, directory, owner, self.spec["group"], self.spec["group"], DIR_MODE))
         return problems
 
     def _tap_problems(self):
@@ -742,12 +724,22 @@ class QemuVm(PlannedModule):
                          None, action="delete_tap", tap=tap)
             if current["helper_text"] is not None:
                 plan.add("helper", current["helper_text"], None, action="delete_helper")
+            for path, before, after in current["disk_owners"]:  # given back to root
+                plan.add("disk " + path, before, after, action="own_disk", path=path, owner=qemu_account.ROOT_OWNER)
+            account = current["account"]
+            if account and account["exists"] and account["ours"]:
+                plan.add("account", account["name"], None, action="delete_account")
             return plan
 
         argv, text, helper = current["desired"]
         self.argv = argv
         self.unit_text = text
         self.verify = current["verify"]
+        if spec["own_account"] and not current["account"]["exists"]:
+            plan.add("account", None, spec["user"], action="create_account")
+        for path, before, after in current["disk_owners"]:  # given to the guest's own account
+            plan.add("disk " + path, before, after, action="own_disk", path=path,
+                     owner="%s:%s" % (spec["user"], spec["group"]))
         if current["helper_text"] != helper:
             plan.add("helper", current["helper_text"], helper, action="write_helper")
         unit_change = plan.add_if_differs("unit", current["unit_text"], text, action="write_unit")
@@ -777,6 +769,8 @@ class QemuVm(PlannedModule):
         spec = self.spec
         unit = spec["unit"]
         actions = dict((c.action, c) for c in plan)
+        if "create_account" in actions:
+            qemu_account.create(self.runner, spec["user"], spec["name"])
         if "stop" in actions:
             self.systemd.stop(unit)
         if "disable" in actions:
@@ -791,6 +785,10 @@ class QemuVm(PlannedModule):
             self._delete_tap(change.data["tap"])
         if "delete_helper" in actions:
             os.unlink(current["helper_path"])
+        for change in plan.by_action("own_disk"):
+            qemu_account.give(change.data["path"], change.data["owner"])
+        if "delete_account" in actions:
+            qemu_account.remove(self.runner, actions["delete_account"].before)
         if "write_helper" in actions:
             if not os.path.isdir(spec["helper_dir"]):
                 os.makedirs(spec["helper_dir"], 0o755)

@@ -103,9 +103,10 @@ options:
   hugepages:
     description:
       - Back guest memory with hugepages (shared, preallocated C(memory-backend-file)).
-      - The unit creates C(<path>/nfv-qemu) when it is missing, group-writable by O(group), where QEMU creates
-        the file. When that directory exists already it must be a directory (not a symbolic link) owned by
-        C(root:<group>); the unit never re-owns or re-modes it.
+      - The unit creates C(<path>/nfv-qemu-<name>), the guest's own directory, when it is missing (C(root),
+        the guest's group, mode 0770), where QEMU creates the file. When that directory exists already it must
+        be a directory (not a symbolic link) owned by C(root) and the guest's group; the unit never re-owns or
+        re-modes it. The mount itself is read-only to the guest (C(ReadOnlyPaths=)).
     type: dict
     suboptions:
       size:
@@ -199,13 +200,14 @@ options:
         type: str
       socket:
         description:
-          - vhost-user socket path (at most 107 bytes), in a directory of its own below C(/run) or C(/var/run)
-            such as C(/run/vhost), not in the runtime directory of other software (C(/run/systemd),
-            C(/run/user), C(/run/openvswitch), ...).
-          - The unit creates its directory C(root:<group>) mode 0770 at start when it is missing (after every
-            reboot, as C(/run) is emptied). It never re-owns or re-modes an existing directory. One that exists
-            already must be owned by C(root:<group>) (as the unit or the nfv.dpdk.ovs_dpdk role make it) and
-            must not lead through a symbolic link; other directories are refused.
+          - vhost-user socket path (at most 107 bytes) in a directory named after the guest, below C(/run) or
+            C(/var/run), such as C(/run/vhost/<name>/net0.sock); not in the runtime directory of other software
+            (C(/run/systemd), C(/run/user), C(/run/openvswitch), ...). A socket in a directory shared with other
+            guests (C(/run/vhost/vm1.sock)) is refused, as another guest could reach or replace it.
+          - The unit creates that directory (C(root), the guest's group, mode 0770; a missing parent C(root)
+            0755) at start when it is missing (after every reboot, as C(/run) is emptied). It never re-owns or
+            re-modes an existing directory. One that exists already must be owned by C(root) and the guest's
+            group and must not lead through a symbolic link; other directories are refused.
         type: path
       queues:
         description: vhost-user queue pairs; more than 1 enables multiqueue (C(mq=on,vectors=2N+2)).
@@ -259,7 +261,8 @@ options:
       - V(auto) uses KVM only after a guest has really executed code under KVM as the unit's user. A
         512-byte boot payload (long mode, fifty million loop iterations with memory stores, a checked sum)
         must reach QEMU's C(isa-debug-exit) port within 10 seconds when run with the unit's credentials
-        (O(user), O(group), the user's groups and the C(SupplementaryGroups=) below). A host may have
+        (O(user), O(group), the user's groups and the C(SupplementaryGroups=) below; for a guest with its own
+        account, C(nobody) with those groups, once per host). A host may have
         C(/dev/kvm) and still fail (QEMU aborts with C(failed to set MSR), or starts while guests hang or
         crawl), or the device may not be open to that user; then TCG (C(-accel tcg -cpu max)) is used and
         a warning names the reason. The verdict is cached per host in O(accel_probe_cache), also in check
@@ -291,13 +294,23 @@ options:
     type: bool
   user:
     description:
-      - Service user QEMU runs as (must exist); the KVM probe runs as this user too.
-      - V(root), or any user with uid 0, is refused.
+      - Unset (the default), the guest runs as an account of its own, user and group C(nfv-qemu-<name>)
+        (a name over 31 characters or with capitals is shortened, with a hash of the whole name). The module
+        creates it (a system user, no home, no shell, comment C(nfv.dpdk guest <name>)) before the unit and
+        removes it with the guest (O(state=absent)); an existing user of that name with another comment is
+        refused, never taken over. The guest's sockets, hugepage directory, disks and serial log are that
+        account's alone, so code running as one guest's QEMU cannot open another guest's.
+      - The guest's O(disks) are given to its account (owner and group, mode 0600) when it is defined and back
+        to C(root:root) 0600 when it is removed. O(kernel), O(initrd) and qcow2 backing files stay as they
+        are and must be readable through O(group) or by everyone.
+      - Set, QEMU runs as this existing user and O(group) (the behaviour before 3.0); guests sharing a user can
+        reach each other's sockets and memory. V(root), or any user with uid 0, is refused.
     type: str
-    default: nfv-qemu
   group:
     description:
-      - Service group; owns the hugepage and socket directories of the guest.
+      - The shared service group. With the guest's own account it is a supplementary group of the unit (it
+        opens the C(/dev/vfio) groups the nfv.dpdk.vfio role gives it; C(DeviceAllow=) keeps each guest to its
+        own); with O(user) set it is the unit's C(Group=).
       - V(root), or any group with gid 0, is refused.
     type: str
     default: nfv-qemu
@@ -328,17 +341,19 @@ options:
     type: int
     default: 3
 notes:
-  - The serial console goes to C(/var/log/nfv-qemu/<name>.log).
+  - The serial console goes to C(/var/log/nfv-qemu/<name>/serial.log), in the guest's own C(LogsDirectory=)
+    (mode 0750, the guest's account); the previous run's console is kept as C(serial.log.1) (its last MiB).
   - The unit's QMP socket is C(<run_dir>/<name>/qmp.sock).
   - tap devices are created persistent, owned by O(user) and O(group). O(state=absent) deletes those the unit
     created (the owner tells them apart) and removes their port from the OVS bridge the unit added them to.
     A tap device of another owner is left in place with a warning.
   - QEMU waits at start until Open vSwitch connects to each vhost-user socket; the unit is active
     meanwhile and the guest boots once the C(dpdkvhostuserclient) ports are connected.
-  - The unit creates the directories of vhost-user sockets and C(<hugepages.path>/nfv-qemu) at start when they
-    are missing (one C(ExecStartPre=+) fixed C(sh) script that runs C(install -d) only for a path that does not
-    exist; root-owned, group O(group), mode 0770, as nfv.dpdk.ovs_dpdk makes its socket directory), so they
-    come back after reboots of C(/run) and C(/dev). An existing directory is left exactly as it is.
+  - The unit creates the directories of vhost-user sockets and C(<hugepages.path>/nfv-qemu-<name>) at start when
+    they are missing (one C(ExecStartPre=+) fixed C(sh) script that runs C(install -d) only for a path that does
+    not exist; root-owned, the guest's group, mode 0770), so they come back after reboots of C(/run) and
+    C(/dev). An existing directory is left exactly as it is. The unit's C(UMask=0077) keeps what QEMU creates
+    (sockets, files) to the guest's account.
   - A changed definition is also detected when the running QEMU's command line differs from the unit
     (for example after an earlier run wrote the unit without a restart).
 seealso:
@@ -358,7 +373,7 @@ EXAMPLES = r"""
     disks:
       - {path: /var/lib/nfv-qemu/vm1.qcow2, format: qcow2}
     nics:
-      - {type: vhost-user, socket: /run/vhost/vm1.sock, mac: "52:54:00:00:00:01", queues: 2}
+      - {type: vhost-user, socket: /run/vhost/vm1/net0.sock, mac: "52:54:00:00:00:01", queues: 2}
       - {type: user, forwards: [{host_port: 2201, guest_port: 22}]}
 
 - name: Per-vCPU pinning (libvirt's vcpupin/emulatorpin) - vCPU 0 on CPU 2, vCPU 1 on CPU 3, QEMU's own threads on 0
@@ -533,7 +548,7 @@ ARGUMENT_SPEC = dict(
     machine=dict(type="str", default="q35"),
     restart_on_change=dict(type="bool", default=False),
     enabled=dict(type="bool"),
-    user=dict(type="str", default="nfv-qemu"),
+    user=dict(type="str"),
     group=dict(type="str", default="nfv-qemu"),
     unit_dir=dict(type="path", default="/etc/systemd/system"),
     run_dir=dict(type="path", default="/run/nfv-qemu"),

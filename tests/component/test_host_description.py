@@ -16,7 +16,7 @@ from module_call import REPO, VENV_BIN, ansible_env
 pytestmark = pytest.mark.component
 
 GOOD_VM = {"name": "vm1", "memory": "256M", "vcpus": 1, "kernel": "/boot/vmlinuz", "nics": [
-    {"type": "vhost-user", "socket": "/run/vhost/vm1.sock", "mac": "52:54:00:00:00:01"}]}
+    {"type": "vhost-user", "socket": "/run/vhost/vm1/net0.sock", "mac": "52:54:00:00:00:01"}]}
 
 
 def run_site(tmp_path, description):

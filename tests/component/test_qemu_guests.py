@@ -179,7 +179,7 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
             "hugepages": {"size": "2M", "path": guest_hugepages},
             "kernel": image["kernel"], "initrd": image["initrd"],
             "append": guest_image.append(guest["ip"], guest["peer"]),
-            "nics": [{"type": "vhost-user", "socket": os.path.join(vhost_dir, name + ".sock")}],
+            "nics": [{"type": "vhost-user", "socket": os.path.join(vhost_dir, name, "net0.sock")}],
             "user": SERVICE_USER, "group": SERVICE_GROUP, "run_dir": run_root,
         })
         argv = qemu_argv(spec, qemu, accel)
@@ -201,7 +201,9 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
                                               stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
         specs[name] = spec
 
-    assert oct(os.stat(vhost_dir).st_mode & 0o7777) == "0o770"
+    for name in GUESTS:  # each guest's own socket directory, in a parent the unit made root 0755
+        assert oct(os.stat(os.path.join(vhost_dir, name)).st_mode & 0o7777) == "0o770"
+    assert oct(os.stat(vhost_dir).st_mode & 0o7777) == "0o755"
     args = ["add-br", "br-nfvq", "--", "set", "Bridge", "br-nfvq", "datapath_type=netdev"]
     for name, guest in GUESTS.items():
         args += ["--", "add-port", "br-nfvq", guest["port"], "--", "set", "Interface", guest["port"],
@@ -262,7 +264,7 @@ def test_unit_text_passes_systemd_analyze_verify(image, run_root):
     spec = guest_spec({
         "name": "verify1", "memory": "256M", "hugepages": {"size": "2M"}, "kernel": image["kernel"],
         "initrd": image["initrd"], "append": 'console=ttyS0 quote="a b" dollar=$HOME pct=100%',
-        "nics": [{"type": "vhost-user", "socket": "/run/vhost/verify1.sock", "queues": 4},
+        "nics": [{"type": "vhost-user", "socket": "/run/vhost/verify1/net0.sock", "queues": 4},
                  {"type": "tap", "ifname": "tap-v1", "bridge": "br-mgmt"},
                  {"type": "user", "forwards": [{"host_port": 2222, "guest_port": 22}]}],
         "user": SERVICE_USER, "group": SERVICE_GROUP, "cpu_affinity": "0-1", "numa_node": 0,
@@ -292,7 +294,7 @@ def dirs(run_root, tmp_path):
 def _args(image, dirs, **extra):
     args = {"name": "modvm", "state": "present", "memory": "256M", "user": SERVICE_USER, "group": SERVICE_GROUP,
             "kernel": image["kernel"], "initrd": image["initrd"], "append": "console=ttyS0",
-            "nics": [{"type": "vhost-user", "socket": os.path.join(dirs["run_dir"], "vhost", "modvm.sock")},
+            "nics": [{"type": "vhost-user", "socket": os.path.join(dirs["run_dir"], "vhost", "modvm", "net0.sock")},
                      {"type": "user", "forwards": [{"host_port": 2222, "guest_port": 22}]}]}
     args.update(dirs)
     args.update(extra)
@@ -350,7 +352,7 @@ def test_module_check_mode_diff_then_install_idempotent_and_remove(image, dirs):
 
 
 @pytest.mark.parametrize("extra, message", [
-    ({"nics": [{"type": "vhost-user", "socket": "/run/vhost/a.sock", "mac": "52:54:00:00:00:01"},
+    ({"nics": [{"type": "vhost-user", "socket": "/run/vhost/modvm/a.sock", "mac": "52:54:00:00:00:01"},
                {"type": "user", "mac": "52:54:00:00:00:01"}]}, "duplicates nics[0].mac"),
     ({"nics": [{"type": "vhost-user", "socket": "/run/" + "v" * 110 + "/a.sock"}]}, "107-byte limit"),
     ({"hugepages": {"size": "1G"}, "memory": "1536M"}, "not a multiple of the 1G page size"),
@@ -499,7 +501,7 @@ def test_absent_removes_the_units_tap_devices_and_the_last_helper(image, dirs, t
 
 
 def test_unit_creates_a_missing_socket_directory_and_never_re_modes_an_existing_one(image, dirs):
-    vhost = os.path.join(dirs["run_dir"], "vhost")
+    vhost = os.path.join(dirs["run_dir"], "vhost", "modvm")
     done = run_module("qemu_vm", _args(image, dirs))
     assert not done.get("failed"), done
     _run_exec_start_pre(done["unit_text"])

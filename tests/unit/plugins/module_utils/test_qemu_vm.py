@@ -69,7 +69,7 @@ def test_seed_hugepage_memory_line():
     assert kind == "memory-backend-file"
     assert backend["size"] == "4G" and backend["share"] == "on"
     assert backend["prealloc"] == "on"  # the seed's -mem-prealloc, on the backend
-    assert backend["mem-path"] == "/dev/hugepages/nfv-qemu"  # a group-writable directory on that mount
+    assert backend["mem-path"] == "/dev/hugepages/nfv-qemu-vm1"  # a group-writable directory on that mount
     assert options(argv, "-numa") == ["node,memdev=%s" % backend["id"]]
     assert options(argv, "-m") == ["4G"]
 
@@ -77,11 +77,11 @@ def test_seed_hugepage_memory_line():
 def test_seed_vhost_user_lines():
     # -chardev socket,id=char1,path=...,server -netdev type=vhost-user,id=mynet1,chardev=char1,vhostforce
     # -device virtio-net-pci,mac=...,netdev=mynet1
-    spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1.sock", "mac": "52:54:00:00:00:01"}])
+    spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1/vm1.sock", "mac": "52:54:00:00:00:01"}])
     argv = qemu_argv(spec, QEMU, "tcg")
     kind, chardev = parse_opts(options(argv, "-chardev")[0])
     assert kind == "socket"
-    assert chardev == {"id": "char0", "path": "/run/vhost/vm1.sock", "server": "on", "wait": "off"}
+    assert chardev == {"id": "char0", "path": "/run/vhost/vm1/vm1.sock", "server": "on", "wait": "off"}
     _kind, netdev = parse_opts(options(argv, "-netdev")[0])
     assert netdev == {"type": "vhost-user", "id": "net0", "chardev": "char0", "vhostforce": "on"}
     kind, device = parse_opts(options(argv, "-device")[0])
@@ -107,7 +107,7 @@ def test_memory_without_backend_is_plain():
 
 
 def test_vhost_user_without_hugepages_uses_shared_memfd():
-    spec = spec_of(memory="1G", nics=[{"type": "vhost-user", "socket": "/run/vhost/a.sock"}])
+    spec = spec_of(memory="1G", nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1/a.sock"}])
     _kind, backend = parse_opts(options(qemu_argv(spec, QEMU, "tcg"), "-object")[0])
     assert options(qemu_argv(spec, QEMU, "tcg"), "-object")[0].startswith("memory-backend-memfd,")
     assert backend["share"] == "on" and backend["size"] == "1G"
@@ -117,7 +117,7 @@ def test_numa_node_binds_the_backend():
     argv = qemu_argv(spec_of(memory="2G", numa_node=1, hugepages={"size": "2M"}), QEMU, "kvm")
     _kind, backend = parse_opts(options(argv, "-object")[0])
     assert backend["host-nodes"] == "1" and backend["policy"] == "bind"
-    assert backend["mem-path"] == "/dev/hugepages/nfv-qemu"
+    assert backend["mem-path"] == "/dev/hugepages/nfv-qemu-vm1"
     argv = qemu_argv(spec_of(memory="2G", numa_node=0), QEMU, "kvm")
     assert options(argv, "-object")[0].startswith("memory-backend-ram,")
 
@@ -130,7 +130,7 @@ def test_default_hugepage_paths():
 # ---- NICs ---------------------------------------------------------------------------------------
 
 def test_vhost_user_multiqueue_vectors():
-    spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vhost/a.sock", "queues": 4}])
+    spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1/a.sock", "queues": 4}])
     argv = qemu_argv(spec, QEMU, "tcg")
     _kind, netdev = parse_opts(options(argv, "-netdev")[0])
     _kind, device = parse_opts(options(argv, "-device")[0])
@@ -150,10 +150,10 @@ def test_user_networking_forwards():
 
 
 def test_commas_in_paths_are_doubled():
-    spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vh,ost/a.sock"}],
+    spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vh,ost/vm1/a.sock"}],
                    disks=[{"path": "/var/lib/a,b.img"}], kernel=None)
     argv = qemu_argv(spec, QEMU, "tcg")
-    assert "path=/run/vh,,ost/a.sock" in options(argv, "-chardev")[0]
+    assert "path=/run/vh,,ost/vm1/a.sock" in options(argv, "-chardev")[0]
     assert options(argv, "-drive") == ["file=/var/lib/a,,b.img,format=raw,if=virtio,id=disk0"]
 
 
@@ -175,10 +175,10 @@ def test_direct_boot_and_serial_override():
 # ---- MACs ---------------------------------------------------------------------------------------
 
 def test_generated_macs_are_stable_unique_and_locally_administered():
-    spec = spec_of(nics=[{"type": "user"}, {"type": "vhost-user", "socket": "/run/vhost/a.sock"}])
+    spec = spec_of(nics=[{"type": "user"}, {"type": "vhost-user", "socket": "/run/vhost/vm1/a.sock"}])
     macs = [n["mac"] for n in spec["nics"]]
     assert macs == [generate_mac("vm1", 0), generate_mac("vm1", 1)]
-    nics = [{"type": "user"}, {"type": "vhost-user", "socket": "/run/vhost/a.sock"}]
+    nics = [{"type": "user"}, {"type": "vhost-user", "socket": "/run/vhost/vm1/a.sock"}]
     assert macs == [n["mac"] for n in spec_of(nics=nics)["nics"]]
     assert len(set(macs)) == 2 and all(m.startswith("52:54:00:") for m in macs)
     assert generate_mac("vm2", 0) != generate_mac("vm1", 0)
@@ -199,7 +199,7 @@ def test_generated_macs_are_stable_unique_and_locally_administered():
     ({"nics": [{"type": "user", "mac": "52:54:00:00:00:01"}, {"type": "tap", "ifname": "t0",
                                                               "mac": "52-54-00-00-00-01"}]},
      "nics[1].mac 52:54:00:00:00:01 duplicates nics[0].mac"),
-    ({"nics": [{"type": "vhost-user", "socket": "/run/vhost/" + "s" * 100 + ".sock"}]}, "107-byte limit"),
+    ({"nics": [{"type": "vhost-user", "socket": "/run/vhost/vm1/" + "s" * 100 + ".sock"}]}, "107-byte limit"),
     ({"nics": [{"type": "vhost-user", "socket": "relative.sock"}]}, "absolute path"),
     ({"nics": [{"type": "vhost-user", "socket": "/tmp/x/a.sock"}]}, "PrivateTmp"),
     ({"nics": [{"type": "vhost-user", "socket": "/run/a.sock"}]}, "directory of its own"),
@@ -272,26 +272,27 @@ def test_unit_device_allow_follows_the_guest():
     assert lines(text, "DeviceAllow") == ["/dev/kvm rw", "/dev/net/tun rw", "/dev/vfio/vfio rw", "/dev/vfio/12 rw"]
     assert lines(text, "LimitMEMLOCK") == ["%dM" % (spec["memory_mb"] + 1024)]  # guest RAM + 1 GiB, as libvirt
     pre = lines(text, "ExecStartPre")
-    assert pre == ["-+/usr/sbin/ip tuntap add dev tap1 mode tap user nfv-qemu group nfv-qemu",
+    assert pre == ["-+/usr/sbin/ip tuntap add dev tap1 mode tap user nfv-qemu-vm1 group nfv-qemu-vm1",
                    "+/usr/sbin/ip link set dev tap1 up",
                    "+/usr/bin/ovs-vsctl --timeout=30 --may-exist add-port br-mgmt tap1", KEEP_CONSOLE]
 
 
-# as the service user (no '+'), failure ignored: the previous run's console, its last MiB, as vm1.log.1
+# as the service user (no '+'), failure ignored: the previous run's console, its last MiB, as serial.log.1
 KEEP_CONSOLE = ("-/usr/bin/python3 /usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown keep-console "
-                "/var/log/nfv-qemu/vm1.log 1048576")
+                "/var/log/nfv-qemu/vm1/serial.log 1048576")
 
 
 def test_unit_prepares_hugepage_and_socket_directories():
     spec = spec_of(memory="2G", hugepages={"size": "1G"}, cpu_affinity=[3, 2], numa_node=0,
-                   nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1.sock"}])
+                   nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1/vm1.sock"}])
     _first, text = render(spec)
     pre = lines(text, "ExecStartPre")
     assert len(pre) == 2 and pre[0].startswith("+") and pre[1] == KEEP_CONSOLE
     # one fixed script; install, the group and the directories are its positional arguments
     assert unescape_exec(pre[0][1:]) == ["/usr/bin/sh", "-c", MKDIR_SCRIPT, "nfv-qemu-mkdir", "/usr/bin/install",
-                                         "nfv-qemu", "/dev/hugepages1G/nfv-qemu", "/run/vhost"]
-    assert lines(text, "ReadWritePaths") == ["-/run/vhost", "-/dev/hugepages1G/nfv-qemu"]
+                                         "nfv-qemu-vm1", "/dev/hugepages1G/nfv-qemu-vm1", "/run/vhost/vm1"]
+    assert lines(text, "ReadWritePaths") == ["-/run/vhost/vm1", "-/dev/hugepages1G/nfv-qemu-vm1"]
+    assert lines(text, "ReadOnlyPaths") == ["-/dev/hugepages1G"]  # no guest makes entries beside its own
     assert lines(text, "CPUAffinity") == ["2-3"]
     assert lines(text, "NUMAMask") == ["0"]
     assert "ovs-vswitchd.service" in lines(text, "After")[0]
@@ -316,10 +317,14 @@ def test_kvm_unit_opens_a_group_owned_device_through_supplementary_groups():
     spec = spec_of()
     argv = qemu_argv(spec, QEMU, "kvm")
     text = unit_text(spec, argv, [], helper_argv(spec, "/usr/bin/python3"), "kvm", kvm_group="kvm")
-    assert lines(text, "SupplementaryGroups") == ["kvm"] and "/dev/kvm rw" in lines(text, "DeviceAllow")
+    assert lines(text, "SupplementaryGroups") == ["nfv-qemu kvm"] and "/dev/kvm rw" in lines(text, "DeviceAllow")
     tcg = unit_text(spec, qemu_argv(spec, QEMU, "tcg"), [], helper_argv(spec, "/usr/bin/python3"), "tcg",
                     kvm_group="kvm")
-    assert lines(tcg, "SupplementaryGroups") == [] and "/dev/kvm rw" not in lines(tcg, "DeviceAllow")
+    assert lines(tcg, "SupplementaryGroups") == ["nfv-qemu"] and "/dev/kvm rw" not in lines(tcg, "DeviceAllow")
+    shared = spec_of(user="nobody", group="nogroup")  # a user of the description's choice: Group= is the group
+    text = unit_text(shared, argv, [], helper_argv(shared, "/usr/bin/python3"), "kvm", kvm_group="kvm")
+    assert (lines(text, "User"), lines(text, "Group"), lines(text, "SupplementaryGroups")) == (
+        ["nobody"], ["nogroup"], ["kvm"])
 
 
 @pytest.mark.parametrize("active, sub, running", [
@@ -643,7 +648,8 @@ def test_unit_taps_reads_back_what_the_unit_creates():
 @pytest.mark.skipif(os.geteuid() != 0, reason="install -o root needs root, as the unit's ExecStartPre=+ has")
 def test_unit_creates_missing_directories_and_leaves_existing_ones(tmp_path):
     gid = grp.getgrnam("nogroup").gr_gid
-    spec = spec_of(group="nogroup", nics=[vhost("/run/vhost-a/a.sock"), vhost("/run/vhost-b/b.sock")])
+    spec = spec_of(user="nobody", group="nogroup",
+                   nics=[vhost("/run/vhost-a/vm1/a.sock"), vhost("/run/vhost-b/vm1/b.sock")])
     spec["nics"][0]["socket"] = str(tmp_path / "new" / "a.sock")  # the same script on a private tree
     spec["nics"][1]["socket"] = str(tmp_path / "old" / "b.sock")
     old = tmp_path / "old"
@@ -664,6 +670,12 @@ def test_unit_creates_missing_directories_and_leaves_existing_ones(tmp_path):
     (tmp_path / "new").write_text("x")
     subprocess.run(cmds[0][0], check=True)
     assert (tmp_path / "new").read_text() == "x"
+    # a missing parent is made root 0755 whatever the unit's UMask=0077: the guest must reach its own directory
+    spec["nics"][0]["socket"] = str(tmp_path / "parent" / "vm1" / "a.sock")
+    subprocess.run(prestart_commands(spec, tools)[0][0], check=True, umask=0o077)
+    parent, own = os.stat(str(tmp_path / "parent")), os.stat(str(tmp_path / "parent" / "vm1"))
+    assert (parent.st_mode & 0o7777, parent.st_uid, parent.st_gid) == (0o755, 0, 0)
+    assert (own.st_mode & 0o7777, own.st_uid, own.st_gid) == (0o770, 0, gid)
 
 
 def test_started_and_stopped_need_systemd(host):
@@ -756,7 +768,7 @@ def test_bad_input_names_the_field(params, message):
 
 
 @pytest.mark.parametrize("params", [
-    {"nics": [vhost("/run/vhost/a.sock"), vhost("/var/run/vhost2/b.sock"), vhost("/run/nfvq-1/x/c.sock")]},
+    {"nics": [vhost("/run/vhost/vm1/a.sock"), vhost("/var/run/vhost2/vm1/b.sock"), vhost("/run/nfvq-1/vm1/c.sock")]},
     {"disks": [{"path": "/var/lib/nfv-qemu/vm,1.img"}], "kernel": None},
     {"vcpus": 1024, "memory": "64T"},
     {"run_dir": "/run/nfv-qemu-2"},
@@ -768,27 +780,26 @@ def test_clean_input_is_accepted(params):
 
 def test_unit_lists_hold_one_clean_path_each():
     spec = spec_of(disks=[{"path": "/var/lib/nfv-qemu/a.img"}, {"path": "/var/lib/nfv-qemu/b.img", "readonly": True}],
-                   hugepages={"size": "2M"}, nics=[vhost("/run/vhost/a.sock")])
+                   hugepages={"size": "2M"}, nics=[vhost("/run/vhost/vm1/a.sock")])
     _argv, text = render(spec)
-    assert lines(text, "ReadWritePaths") == ["-/run/vhost", "-/dev/hugepages/nfv-qemu", "-/var/lib/nfv-qemu/a.img"]
+    assert lines(text, "ReadWritePaths") == ["-/run/vhost/vm1", "-/dev/hugepages/nfv-qemu-vm1",
+                                             "-/var/lib/nfv-qemu/a.img"]
     assert lines(text, "RuntimeDirectory") == ["nfv-qemu/vm1"]
 
 
 def test_unit_resources_read_back_what_the_unit_claims():
-    spec = spec_of(nics=[vhost("/run/vh,ost/a.sock", mac="52:54:00:00:00:0a"), {"type": "tap", "ifname": "tap7"},
+    spec = spec_of(nics=[vhost("/run/vh,ost/vm1/a.sock", mac="52:54:00:00:00:0a"), {"type": "tap", "ifname": "tap7"},
                          {"type": "vfio", "host": "0c:00.3"}])
     _argv, text = render(spec)
     res = unit_resources(text)
-    assert res == {"mac": ["52:54:00:00:00:0a", generate_mac("vm1", 1)], "socket": ["/run/vh,ost/a.sock"],
+    assert res == {"mac": ["52:54:00:00:00:0a", generate_mac("vm1", 1)], "socket": ["/run/vh,ost/vm1/a.sock"],
                    "qmp": ["/run/nfv-qemu/vm1/qmp.sock"], "tap": ["tap7"], "vfio": ["0000:0c:00.3"],
-                   "runtime_dir": "/run/nfv-qemu/vm1"}
+                   "disk": [], "runtime_dir": "/run/nfv-qemu/vm1"}
 
 
 @pytest.mark.parametrize("mine, message", [
-    ({"nics": [vhost("/run/vhost/other.sock")]},
-     "nics[0].socket /run/vhost/other.sock is already served by nfv-qemu-vm2.service"),
-    ({"nics": [{"type": "user"}, vhost("/run/nfv-qemu/vm2/qmp.sock")]},
-     "nics[1].socket /run/nfv-qemu/vm2/qmp.sock is already served by nfv-qemu-vm2.service"),
+    ({"disks": [{"path": "/var/lib/nfv-qemu/vm2.img"}]},
+     "disks[0].path /var/lib/nfv-qemu/vm2.img is already a disk of nfv-qemu-vm2.service"),
     ({"nics": [{"type": "tap", "ifname": "tap-o"}]}, "nics[0].ifname tap-o is already the tap device of nfv-qemu-vm2"),
     ({"nics": [{"type": "vfio", "host": "0000:0c:00.3"}]},
      "nics[0].host 0000:0c:00.3 is already passed through by nfv-qemu-vm2.service"),
@@ -796,12 +807,13 @@ def test_unit_resources_read_back_what_the_unit_claims():
     ({"run_dir": "/run/nfv-qemu/vm2"}, "run_dir: the runtime directory /run/nfv-qemu/vm2/vm1 overlaps"),
 ])
 def test_resources_of_other_guests_are_not_taken(mine, message):
-    other = spec_of(name="vm2", nics=[vhost("/run/vhost/other.sock", mac="52:54:00:00:00:02"),
+    other = spec_of(name="vm2", disks=[{"path": "/var/lib/nfv-qemu/vm2.img"}],
+                    nics=[vhost("/run/vhost/vm2/other.sock", mac="52:54:00:00:00:02"),
                                       {"type": "tap", "ifname": "tap-o"}, {"type": "vfio", "host": "0c:00.3"}])
     _argv, text = render(other)
     problems = resource_clashes(spec_of(**mine), "nfv-qemu-vm2.service", unit_resources(text))
     assert any(message in p for p in problems), problems
-    assert resource_clashes(spec_of(nics=[vhost("/run/vhost/mine.sock")]), "nfv-qemu-vm2.service",
+    assert resource_clashes(spec_of(nics=[vhost("/run/vhost/vm1/mine.sock")]), "nfv-qemu-vm2.service",
                             unit_resources(text)) == []
 
 
@@ -820,11 +832,11 @@ def refused(host, message, **params):
 
 
 def test_foreign_socket_directory_is_not_taken_over(host):
-    (host / "run" / "vhost").mkdir(parents=True)  # root:root, like a directory made by hand or by other software
-    refused(host, "nics[0].socket: the directory /run/vhost exists owned by root:root, not root:nogroup",
-            nics=[vhost("/run/vhost/a.sock")])
-    os.chown(str(host / "run" / "vhost"), 0, 65534)  # root:<group>: made by the unit or the ovs_dpdk role
-    result = make(host, SystemctlRunner(), check_mode=True, nics=[vhost("/run/vhost/a.sock")]).run()
+    (host / "run" / "vhost" / "vm1").mkdir(parents=True)  # root:root, like a directory made by hand
+    refused(host, "nics[0].socket: the directory /run/vhost/vm1 exists owned by root:root, not root:nogroup",
+            nics=[vhost("/run/vhost/vm1/a.sock")])
+    os.chown(str(host / "run" / "vhost" / "vm1"), 0, 65534)  # root:<group>: as the unit makes it
+    result = make(host, SystemctlRunner(), check_mode=True, nics=[vhost("/run/vhost/vm1/a.sock")]).run()
     assert "write_unit" in actions(result)
 
 
@@ -832,15 +844,15 @@ def test_socket_directory_behind_a_symlink_is_refused(host):
     (host / "etc").mkdir()
     (host / "run").mkdir()
     os.symlink("../etc", str(host / "run" / "vhost"))
-    refused(host, "nics[0].socket: the directory /run/vhost leads through a symbolic link to /etc",
-            nics=[vhost("/run/vhost/a.sock")])
+    refused(host, "nics[0].socket: the directory /run/vhost/vm1 leads through a symbolic link to /etc/vm1",
+            nics=[vhost("/run/vhost/vm1/a.sock")])
 
 
 def test_foreign_hugepage_directory_is_not_taken_over(host):
     tree = one_node_host(host)
     tree.write("/proc/mounts", "hugetlbfs /dev/hugepages hugetlbfs rw,pagesize=2M 0 0\n")
-    (host / "dev" / "hugepages" / "nfv-qemu").mkdir(parents=True)
-    refused(host, "hugepages.path: the directory /dev/hugepages/nfv-qemu exists owned by root:root",
+    (host / "dev" / "hugepages" / "nfv-qemu-vm1").mkdir(parents=True)
+    refused(host, "hugepages.path: the directory /dev/hugepages/nfv-qemu-vm1 exists owned by root:root",
             hugepages={"size": "2M"})
 
 
@@ -870,8 +882,8 @@ def test_more_vcpus_than_host_cpus_warns(host):
 
 
 @pytest.mark.parametrize("other, mine, message", [
-    ({"nics": [vhost("/run/vhost/a.sock")]}, {"nics": [vhost("/run/vhost/a.sock")]},
-     "nics[0].socket /run/vhost/a.sock is already served by nfv-qemu-vm2.service"),
+    ({"disks": [{"path": "/var/lib/nfv-qemu/shared.img"}]}, {"disks": [{"path": "/var/lib/nfv-qemu/shared.img"}]},
+     "disks[0].path /var/lib/nfv-qemu/shared.img is already a disk of nfv-qemu-vm2.service"),
     ({"nics": [{"type": "tap", "ifname": "tap5"}]}, {"nics": [{"type": "user"}, {"type": "tap", "ifname": "tap5"}]},
      "nics[1].ifname tap5 is already the tap device of nfv-qemu-vm2.service"),
     ({"nics": [{"type": "vfio", "host": "03:00.0"}]}, {"nics": [{"type": "vfio", "host": "0000:03:00.0"}]},
