@@ -53,7 +53,7 @@ EXAMPLES = r"""
 #         datapath_type: netdev
 #         ports:
 #           - {name: dpdk0, type: dpdk, options: {dpdk-devargs: "0000:03:00.0"}}
-#           - {name: vhu-vm1, type: dpdkvhostuserclient, options: {vhost-server-path: /run/vhost/vm1.sock}}
+#           - {name: vhu-vm1, type: dpdkvhostuserclient, options: {vhost-server-path: /run/vhost/vm1/net0.sock}}
 #       - name: br-tun
 #         datapath_type: netdev
 # host_vars/node7.yml: this host's NIC sits elsewhere, it has no br-tun and one more port
@@ -62,7 +62,7 @@ EXAMPLES = r"""
 #       - name: br-phy
 #         ports:
 #           - {name: dpdk0, options: {dpdk-devargs: "0000:81:00.0"}}
-#           - {name: vhu-vm2, type: dpdkvhostuserclient, options: {vhost-server-path: /run/vhost/vm2.sock}}
+#           - {name: vhu-vm2, type: dpdkvhostuserclient, options: {vhost-server-path: /run/vhost/vm2/net0.sock}}
 #       - {name: br-tun, state: absent}
 - name: Merge the host's overrides into the fleet's description
   ansible.builtin.set_fact:

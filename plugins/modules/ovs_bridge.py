@@ -176,11 +176,11 @@ EXAMPLES = r"""
         mtu_request: 9000
       - name: vhu-vm1
         type: dpdkvhostuserclient
-        options: {vhost-server-path: /run/vhost/vm1.sock}
+        options: {vhost-server-path: /run/vhost/vm1/net0.sock}
         tag: 10
       - name: vhu-vm2
         type: dpdkvhostuserclient
-        options: {vhost-server-path: /run/vhost/vm2.sock}
+        options: {vhost-server-path: /run/vhost/vm2/net0.sock}
         trunks: [10, 20]
     purge_ports: true
 

@@ -99,7 +99,7 @@ EXAMPLES = r"""
 - name: Remove the guests' sockets, then their directories if nothing else is left in them
   nfv.dpdk.runtime_dirs:
     paths: [{path: /run/vhost, field: ovs_dpdk_vhost_socket_dir}]
-    sockets: [/run/vhost/vm1.sock, /run/vhost/vm2.sock]
+    sockets: [/run/vhost/vm1/net0.sock, /run/vhost/vm2/net0.sock]
     group: nfv-qemu
     state: absent
 """

@@ -55,7 +55,7 @@ def test_guest_unit_active(host, guest):
 
 @pytest.mark.parametrize("guest", sorted(GUESTS))
 def test_guest_pinged_its_peer(host, guest):
-    log = host.file("/var/log/nfv-qemu/%s.log" % guest)
+    log = host.file("/var/log/nfv-qemu/%s/serial.log" % guest)
     deadline = time.time() + 240
     while time.time() < deadline and not (log.exists and PING_OK in log.content_string):
         time.sleep(5)
