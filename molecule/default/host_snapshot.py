@@ -33,7 +33,7 @@ PROCESSES = re.compile(r"^(qemu|ovs|ovsdb|nfv)")
 
 # What decommission.yml leaves on purpose, as regular expressions over "key = value" of what a
 # snapshot after it has beyond (or different from) the one before site.yml. Packages, users and
-# groups are not in a snapshot at all.
+# groups are not in a snapshot, except the guests' own accounts (nfv.dpdk.qemu_vm removes them).
 KEPT = [
     # Open vSwitch as its package sets it up: service enabled and running, an empty database
     # packages enable their own units (shipped in /lib; the collection writes units only in /etc)
@@ -180,21 +180,32 @@ def taps(snap):
         for line in (read(path) or "").splitlines():
             if line.startswith("iff:"):
                 held.add(line.split()[1])
-    try:
-        import pwd
-        guest_uid = str(pwd.getpwnam("nfv-qemu").pw_uid)
-    except (ImportError, KeyError):
-        guest_uid = None
+    guest_uids = set(guest_accounts().values())
     for path in sorted(glob.glob("/sys/class/net/*/tun_flags")):
         name = path.split("/")[4]
         owner = read("/sys/class/net/%s/owner" % name)
-        if name in held or (guest_uid is not None and owner == guest_uid):
+        if name in held or owner in guest_uids:
             snap["tap " + name] = "tun_flags %s owner %s" % (read(path), owner)
+
+
+def guest_accounts():
+    """{name: uid} of the guests' accounts: those nfv.dpdk.qemu_vm creates (comment 'nfv.dpdk guest ...') and the
+    shared service user nfv-qemu."""
+    import pwd
+    return dict((e.pw_name, str(e.pw_uid)) for e in pwd.getpwall()
+                if e.pw_gecos.startswith("nfv.dpdk guest ") or e.pw_name == "nfv-qemu")
+
+
+def accounts(snap):
+    """The guests' own accounts (the service user and other packages' accounts are not compared)."""
+    for name, uid in guest_accounts().items():
+        if name != "nfv-qemu":
+            snap["account " + name] = "uid " + uid
 
 
 def take():
     snap = {}
-    for part in (files, units, pools, bindings, ovs, alternatives, mounts, processes, taps):
+    for part in (files, units, pools, bindings, ovs, alternatives, mounts, processes, taps, accounts):
         part(snap)
     return dict(sorted(snap.items()))
 
