@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: nfv.dpdk contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Configuration files: read one, or write one atomically."""
+"""Configuration files: read one, or write one atomically; the end of a log."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -26,6 +26,18 @@ def read_text(path):
             return handle.read()
     except (IOError, OSError):
         return None
+
+
+def tail_lines(path, lines=20):
+    """The last `lines` lines of a text file, [] when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 16384))
+            data = handle.read()
+    except (IOError, OSError):
+        return []
+    return data.decode("utf-8", "replace").splitlines()[-lines:]
 
 
 def write_atomic(path, text, module=None, mode=0o644):

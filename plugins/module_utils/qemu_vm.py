@@ -35,7 +35,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils import (
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist, parse_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, write_atomic
+from ansible_collections.nfv.dpdk.plugins.module_utils.files import read_text, tail_lines, write_atomic
 from ansible_collections.nfv.dpdk.plugins.module_utils.hugepages import (
     format_mb,
     kb_to_text,
@@ -367,18 +367,6 @@ def failure_cause(journal, err=None, unit=None):
     if err:
         return err
     return "no output from the guest; see journalctl -u %s" % unit
-
-
-def tail_lines(path, lines=20):
-    """The last `lines` lines of a text file, [] when it cannot be read."""
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 16384))
-            data = handle.read()
-    except (IOError, OSError):
-        return []
-    return data.decode("utf-8", "replace").splitlines()[-lines:]
 
 
 # ---------------------------------------------------------------------------------------------
