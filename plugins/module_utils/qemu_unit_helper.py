@@ -13,13 +13,23 @@
 # usage: nfv-qemu-powerdown keep-console LOG MAX_BYTES
 #   ExecStartPre= as the service user: keeps the previous run's console as LOG.1 (its last MAX_BYTES; QEMU
 #   truncates LOG when it starts). A symbolic link at LOG or LOG.1 is left alone, never followed.
+# usage: nfv-qemu-powerdown console LOG MAX_BYTES -- QEMU_ARGV...
+#   ExecStart= (libvirt's virtlogd in small): forks a writer (twice, so QEMU never has a child to reap), then
+#   this process puts the write end of a pipe on stdout and execs QEMU_ARGV, so the unit's main PID is QEMU's
+#   and its /proc cmdline is QEMU_ARGV; QEMU's serial console is its stdout (-chardev stdio). The writer reads
+#   the pipe until QEMU exits and writes LOG (truncated at start, mode 0640, never through a link); before LOG
+#   would pass MAX_BYTES it replaces LOG (temp file + rename) by its last MAX_BYTES/2 bytes, so LOG never
+#   exceeds MAX_BYTES and ends with the latest output. A write that fails is said once in the journal; the
+#   writer keeps draining the pipe (QEMU never blocks on it) and ignores SIGTERM until QEMU's last bytes.
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -165,11 +175,128 @@ def keep_console(argv):
     return 0
 
 
+class ConsoleLog:
+    """LOG of the current run: at most `limit` bytes, ending with the latest output; after a failed write
+    (said once) the output is discarded."""
+
+    def __init__(self, path, limit, stream=sys.stderr):
+        self.path, self.limit, self.stream = path, limit, stream
+        self.keep = max(1, limit // 2)
+        self.size = 0
+        self.fd = None
+        try:
+            self.fd = open_log(path)
+        except OSError as exc:
+            self.fail("cannot open %s" % path, exc)
+
+    def fail(self, what, exc):
+        say(self.stream, "nfv-qemu-console: %s: %s; the guest's console output is discarded from now on"
+            % (what, exc))
+        if self.fd is not None:
+            os.close(self.fd)
+        self.fd = None
+
+    def write(self, data):
+        if self.fd is None or not data:
+            return
+        try:
+            if self.size + len(data) > self.limit:
+                self.rotate(data)
+            else:
+                write_all(self.fd, data)
+                self.size += len(data)
+        except OSError as exc:
+            self.fail("cannot write %s" % self.path, exc)
+
+    def rotate(self, data):
+        """LOG replaced, atomically, by the last `keep` bytes of what it holds followed by `data`."""
+        held = min(self.size, max(0, self.keep - len(data)))
+        tail = (os.pread(self.fd, held, self.size - held) if held else b"") + data
+        tail = tail[len(tail) - min(len(tail), self.keep):]
+        fresh = open_log(self.path + ".tmp")
+        try:
+            write_all(fresh, tail)
+            os.rename(self.path + ".tmp", self.path)
+        except OSError:
+            os.close(fresh)
+            raise
+        os.close(self.fd)
+        self.fd, self.size = fresh, len(tail)
+
+    def close(self):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def open_log(path):
+    """`path` emptied (or created) mode 0640 for reading and writing; never through a symbolic link."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o640)
+    with contextlib.suppress(OSError):  # not the service user's file: its mode stays, and so does the console
+        os.fchmod(fd, 0o640)  # a LOG of QEMU's file chardev was 0660
+    return fd
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def drain(source, log):
+    """Copies the pipe `source` into `log` until end of file (every writer gone: QEMU exited)."""
+    while True:
+        data = os.read(source, 65536)
+        if not data:
+            log.close()
+            return
+        log.write(data)
+
+
+def console(argv):
+    if len(argv) < 6 or argv[4] != "--" or not argv[3].isdigit() or int(argv[3]) < 2:
+        say(sys.stderr, "nfv-qemu-console: usage: console LOG MAX_BYTES -- QEMU_ARGV... (MAX_BYTES >= 2), got %s"
+            % " ".join(argv[1:6]))
+        return 2
+    log, limit, qemu = argv[2], int(argv[3]), argv[5:]
+    try:
+        source, sink = os.pipe()
+        middle = os.fork()
+    except OSError as exc:
+        say(sys.stderr, "nfv-qemu-console: cannot start the console writer: %s" % exc)
+        return 1
+    if middle == 0:  # forks the writer and exits at once: the writer is reparented, QEMU gets no child
+        status = 1
+        try:
+            os.close(sink)
+            if os.fork() == 0:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)  # systemd stops QEMU and us together: drain first
+                drain(source, ConsoleLog(log, limit))
+            status = 0
+        except BaseException as exc:  # a forked child ends here, never returns into main()
+            say(sys.stderr, "nfv-qemu-console: console writer: %s" % exc)
+        os._exit(status)
+    os.close(source)
+    if os.waitpid(middle, 0)[1] != 0:
+        return 1  # the writer did not start (said above): no QEMU whose console would be lost
+    os.dup2(sink, 1)
+    os.close(sink)
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # python ignores them; QEMU starts as systemd would start it
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        os.execv(qemu[0], qemu)
+    except OSError as exc:
+        say(sys.stderr, "nfv-qemu-console: cannot run %s: %s" % (qemu[0], exc))
+    return 127
+
+
 def main(argv):
     if len(argv) > 1 and argv[1] == "pin":
         return pin(argv)
     if len(argv) > 3 and argv[1] == "keep-console":
         return keep_console(argv)
+    if len(argv) > 1 and argv[1] == "console":
+        return console(argv)
     path = argv[1]
     timeout = float(argv[2]) if len(argv) > 2 else 60.0
     deadline = time.monotonic() + timeout

@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ast
+import io
 import os
 import socket
 import subprocess
@@ -153,3 +155,125 @@ def test_links_planted_by_the_guest_user_are_never_followed(tmp_path):
     out = keep_console(tmp_path, log, 100)
     assert out.returncode == 0 and "cannot keep the previous console" in out.stdout
     assert secret.read_text() == "not the console\n"
+
+
+# ---- console: the current run's serial console, bounded, ending with the latest output ------------
+
+def test_the_console_log_never_passes_its_bound_and_ends_with_the_latest_output(tmp_path):
+    path = tmp_path / "vm1.log"
+    path.write_bytes(b"the previous run\n")  # truncated at start, as QEMU's file chardev did
+    journal = io.StringIO()
+    log = helper.ConsoleLog(str(path), 100, journal)
+    assert path.read_bytes() == b"" and path.stat().st_mode & 0o777 == 0o640
+    written = b""
+    for n in range(40):
+        chunk = b"line %02d\n" % n
+        log.write(chunk)
+        written += chunk
+        held = path.read_bytes()
+        assert len(held) <= 100 and written.endswith(held)
+        assert len(held) >= min(len(written), 50)  # rotation keeps the last MAX/2 bytes
+    log.write(b"x" * 70 + b"crash\n")  # a chunk beyond MAX/2: only its end stays
+    assert path.read_bytes() == (b"x" * 70 + b"crash\n")[-50:]
+    log.close()
+    assert sorted(os.listdir(str(tmp_path))) == ["vm1.log"] and journal.getvalue() == ""
+
+
+def test_the_console_log_follows_no_link_and_says_once_why_output_is_lost(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"not the console\n")
+    (tmp_path / "vm1.log").symlink_to(secret)
+    journal = io.StringIO()
+    log = helper.ConsoleLog(str(tmp_path / "vm1.log"), 100, journal)
+    log.write(b"a" * 500)
+    assert journal.getvalue().startswith("nfv-qemu-console: cannot open %s: " % (tmp_path / "vm1.log"))
+    assert journal.getvalue().count("\n") == 1 and "discarded" in journal.getvalue()
+    (tmp_path / "vm1.log").unlink()
+    (tmp_path / "vm1.log.tmp").symlink_to(secret)  # rotation must not write through a link either
+    journal = io.StringIO()
+    log = helper.ConsoleLog(str(tmp_path / "vm1.log"), 100, journal)
+    for _n in range(10):
+        log.write(b"b" * 30)
+    assert (tmp_path / "vm1.log").read_bytes() == b"b" * 90 and secret.read_bytes() == b"not the console\n"
+    assert journal.getvalue().count("\n") == 1 and "cannot write %s" % (tmp_path / "vm1.log") in journal.getvalue()
+
+
+FAKE_QEMU = r'''
+import os, sys
+record, total, code = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+pid = os.getpid()
+children = "/proc/%d/task/%d/children" % (pid, pid)
+with open("/proc/self/cmdline", "rb") as handle:
+    cmdline = handle.read().decode().split("\0")[:-1]
+with open(record, "w") as handle:
+    handle.write(repr((pid, open(children).read().split() if os.path.exists(children) else None, cmdline)))
+out = b"".join(b"serial line %07d\n" % n for n in range(total // 20))[:total - 18] + b"\nEND OF THE CRASH\n"
+if total <= 1024 * 1024:
+    with open(record + ".sent", "wb") as handle:
+        handle.write(out)
+view = memoryview(out)
+while view:
+    view = view[os.write(1, view[:4096]):]
+sys.exit(code)
+'''
+
+
+def fake_console(tmp_path, log, limit, total, code=0, file_size=None):
+    """The helper's console subcommand around a fake QEMU (writes `total` bytes to stdout, exits `code`); the run
+    returns when the writer is done too (it keeps the helper's stderr open until the end of the pipe).
+    `file_size`: the helper's RLIMIT_FSIZE, so that a write of the log fails (EFBIG) beyond it."""
+    fake = tmp_path / "fake-qemu.py"
+    fake.write_text(FAKE_QEMU)
+    qemu = [sys.executable, str(fake), str(tmp_path / "record"), str(total), str(code)]
+    argv = [installed(tmp_path), "console", str(log), str(limit), "--"] + qemu
+    if file_size:  # set in a process that then execs the helper: the PID stays the helper's
+        argv = [sys.executable, "-c", "import os, resource, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (%d, %d)); "
+                "os.execv(sys.argv[1], sys.argv[1:])" % (file_size, file_size)] + argv
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    out, err = proc.communicate(timeout=60)
+    pid, children, cmdline = ast.literal_eval((tmp_path / "record").read_text())
+    return proc, out + err, pid, children, cmdline, qemu
+
+
+def test_console_execs_qemu_in_its_own_process_and_bounds_the_log_it_writes(tmp_path):
+    log = tmp_path / "vm1.log"
+    limit = 64 * 1024
+    proc, said, pid, children, cmdline, qemu = fake_console(tmp_path, log, limit, 3 * limit, code=3)
+    assert proc.returncode == 3 and said == ""
+    assert pid == proc.pid and cmdline == qemu  # exec, not a child: the unit's MainPID and cmdline are QEMU's
+    assert children in ([], None)  # the writer was forked twice: QEMU has no child to reap
+    data = log.read_bytes()
+    sent = (tmp_path / "record.sent").read_bytes()
+    assert len(sent) == 3 * limit and data.endswith(b"\nEND OF THE CRASH\n")
+    assert limit // 2 <= len(data) <= limit and sent.endswith(data)  # the latest output, byte for byte
+    assert log.stat().st_mode & 0o777 == 0o640
+    assert sorted(os.listdir(str(tmp_path))) == ["fake-qemu.py", "nfv-qemu-powerdown", "record", "record.sent",
+                                                 "vm1.log"]
+
+
+def test_console_keeps_draining_when_the_log_cannot_be_written(tmp_path):
+    # writes beyond 8 KiB fail (EFBIG, as a full disk would fail them): the fake QEMU still writes all of its
+    # 2 MiB (32 times a pipe's buffer) and exits, it never blocks; the journal gets one line naming the cause
+    log = tmp_path / "vm1.log"
+    proc, said, pid, _children, _cmdline, _qemu = fake_console(tmp_path, log, 64 * 1024, 2 * 1024 * 1024,
+                                                               file_size=8192)
+    assert proc.returncode == 0 and pid == proc.pid
+    assert said.startswith("nfv-qemu-console: cannot write %s: [Errno 27] File too large" % log), said
+    assert said.count("\n") == 1 and log.stat().st_size <= 8192
+    # a link at LOG: nothing is written through it, everything is drained
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"not the console\n")
+    log.unlink()
+    log.symlink_to(secret)
+    proc, said, _pid, _children, _cmdline, _qemu = fake_console(tmp_path, log, 64 * 1024, 2 * 1024 * 1024)
+    assert proc.returncode == 0 and said.startswith("nfv-qemu-console: cannot open %s: " % log), said
+    assert secret.read_bytes() == b"not the console\n"
+
+
+def test_console_refuses_a_malformed_command_line(tmp_path):
+    out = subprocess.run([installed(tmp_path), "console", str(tmp_path / "vm1.log"), "4M", "--", "/bin/true"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=30,
+                         check=False)
+    assert out.returncode == 2 and out.stdout.startswith("nfv-qemu-console: usage: console LOG MAX_BYTES --")
+    assert not (tmp_path / "vm1.log").exists()
