@@ -21,11 +21,14 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import unesc
 
 
 def unit_exec_start(text):
-    """The argv of ExecStart= in a unit text (reads continuation lines)."""
+    """QEMU's argv in the ExecStart= of a unit text (reads continuation lines): after the helper's
+    `console LOG MAX_BYTES --`, or the whole line (a unit of an earlier version runs QEMU itself)."""
     joined = (text or "").replace("\\\n", " ")
     for line in joined.splitlines():
         if line.startswith("ExecStart="):
-            return unescape_exec(line[len("ExecStart="):])
+            argv = unescape_exec(line[len("ExecStart="):])
+            console = len(argv) > 6 and os.path.basename(argv[1]) == HELPER_NAME and argv[2] == "console"
+            return argv[6:] if console and argv[5] == "--" else argv
     return None
 
 

@@ -8,7 +8,8 @@ tests use the very code the unit runs:
 
 - `qemu_spec.guest_spec(params)` validates and normalizes the module options (no host access; the NICs
   are qemu_nic_spec's);
-- `qemu_argv(spec, qemu, accel)` is the exact argv of ExecStart=;
+- `qemu_argv(spec, qemu, accel)` is QEMU's exact argv, which ExecStart= runs through the helper's
+  bounded console writer (`console_argv`);
 - `prestart_commands(spec, tools)` are the privileged ExecStartPre=+ steps
   (hugepage and socket directories when missing, tap devices);
 - the ExecStop= helper runs with a system python3 (module_utils/programs), never the module's own
@@ -82,6 +83,7 @@ START_LIMIT_BURST = 3
 START_LIMIT_INTERVAL = 300
 LOG_DIR = "/var/log/nfv-qemu"
 KEPT_CONSOLE_BYTES = 1024 * 1024  # of the previous run's console, kept as serial.log.1
+CONSOLE_LOG_BYTES = 4 * 1024 * 1024  # bound of the current run's console serial.log (its latest output)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,9 +148,9 @@ def serial_log(spec):
 
 
 def qemu_argv(spec, qemu="/usr/bin/qemu-system-x86_64", accel="tcg", serial=None):
-    """The exact argv of the guest's ExecStart=.
+    """QEMU's argv: ExecStart= runs it through the helper's console writer (console_argv).
 
-    `serial` overrides the serial log file (component tests outside systemd);
+    `serial` makes QEMU write the serial console to that file itself (component tests outside systemd);
     everything else is what the unit runs.
     """
     argv = [qemu, "-name", "guest=%s,debug-threads=on" % spec["name"],
@@ -161,9 +163,11 @@ def qemu_argv(spec, qemu="/usr/bin/qemu-system-x86_64", accel="tcg", serial=None
     if backend:
         argv += ["-object", backend, "-numa", "node,memdev=mem0"]
     argv += sandbox_argv()
-    argv += ["-nodefaults", "-no-user-config", "-display", "none",
-             "-serial", "file:%s" % (serial or serial_log(spec)),
-             "-qmp", "unix:%s,server=on,wait=off" % qemu_opt(spec["qmp_socket"])]
+    argv += ["-nodefaults", "-no-user-config", "-display", "none"]
+    # the console on stdout, written to serial_log (bounded) by ExecStart='s helper (console_argv)
+    argv += ["-serial", "file:" + serial] if serial else ["-chardev", "stdio,id=serial0,signal=off",
+                                                          "-serial", "chardev:serial0"]
+    argv += ["-qmp", "unix:%s,server=on,wait=off" % qemu_opt(spec["qmp_socket"])]
     if spec["kernel"]:
         argv += ["-kernel", spec["kernel"]]
         if spec["initrd"]:
@@ -261,7 +265,7 @@ def unit_text(spec, argv, prestart, helper_argv, accel, vfio_groups=None, kvm_gr
         service.append(("ExecStartPre", exec_line(argv_pre, prefix="-+" if ignore else "+", group_options=False)))
     service += [
         ("ExecStartPre", exec_line(keep_console_argv(spec, helper_argv[0]), prefix="-", group_options=False)),
-        ("ExecStart", exec_line(argv)),
+        ("ExecStart", exec_line(console_argv(spec, helper_argv[0], argv))),
     ]
     pin = pin_argv(spec, helper_argv[0])
     if pin:  # after QEMU started: each vCPU thread to its vcpu_pins entry, the others to emulator_cpus
@@ -337,6 +341,12 @@ def keep_console_argv(spec, python):
     """ExecStartPre= as the service user: the previous run's console kept as serial.log.1 (bounded)."""
     return [python, os.path.join(spec["helper_dir"], HELPER_NAME), "keep-console", serial_log(spec),
             str(KEPT_CONSOLE_BYTES)]
+
+
+def console_argv(spec, python, argv, log=None):
+    """ExecStart=: the helper's console writer (serial_log, or `log`, at most CONSOLE_LOG_BYTES), then exec QEMU."""
+    return [python, os.path.join(spec["helper_dir"], HELPER_NAME), "console", log or serial_log(spec),
+            str(CONSOLE_LOG_BYTES), "--"] + argv
 
 
 def pin_argv(spec, python):

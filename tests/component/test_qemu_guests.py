@@ -34,10 +34,12 @@ import time
 import pytest
 
 import guest_image
-from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe
+from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, systemd_unit
+from ansible_collections.nfv.dpdk.plugins.module_utils.programs import system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_unit_reader import macs_in_unit, unit_exec_start
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
+    console_argv,
     failure_cause,
     helper_argv,
     helper_text,
@@ -147,6 +149,14 @@ def _serial(path):
         return ""
 
 
+def _serial_to_file(argv, log):
+    """The unit's QEMU argv with the serial console in `log` (QEMU's file chardev) instead of on stdout, which the
+    unit's console writer reads: the argv of a guest run outside systemd."""
+    at = argv.index("-chardev")
+    assert argv[at:at + 4] == ["-chardev", "stdio,id=serial0,signal=off", "-serial", "chardev:serial0"]
+    return argv[:at] + ["-serial", "file:" + log] + argv[at + 4:]
+
+
 def _interfaces(lab):
     return dict((row["name"], row) for row in lab.list_table("Interface"))
 
@@ -195,7 +205,7 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
         os.chown(spec["run_subdir"], uid, gid)
         logs[name] = os.path.join(spec["run_subdir"], "serial.log")
         run_argv = qemu_argv(spec, qemu, accel, serial=logs[name])
-        assert [a for a in run_argv if not a.startswith("file:")] == [a for a in argv if not a.startswith("file:")]
+        assert run_argv == _serial_to_file(argv, logs[name])
         with open(os.path.join(run_root, name + ".qemu.out"), "w") as out:
             processes.append(subprocess.Popen(run_argv, user=uid, group=gid, extra_groups=extra_groups, umask=0o007,
                                               stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
@@ -532,6 +542,62 @@ def test_the_units_argv_failing_in_real_qemu_gives_the_cause(image, dirs):
     journal += ["2026-11-29T06:00:01+0000 host systemd[1]: nfv-qemu-modvm.service: Main process exited, "
                 "code=exited, status=1/FAILURE"]
     assert failure_cause(journal) == proc.stderr.strip() == "qemu: invalid kernel header"
+
+
+def test_the_units_console_writer_bounds_real_qemus_serial_log(image, dirs, processes):
+    """ExecStart= as the unit runs it: the helper's console writer execs real QEMU (TCG) as the service user.
+    QEMU stays the helper's own process with the module's argv (the unit's MainPID, running_argv); the guest's
+    serial output reaches LOG through the writer, which keeps LOG within its bound (small here, so that the boot
+    log passes it) and ending with the guest's latest output, its last words after ExecStop='s powerdown."""
+    os.chmod(dirs["run_dir"], 0o755)
+    runner = ProcessRunner()
+    python = system_python(runner, "the guest unit's helper")  # the interpreter of the unit's helper lines
+    spec = guest_spec(dict(_args(image, dirs, nics=[], helper_dir=os.path.join(dirs["run_dir"], "libexec")),
+                           state="started"))
+    uid, gid = pwd.getpwnam(SERVICE_USER).pw_uid, grp.getgrnam(SERVICE_GROUP).gr_gid
+    os.makedirs(spec["helper_dir"])  # written by the module
+    helper = os.path.join(spec["helper_dir"], "nfv-qemu-powerdown")
+    with open(helper, "w") as handle:
+        handle.write(helper_text(python))
+    os.chmod(helper, 0o755)
+    os.makedirs(spec["run_subdir"], 0o750)  # RuntimeDirectory= (LogsDirectory= on a host), the service user's
+    os.chown(spec["run_subdir"], uid, gid)
+    log, limit = os.path.join(spec["run_subdir"], "console.log"), 8192
+    argv = qemu_argv(spec, runner.find("qemu-system-x86_64"), "tcg")
+    start = console_argv(spec, python, argv, log=log)
+    text = unit_text(spec, argv, [], helper_argv(spec, python), "tcg")
+    assert unescape_exec(_unit_line(text, "ExecStart")) == console_argv(spec, python, argv)
+    assert unit_exec_start(text) == argv
+    start[4] = str(limit)  # the unit's bound is CONSOLE_LOG_BYTES (4 MiB); a guest's boot log passes 8 KiB
+    proc = subprocess.Popen(start, user=uid, group=gid, umask=0o007, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    processes.append(proc)
+    systemd, deadline = systemd_unit.Systemd(runner), time.time() + 10
+    while systemd.process_argv(proc.pid) != argv and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)  # the helper execs QEMU once the writer runs
+    assert systemd.process_argv(proc.pid) == argv  # the module's running_argv: QEMU's own argv, same PID
+    deadline, sizes = time.time() + BOOT_TIMEOUT, set()
+    while "nfv-guest: acpid started" not in _serial(log) and proc.poll() is None and time.time() < deadline:
+        sizes.add(os.path.getsize(log))
+        time.sleep(0.2)
+    assert "nfv-guest: acpid started" in _serial(log), (proc.poll(), _serial(log)[-2000:])
+    assert max(sizes) <= limit
+    stop = subprocess.run(helper_argv(spec, python), user=uid, group=gid, capture_output=True, text=True,
+                          timeout=90, check=False)  # ExecStop=
+    assert stop.returncode == 0 and "QEMU exited" in stop.stdout, stop
+    out, err = proc.communicate(timeout=30)  # returns once the writer too has closed the helper's stdout and stderr
+    assert proc.returncode == 0 and out == "" and "nfv-qemu-console" not in err, err
+    data = _serial(log)
+    assert 0 < os.path.getsize(log) <= limit and guest_image.MARK_POWEROFF in data[-1000:], data
+    assert "Linux version" not in data  # the start of the boot is gone: LOG holds the latest output only
+    assert "console.log.tmp" not in os.listdir(spec["run_subdir"])
+    info = os.stat(log)
+    assert (info.st_uid, info.st_mode & 0o777) == (uid, 0o640)
+
+
+def _unit_line(text, key):
+    joined = text.replace("\\\n", " ")
+    return next(line.split("=", 1)[1] for line in joined.splitlines() if line.startswith(key + "="))
 
 
 def test_module_vcpu_pins_in_the_unit_idempotent_and_changed_pins_change_it(image, dirs):

@@ -22,7 +22,9 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_unit_reader import (
     unit_taps,
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
+    CONSOLE_LOG_BYTES,
     MKDIR_SCRIPT,
+    console_argv,
     failure_cause,
     helper_argv,
     is_running,
@@ -30,7 +32,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     qemu_argv,
     unit_text,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import unescape_exec
+from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import exec_line, unescape_exec
 
 TOOLS = {"sh": "/usr/bin/sh", "install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
 QEMU = "/usr/bin/qemu-system-x86_64"
@@ -79,7 +81,7 @@ def test_seed_vhost_user_lines():
     # -device virtio-net-pci,mac=...,netdev=mynet1
     spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1/vm1.sock", "mac": "52:54:00:00:00:01"}])
     argv = qemu_argv(spec, QEMU, "tcg")
-    kind, chardev = parse_opts(options(argv, "-chardev")[0])
+    kind, chardev = parse_opts(options(argv, "-chardev")[1])  # [0] is the serial console's stdio
     assert kind == "socket"
     assert chardev == {"id": "char0", "path": "/run/vhost/vm1/vm1.sock", "server": "on", "wait": "off"}
     _kind, netdev = parse_opts(options(argv, "-netdev")[0])
@@ -153,7 +155,7 @@ def test_commas_in_paths_are_doubled():
     spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vh,ost/vm1/a.sock"}],
                    disks=[{"path": "/var/lib/a,b.img"}], kernel=None)
     argv = qemu_argv(spec, QEMU, "tcg")
-    assert "path=/run/vh,,ost/vm1/a.sock" in options(argv, "-chardev")[0]
+    assert "path=/run/vh,,ost/vm1/a.sock" in options(argv, "-chardev")[1]
     assert options(argv, "-drive") == ["file=/var/lib/a,,b.img,format=raw,if=virtio,id=disk0"]
 
 
@@ -161,6 +163,17 @@ def test_accel_and_cpu():
     assert options(qemu_argv(spec_of(), QEMU, "kvm"), "-cpu") == ["host"]
     argv = qemu_argv(spec_of(), QEMU, "tcg")
     assert options(argv, "-accel") == ["tcg"] and options(argv, "-cpu") == ["max"]
+
+
+def test_the_serial_console_is_stdout_which_the_units_helper_writes_bounded():
+    spec = spec_of()
+    argv = qemu_argv(spec, QEMU, "tcg")
+    assert options(argv, "-serial") == ["chardev:serial0"]
+    assert options(argv, "-chardev") == ["stdio,id=serial0,signal=off"]  # stdin is /dev/null under systemd
+    assert console_argv(spec, "/usr/bin/python3", argv) == [
+        "/usr/bin/python3", "/usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown", "console", "/var/log/nfv-qemu/vm1.log",
+        str(4 * 1024 * 1024), "--"] + argv
+    assert CONSOLE_LOG_BYTES == 4 * 1024 * 1024 and console_argv(spec, "/py", argv, log="/x/c.log")[3] == "/x/c.log"
 
 
 def test_direct_boot_and_serial_override():
@@ -251,6 +264,9 @@ def test_unit_exec_start_is_the_exact_argv():
     argv, text = render(spec)
     assert unit_exec_start(text) == argv
     assert "$$HOME 100%%" in text
+    # ExecStart= runs QEMU through the helper's console writer, which execs it: QEMU keeps the unit's MainPID
+    joined = text.replace("\\\n", " ")
+    assert unescape_exec(lines(joined, "ExecStart")[0]) == console_argv(spec, "/usr/bin/python3", argv)
 
 
 def test_unit_hardening_and_service_user():
@@ -795,6 +811,33 @@ def test_unit_resources_read_back_what_the_unit_claims():
     assert res == {"mac": ["52:54:00:00:00:0a", generate_mac("vm1", 1)], "socket": ["/run/vh,ost/vm1/a.sock"],
                    "qmp": ["/run/nfv-qemu/vm1/qmp.sock"], "tap": ["tap7"], "vfio": ["0000:0c:00.3"],
                    "disk": [], "runtime_dir": "/run/nfv-qemu/vm1"}
+
+
+def previous_version_unit(spec):
+    """The unit as the previous version wrote it: ExecStart= is QEMU itself, its console a -serial file:."""
+    argv = qemu_argv(spec, QEMU, "tcg")
+    _argv, text = render(spec)
+    old_argv = qemu_argv(spec, QEMU, "tcg", serial="/var/log/nfv-qemu/%s.log" % spec["name"])
+    new_line = "ExecStart=" + exec_line(console_argv(spec, "/usr/bin/python3", argv))
+    assert new_line in text
+    return old_argv, text.replace(new_line, "ExecStart=" + exec_line(old_argv))
+
+
+def test_the_reader_takes_qemus_argv_from_new_and_previous_units():
+    spec = spec_of(nics=[vhost("/run/vhost/vm1/a.sock", mac="52:54:00:00:00:0a"), {"type": "tap", "ifname": "tap7"}])
+    argv, text = render(spec)
+    old_argv, old_text = previous_version_unit(spec)
+    assert "console" not in lines(old_text, "ExecStart")[0] and "-serial file:/var/log/nfv-qemu/vm1.log" in old_text
+    assert unit_exec_start(text) == argv and unit_exec_start(old_text) == old_argv
+    assert unit_resources(text) == unit_resources(old_text) == {
+        "mac": ["52:54:00:00:00:0a", generate_mac("vm1", 1)], "socket": ["/run/vhost/vm1/a.sock"],
+        "qmp": ["/run/nfv-qemu/vm1/qmp.sock"], "tap": ["tap7"], "vfio": [], "disk": [],
+        "runtime_dir": "/run/nfv-qemu/vm1"}
+    # a console line edited by hand (no `--`): read whole, so nothing it names escapes the clash checks
+    edited = text.replace(" \\\n    -- ", " \\\n    ")
+    assert unit_exec_start(edited)[:5] == ["/usr/bin/python3", "/usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown",
+                                           "console", "/var/log/nfv-qemu/vm1/serial.log", "4194304"]
+    assert unit_resources(edited) == unit_resources(text)
 
 
 @pytest.mark.parametrize("mine, message", [
