@@ -342,7 +342,11 @@ options:
     default: 3
 notes:
   - The serial console goes to C(/var/log/nfv-qemu/<name>/serial.log), in the guest's own C(LogsDirectory=)
-    (mode 0750, the guest's account); the previous run's console is kept as C(serial.log.1) (its last MiB).
+    (mode 0750, the guest's account), at most 4 MiB. C(ExecStart=) runs QEMU through the helper's console writer
+    (C(nfv-qemu-powerdown console LOG MAX_BYTES -- QEMU...)), which execs QEMU (the unit's main process stays
+    QEMU) and writes QEMU's standard output to the log; a log about to pass the bound is replaced by its last
+    2 MiB, so it always ends with the latest output. The previous run's log is kept as C(serial.log.1) (its
+    last MiB).
   - The unit's QMP socket is C(<run_dir>/<name>/qmp.sock).
   - tap devices are created persistent, owned by O(user) and O(group). O(state=absent) deletes those the unit
     created (the owner tells them apart) and removes their port from the OVS bridge the unit added them to.
@@ -456,7 +460,7 @@ qmp_socket:
   returned: when state is not absent
   type: str
 serial_log:
-  description: File receiving the guest's serial console.
+  description: File receiving the guest's serial console (its latest output, at most 4 MiB).
   returned: when state is not absent
   type: str
 restart_required:

@@ -171,8 +171,8 @@ def test_the_serial_console_is_stdout_which_the_units_helper_writes_bounded():
     assert options(argv, "-serial") == ["chardev:serial0"]
     assert options(argv, "-chardev") == ["stdio,id=serial0,signal=off"]  # stdin is /dev/null under systemd
     assert console_argv(spec, "/usr/bin/python3", argv) == [
-        "/usr/bin/python3", "/usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown", "console", "/var/log/nfv-qemu/vm1.log",
-        str(4 * 1024 * 1024), "--"] + argv
+        "/usr/bin/python3", "/usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown", "console",
+        "/var/log/nfv-qemu/vm1/serial.log", str(4 * 1024 * 1024), "--"] + argv
     assert CONSOLE_LOG_BYTES == 4 * 1024 * 1024 and console_argv(spec, "/py", argv, log="/x/c.log")[3] == "/x/c.log"
 
 
