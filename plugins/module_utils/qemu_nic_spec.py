@@ -149,8 +149,8 @@ def nic_specs(name, nics, qmp_socket):
         if ntype == "vhost-user" and out.get("socket") and os.path.basename(os.path.dirname(out["socket"])) != name:
             problems.append("%s.socket %s must be in a directory of this guest's own, named after it (like "
                             "/run/vhost/%s/%s): the unit gives that directory to the guest alone, so that no other "
-                            "guest can reach or replace the socket" % (where, out["socket"], name,
-                                                                      os.path.basename(out["socket"])))
+                            "guest can reach or replace the socket"
+                            % (where, out["socket"], name, os.path.basename(out["socket"])))
         if out.get("socket") and out["socket"] == qmp_socket:
             problems.append("%s.socket %s is the guest's QMP socket" % (where, out["socket"]))
         for field, clash in UNIQUE:

@@ -852,7 +852,7 @@ def test_the_reader_takes_qemus_argv_from_new_and_previous_units():
 def test_resources_of_other_guests_are_not_taken(mine, message):
     other = spec_of(name="vm2", disks=[{"path": "/var/lib/nfv-qemu/vm2.img"}],
                     nics=[vhost("/run/vhost/vm2/other.sock", mac="52:54:00:00:00:02"),
-                                      {"type": "tap", "ifname": "tap-o"}, {"type": "vfio", "host": "0c:00.3"}])
+                          {"type": "tap", "ifname": "tap-o"}, {"type": "vfio", "host": "0c:00.3"}])
     _argv, text = render(other)
     problems = resource_clashes(spec_of(**mine), "nfv-qemu-vm2.service", unit_resources(text))
     assert any(message in p for p in problems), problems
