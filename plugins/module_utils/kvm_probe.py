@@ -27,9 +27,10 @@ import json
 import os
 import pwd
 import shutil
-import stat
 import tempfile
 import time
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.accounts import owner_mode
 
 KVM_DEVICE = "/dev/kvm"
 PROBE_SECONDS = 10
@@ -95,15 +96,6 @@ def device_group(st):
         return None
 
 
-def _mode_text(st):
-    def name(lookup, ident):
-        try:
-            return lookup(ident)[0]
-        except KeyError:
-            return str(ident)
-    return "%s:%s %04o" % (name(pwd.getpwuid, st.st_uid), name(grp.getgrgid, st.st_gid), stat.S_IMODE(st.st_mode))
-
-
 def device_access(st, uid, gids):
     """(ok, reason): can a process with uid and gids open the device read-write?"""
     if st is None:
@@ -121,7 +113,7 @@ def device_access(st, uid, gids):
         return True, None
     return False, ("%s is %s, which uid %d (groups %s) cannot open read-write; make it root:kvm 0660 "
                    "(udev rule) so that the unit's SupplementaryGroups=kvm opens it"
-                   % (KVM_DEVICE, _mode_text(st), uid, ",".join(str(g) for g in gids) or "none"))
+                   % (KVM_DEVICE, owner_mode(st), uid, ",".join(str(g) for g in gids) or "none"))
 
 
 def judge(rc, seconds, stderr, who, accel="kvm"):

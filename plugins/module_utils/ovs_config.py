@@ -12,6 +12,7 @@ import re
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import BadValue, cpu_mask, mask_cpus
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.fields import CONTROL_RE  # one definition of a control character
 from ansible_collections.nfv.dpdk.plugins.module_utils.numa import node_ids
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import (
     LCORE_MASK_KEY,
@@ -34,7 +35,6 @@ START_ONLY_KEYS = frozenset([
 ])
 
 PER_NODE_RE = re.compile(r"\d+(,\d+)*")  # fullmatch: "1024,0"
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 # Known other_config keys and what ovs-vswitchd.conf.db(5) allows in them. A known key is checked
 # the same way whether a dedicated option or O(other_config) sets it.

@@ -22,6 +22,7 @@ import os
 import pwd
 import stat
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.accounts import gid_of, owner_mode
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import ACCOUNT_PREFIX
 
 COMMENT = "nfv.dpdk guest %s"  # the GECOS field of the accounts qemu_vm creates: whose account it is
@@ -107,34 +108,6 @@ def remove(runner, account):
         runner.run("groupdel", [account])
 
 
-def uid_of(name):
-    try:
-        return pwd.getpwnam(name).pw_uid
-    except (KeyError, TypeError):
-        return None
-
-
-def gid_of(name):
-    try:
-        return grp.getgrnam(name).gr_gid
-    except (KeyError, TypeError):
-        return None
-
-
-def user_name(uid):
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def group_name(gid):
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
-
-
 def create_args(account, guest):
     """useradd's arguments for the guest's account: a system user with a group of its own, no home, no shell."""
     return ["--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
@@ -147,7 +120,7 @@ def owner_text(path):
         info = os.lstat(path)
     except OSError:
         return None
-    return "%s:%s %04o" % (user_name(info.st_uid), group_name(info.st_gid), stat.S_IMODE(info.st_mode))
+    return owner_mode(info)
 
 
 def disk_problems(disks):

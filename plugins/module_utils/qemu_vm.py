@@ -28,6 +28,7 @@ import stat
 import time
 
 from ansible_collections.nfv.dpdk.plugins.module_utils import (
+    accounts,
     kvm_probe,
     qcow2,
     qemu_account,
@@ -500,7 +501,7 @@ class QemuVm(PlannedModule):
             if not self.fs.exists(base + "/tun_flags"):
                 continue  # gone already, or not a tap device
             owner, group = self.fs.read_int(base + "/owner"), self.fs.read_int(base + "/group")
-            uid, gid = qemu_account.uid_of(tap["user"]), qemu_account.gid_of(tap["group"])
+            uid, gid = accounts.uid_of(tap["user"]), accounts.gid_of(tap["group"])
             if uid is None or owner != uid or gid is None or group != gid:
                 self.warn("tap device %s is left in place: it is owned by %s:%s, not %s:%s as the unit "
                           "creates it, so the unit did not create it"
@@ -666,7 +667,7 @@ class QemuVm(PlannedModule):
             if not stat.S_ISDIR(info.st_mode):
                 problems.append("%s: %s exists and is not a directory" % (field, directory))
             elif info.st_uid != 0 or gid is None or info.st_gid != gid:
-                owner = "%s:%s" % (qemu_account.user_name(info.st_uid), qemu_account.group_name(info.st_gid))
+                owner = "%s:%s" % (accounts.user_name(info.st_uid), accounts.group_name(info.st_gid))
                 problems.append("%s: the directory %s exists owned by %s, not root:%s; the unit creates it root:%s "
                                 "mode %s only when it is missing and never re-owns a directory, so the guest could "
                                 "not use this one: remove it, or fix its owner" % (

@@ -22,6 +22,7 @@ import os
 import re
 import stat
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.accounts import group_name
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.unit_paths import path_problem, run_base, run_dir_problem
@@ -66,13 +67,6 @@ def _kind(info):
     if stat.S_ISDIR(info.st_mode):
         return "a directory"
     return "a file" if stat.S_ISREG(info.st_mode) else "a special file"
-
-
-def _owner(info):
-    try:
-        return grp.getgrgid(info.st_gid).gr_name
-    except KeyError:
-        return str(info.st_gid)
 
 
 class RuntimeDirs(PlannedModule):
@@ -189,11 +183,11 @@ class RuntimeDirs(PlannedModule):
         if self.params["state"] == "present" and info.st_gid != gid:
             return ["%s: %s exists with group %s, not %s: the collection never re-owns an existing directory "
                     "(the guests could not use it); remove it (it is recreated root:%s) or chgrp it to %s"
-                    % (field, path, _owner(info), self.params["group"], self.params["group"],
+                    % (field, path, group_name(info.st_gid), self.params["group"], self.params["group"],
                        self.params["group"])]
         if self.params["state"] == "absent" and info.st_gid not in (0, gid):
             return ["%s: %s exists with group %s: it is not a directory the collection made; remove it yourself "
-                    "if it is no longer used" % (field, path, _owner(info))]
+                    "if it is no longer used" % (field, path, group_name(info.st_gid))]
         return []
 
     def plan(self, current):
