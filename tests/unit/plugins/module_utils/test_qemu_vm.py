@@ -230,6 +230,9 @@ def test_generated_macs_are_stable_unique_and_locally_administered():
     ({"run_dir": "/run/openvswitch"}, "run_dir /run/openvswitch is inside /run/openvswitch"),
     ({"run_dir": "/run/" + "r" * 100}, "QMP socket path"),
     ({"cpu_affinity": "a-b"}, "not a CPU list"),
+    ({"group": "root"}, "group root is refused"),  # the shared service group, supplementary to the guest's own
+    ({"user": "root"}, "user root is refused"),
+    ({"group": "Bad Group"}, "group 'Bad Group' is not a valid user/group name"),
 ])
 def test_validation_errors(params, message):
     with pytest.raises(NfvError) as info:
