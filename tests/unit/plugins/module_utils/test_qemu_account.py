@@ -15,12 +15,10 @@ import pytest
 from ansible_collections.nfv.dpdk.plugins.module_utils import qemu_account
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import USER_RE, guest_account, guest_spec
-from ansible_collections.nfv.dpdk.tests.unit.plugins.module_utils.test_qemu_vm import (  # noqa: F401 (fixture)
-    SystemctlRunner,
-    actions,
-    host,
-    make,
-)
+from ansible_collections.nfv.dpdk.tests.unit.plugins.module_utils import test_qemu_vm
+from ansible_collections.nfv.dpdk.tests.unit.plugins.module_utils.test_qemu_vm import SystemctlRunner, actions, make
+
+host = test_qemu_vm.host  # the same fixture: a unit directory and a kernel file in tmp_path
 
 
 def spec_of(**params):
@@ -99,7 +97,7 @@ def test_the_account_is_a_system_user_without_home_or_shell():
     assert args[args.index("--comment") + 1] == "nfv.dpdk guest vm1"
 
 
-def test_a_define_creates_the_account_and_gives_it_the_disks(host):  # noqa: F811 (the fixture)
+def test_a_define_creates_the_account_and_gives_it_the_disks(host):
     disk = host / "vm1.img"
     disk.write_bytes(b"\0" * 512)
     os.chmod(str(disk), 0o664)
@@ -113,7 +111,7 @@ def test_a_define_creates_the_account_and_gives_it_the_disks(host):  # noqa: F81
     assert not [c for c in runner.calls if c[0] in ("useradd", "userdel")]
 
 
-def test_a_disk_given_through_a_link_is_refused(host):  # noqa: F811 (the fixture)
+def test_a_disk_given_through_a_link_is_refused(host):
     (host / "real.img").write_bytes(b"\0" * 512)
     os.symlink(str(host / "real.img"), str(host / "vm1.img"))
     with pytest.raises(NfvError) as info:
