@@ -302,9 +302,10 @@ def dirs(run_root, tmp_path):
 
 
 def _args(image, dirs, **extra):
-    args = {"name": "modvm", "state": "present", "memory": "256M", "user": SERVICE_USER, "group": SERVICE_GROUP,
+    name = extra.get("name", "modvm")  # its sockets are in a directory named after it
+    args = {"name": name, "state": "present", "memory": "256M", "user": SERVICE_USER, "group": SERVICE_GROUP,
             "kernel": image["kernel"], "initrd": image["initrd"], "append": "console=ttyS0",
-            "nics": [{"type": "vhost-user", "socket": os.path.join(dirs["run_dir"], "vhost", "modvm", "net0.sock")},
+            "nics": [{"type": "vhost-user", "socket": os.path.join(dirs["run_dir"], "vhost", name, "net0.sock")},
                      {"type": "user", "forwards": [{"host_port": 2222, "guest_port": 22}]}]}
     args.update(dirs)
     args.update(extra)
