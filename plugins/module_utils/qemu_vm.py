@@ -66,8 +66,8 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.unit_paths import SOCKET_BASES
 
-# mode of the hugepage and socket directories the unit makes when they are missing: the same as
-# nfv.dpdk.ovs_dpdk gives its vhost socket directory (root:<group> 0770)
+# mode of the guest's own hugepage and socket directories the unit makes when they are missing
+# (root:<the guest's group>)
 DIR_MODE = "0770"
 # ExecStartPre=+ that creates each missing directory root:<group> DIR_MODE (a missing parent root 0755, not
 # the unit's UMask) and leaves an existing one (made by an earlier start or anyone else) exactly as it is.

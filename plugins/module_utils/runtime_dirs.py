@@ -25,6 +25,7 @@ import stat
 from ansible_collections.nfv.dpdk.plugins.module_utils.accounts import group_name
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_account
 from ansible_collections.nfv.dpdk.plugins.module_utils.unit_paths import path_problem, run_base, run_dir_problem
 
 ARGUMENT_SPEC = dict(
@@ -67,6 +68,14 @@ def _kind(info):
     if stat.S_ISDIR(info.st_mode):
         return "a directory"
     return "a file" if stat.S_ISREG(info.st_mode) else "a special file"
+
+
+def _guest_dir(path, info):
+    """A guest's own socket directory, as its unit makes it: root:<the account of the guest it is named after>."""
+    try:
+        return grp.getgrgid(info.st_gid).gr_name == guest_account(os.path.basename(path))
+    except KeyError:
+        return False
 
 
 class RuntimeDirs(PlannedModule):
@@ -185,7 +194,7 @@ class RuntimeDirs(PlannedModule):
                     "(the guests could not use it); remove it (it is recreated root:%s) or chgrp it to %s"
                     % (field, path, group_name(info.st_gid), self.params["group"], self.params["group"],
                        self.params["group"])]
-        if self.params["state"] == "absent" and info.st_gid not in (0, gid):
+        if self.params["state"] == "absent" and info.st_gid not in (0, gid) and not _guest_dir(path, info):
             return ["%s: %s exists with group %s: it is not a directory the collection made; remove it yourself "
                     "if it is no longer used" % (field, path, group_name(info.st_gid))]
         return []

@@ -11,6 +11,7 @@ import stat
 
 import pytest
 
+from ansible_collections.nfv.dpdk.plugins.module_utils import runtime_dirs
 from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.runtime_dirs import RuntimeDirs, checked_paths
@@ -230,3 +231,22 @@ def test_absent_takes_root_root_and_nested_directories_deepest_first(root):
     with pytest.raises(NfvError, match="exists with group 54321: it is not a directory the collection made"):
         run(root, state="absent", paths=["/run/other"])
     assert (root / "run" / "other").exists()
+
+
+def test_absent_takes_a_guests_own_socket_directory_of_its_accounts_group(root, monkeypatch):
+    """/run/vhost/vm1 as vm1's unit makes it: root:<vm1's account>; a directory of another group stays refused."""
+    nogroup = grp.getgrnam("nogroup")
+    monkeypatch.setattr(runtime_dirs, "guest_account", lambda name: "nogroup" if name == "vm1" else "x-" + name)
+    run(root, paths=["/run/vhost"])
+    for name in ("vm1", "vm2"):
+        (root / "run" / "vhost" / name).mkdir(mode=0o770)
+        os.chown(str(root / "run" / "vhost" / name), 0, nogroup.gr_gid)
+    make_socket(root / "run" / "vhost" / "vm1" / "net0.sock")
+    paths = ["/run/vhost/vm1", "/run/vhost"]
+    check = run(root, check_mode=True, state="absent", paths=paths, sockets=["/run/vhost/vm1/net0.sock"])
+    assert [(c["key"], c["action"]) for c in check["changes"]] == [("/run/vhost/vm1/net0.sock", "unlink"),
+                                                                   ("/run/vhost/vm1", "rmdir")]
+    with pytest.raises(NfvError, match="/run/vhost/vm2 exists with group nogroup: it is not a directory the"):
+        run(root, state="absent", paths=["/run/vhost/vm2"])
+    real = run(root, state="absent", paths=paths, sockets=["/run/vhost/vm1/net0.sock"])
+    assert real["changes"] == check["changes"] and not (root / "run" / "vhost" / "vm1").exists()
