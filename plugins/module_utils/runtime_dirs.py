@@ -37,6 +37,7 @@ ARGUMENT_SPEC = dict(
     group=dict(type="str"),
     mode=dict(type="str", default="0770"),
     sockets=dict(type="list", elements="str", default=[]),
+    removed_before=dict(type="list", elements="str", default=[]),
 )
 MODE_RE = re.compile(r"^0?[0-7]{3}$")
 PARENT_MODE = 0o755  # missing parents are created root:root 0755, as systemd-tmpfiles and install -d do
@@ -101,6 +102,8 @@ class RuntimeDirs(PlannedModule):
             problems.append("group is required with state=present (the directories are root:<group>)")
         if p["sockets"] and p["state"] != "absent":
             problems.append("sockets are removed with state=absent only; leave them out with state=present")
+        if p["removed_before"] and p["state"] != "absent":
+            problems.append("removed_before goes with state=absent only")
         names = [d["path"] for d in self.dirs]
         for index, sock in enumerate(p["sockets"]):
             why = path_problem("sockets[%d]" % index, sock)
@@ -222,7 +225,9 @@ class RuntimeDirs(PlannedModule):
         return plan
 
     def _plan_absent(self, current):
-        plan, gone, self.kept = Plan(), set(), []
+        # what earlier steps of the same run remove (a guest's RuntimeDirectory= goes when its unit stops): still
+        # there in check mode, gone in the real run, so counted as gone in both
+        plan, gone, self.kept = Plan(), set(self.params["removed_before"]), []
         for sock in current["sockets"]:
             if sock["kind"] == "a socket":
                 plan.add(sock["path"], "socket", None, "unlink")

@@ -83,6 +83,15 @@ options:
     type: list
     elements: str
     default: []
+  removed_before:
+    description:
+      - With O(state=absent), entries of the directories that earlier steps of the same run remove (the
+        C(RuntimeDirectory=) of guests that nfv.dpdk.qemu_vm stops just before). A directory holding only those
+        counts as empty, so check mode predicts exactly what the real run, where they are gone, removes. Nothing
+        is removed because of this option.
+    type: list
+    elements: str
+    default: []
 notes:
   - The C(nfv.dpdk.ovs_dpdk) role also writes a tmpfiles.d entry that recreates its socket directory at boot.
 seealso:

@@ -23,7 +23,8 @@ GROUP = grp.getgrgid(1).gr_name  # daemon on Debian: a real group other than roo
 
 class FakeModule:
     def __init__(self, check_mode=False, **params):
-        self.params = dict({"state": "present", "group": GROUP, "mode": "0770", "sockets": []}, **params)
+        self.params = dict({"state": "present", "group": GROUP, "mode": "0770", "sockets": [], "removed_before": []},
+                           **params)
         self.check_mode = check_mode
         self._diff = True
         self.warnings = []
@@ -250,3 +251,16 @@ def test_absent_takes_a_guests_own_socket_directory_of_its_accounts_group(root, 
         run(root, state="absent", paths=["/run/vhost/vm2"])
     real = run(root, state="absent", paths=paths, sockets=["/run/vhost/vm1/net0.sock"])
     assert real["changes"] == check["changes"] and not (root / "run" / "vhost" / "vm1").exists()
+
+
+def test_absent_counts_what_earlier_steps_remove_as_gone(root):
+    """The guests' RuntimeDirectory= in the run directory: there in check mode, gone in the real run."""
+    run(root, paths=["/run/nfv-qemu"])
+    (root / "run" / "nfv-qemu" / "vm1").mkdir()
+    check = run(root, check_mode=True, state="absent", paths=["/run/nfv-qemu"], removed_before=["/run/nfv-qemu/vm1"])
+    assert [(c["key"], c["action"]) for c in check["changes"]] == [("/run/nfv-qemu", "rmdir")]
+    (root / "run" / "nfv-qemu" / "vm1").rmdir()  # as systemd does when the guest stops
+    real = run(root, state="absent", paths=["/run/nfv-qemu"], removed_before=["/run/nfv-qemu/vm1"])
+    assert real["changes"] == check["changes"] and not (root / "run" / "nfv-qemu").exists()
+    with pytest.raises(NfvError, match="removed_before goes with state=absent only"):
+        run(root, paths=["/run/nfv-qemu"], removed_before=["/run/nfv-qemu/vm1"])
