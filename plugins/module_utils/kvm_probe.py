@@ -27,10 +27,9 @@ import json
 import os
 import pwd
 import shutil
+import stat
 import tempfile
 import time
-
-from ansible_collections.nfv.dpdk.plugins.module_utils.accounts import owner_mode
 
 KVM_DEVICE = "/dev/kvm"
 PROBE_SECONDS = 10
@@ -86,6 +85,16 @@ def credentials(user, group=None, supplementary=()):
     return entry.pw_uid, gid, sorted(gids)
 
 
+def _mode_text(st):
+    """'user:group mode' of /dev/kvm (this file stays plain Python: scripts/lab_vm.py imports it by path)."""
+    def name(lookup, ident):
+        try:
+            return lookup(ident)[0]
+        except KeyError:
+            return str(ident)
+    return "%s:%s %04o" % (name(pwd.getpwuid, st.st_uid), name(grp.getgrgid, st.st_gid), stat.S_IMODE(st.st_mode))
+
+
 def device_group(st):
     """The group name to add as SupplementaryGroups= for a root:GROUP 0660 /dev/kvm, else None."""
     if st is None or st.st_gid == 0 or (st.st_mode & 0o060) != 0o060:
@@ -113,7 +122,7 @@ def device_access(st, uid, gids):
         return True, None
     return False, ("%s is %s, which uid %d (groups %s) cannot open read-write; make it root:kvm 0660 "
                    "(udev rule) so that the unit's SupplementaryGroups=kvm opens it"
-                   % (KVM_DEVICE, owner_mode(st), uid, ",".join(str(g) for g in gids) or "none"))
+                   % (KVM_DEVICE, _mode_text(st), uid, ",".join(str(g) for g in gids) or "none"))
 
 
 def judge(rc, seconds, stderr, who, accel="kvm"):

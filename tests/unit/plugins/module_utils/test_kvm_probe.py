@@ -5,6 +5,8 @@ import grp
 import os
 import pwd
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -146,3 +148,11 @@ def test_unreadable_cache_is_a_miss(tmp_path, text):
     path = tmp_path / "kvm-probe.json"
     path.write_text(text)
     assert kvm_probe.read_cache(str(path), "k") is None
+
+
+def test_the_probe_stays_plain_python_for_the_lab_vm_script():
+    """scripts/lab_vm.py imports kvm_probe by path, outside any collection: no collection import in it."""
+    here = os.path.dirname(kvm_probe.__file__)
+    code = "import sys; sys.path.insert(0, %r); import kvm_probe; print(kvm_probe.KVM_DEVICE)" % here
+    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "/dev/kvm", out.stderr
