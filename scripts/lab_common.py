@@ -13,7 +13,7 @@ DEFAULT_SUITE = "trixie"
 
 
 def release_table():
-    """plugins/module_utils/release.py of this tree, the collection's table of supported releases.
+    """plugins/module_utils/host/release.py of this tree, the collection's table of supported releases.
 
     Imported through the collection link scripts/setup makes (.build/collections), as Ansible would.
     """
@@ -22,7 +22,7 @@ def release_table():
         sys.exit("%s is missing: run scripts/setup first" % collections)
     if collections not in sys.path:
         sys.path.insert(0, collections)
-    from ansible_collections.nfv.dpdk.plugins.module_utils import release  # pylint: disable=import-outside-toplevel
+    from ansible_collections.nfv.dpdk.plugins.module_utils.host import release  # pylint: disable=import-outside-toplevel
     return release
 
 

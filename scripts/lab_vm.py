@@ -33,7 +33,7 @@ import uuid
 
 from lab_common import SOURCES, TOP, Lab, alive, free_port, lab_release, mirror, release_table, run
 
-sys.path.insert(0, os.path.join(TOP, "plugins", "module_utils"))
+sys.path.insert(0, os.path.join(TOP, "plugins", "module_utils", "qemu"))
 import kvm_probe  # the collection's probe, plain Python (after the path above)
 
 CACHE = os.environ.get("NFV_LABVM_CACHE", os.path.join(TOP, ".cache", "labvm"))

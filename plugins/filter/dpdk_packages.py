@@ -47,8 +47,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.release import dpdk_packages
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.release import dpdk_packages
 
 
 def dpdk_packages_filter(profile, libraries):

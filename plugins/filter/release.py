@@ -80,8 +80,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.release import require_profile
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.release import require_profile
 
 
 def release_filter(os_facts, field="the host"):

@@ -65,8 +65,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.runtime_dirs import checked_paths
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.runtime.runtime_dirs import checked_paths
 
 
 def runtime_dir_paths(value, field):

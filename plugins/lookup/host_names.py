@@ -90,14 +90,11 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import (
-    cpu_layout,
-    kvm_probe,
-    ovs_config,
-    pci_driver,
-    qemu_spec,
-    sriov,
-)
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu import cpu_layout
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import ovs_config
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver, sriov
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import kvm_probe
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import spec as qemu_spec
 
 
 def names():

@@ -336,7 +336,10 @@ conflicts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import (
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.fields import refuse_control_characters
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.runner import Runner
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpu_layout import (
     ISOLCPUS_FLAGS,
     Description,
     Topology,
@@ -346,14 +349,11 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import (
     tuned_activation,
     vcpu_index,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import parse_cpulist
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts, running_layout
-from ansible_collections.nfv.dpdk.plugins.module_utils.fields import refuse_control_characters
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.kernel import read_task_names
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import unit_name
-from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.facts import layout_facts, running_layout
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.kernel import read_task_names
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import unit_name
 
 TUNED_ACTIVE_PROFILE = "/etc/tuned/active_profile"
 CPU_OPTIONS = dict(

@@ -189,12 +189,12 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.facts import gather
-from ansible_collections.nfv.dpdk.plugins.module_utils.fields import refuse_control_characters
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.netdev import connection_address, resolve_connection_address
-from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.fields import refuse_control_characters
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.runner import Runner
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.facts import gather
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.netdev import connection_address, resolve_connection_address
 
 
 def main():

@@ -155,8 +155,8 @@ allocated:
   type: int
 """
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.hugepage_pool import HugepagePool
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.memory.hugepage_pool import HugepagePool
 
 
 def main():

@@ -244,8 +244,8 @@ boot_reservation:
            "memory_total_kb": 4043776, "limit_kb": 2995200}]}
 """
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.cmdline import KernelCmdline
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot.cmdline import KernelCmdline
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
 
 
 def main():

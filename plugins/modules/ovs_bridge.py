@@ -228,8 +228,8 @@ rejected:
   elements: dict
 """
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs_bridge import ARGUMENT_SPEC, OvsBridge
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_bridge import ARGUMENT_SPEC, OvsBridge
 
 
 def main():

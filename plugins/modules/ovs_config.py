@@ -201,8 +201,8 @@ renamed_keys:
   sample: {"pmd-maxsleep": "pmd-sleep-max"}
 """
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs_config import ARGUMENT_SPEC, OvsConfig
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_config import ARGUMENT_SPEC, OvsConfig
 
 
 def main():

@@ -253,8 +253,8 @@ rollback:
   sample: ["0000:00:1f.3 back on no driver", "0000:00:03.0 back on vfio-pci", "vfio no-IOMMU mode back off"]
 """
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import PciDriver
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.pci_driver import PciDriver
 
 ARGUMENT_SPEC = {
     "devices": {"type": "list", "elements": "str", "default": []},

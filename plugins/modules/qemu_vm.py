@@ -505,8 +505,8 @@ unit_state:
   type: dict
 """
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import QemuVm
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import QemuVm
 
 FORWARD_SPEC = dict(
     protocol=dict(type="str", choices=["tcp", "udp"], default="tcp"),

@@ -142,8 +142,8 @@ problems:
   elements: str
 """
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
-from ansible_collections.nfv.dpdk.plugins.module_utils.runtime_dirs import ARGUMENT_SPEC, RuntimeDirs
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.runtime.runtime_dirs import ARGUMENT_SPEC, RuntimeDirs
 
 
 def main():

@@ -254,8 +254,8 @@ refused:
   sample: ["VF 0 (0000:03:02.0): vfio group 45 open by qemu-system-x86 (pid 2211)"]
 """
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import run_module
-from ansible_collections.nfv.dpdk.plugins.module_utils.sriov import LINK_STATES, SriovVfs
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov import LINK_STATES, SriovVfs
 
 VF_SPEC = {
     "index": {"type": "int", "required": True},

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import format_cpulist, parse_cpulist
 from module_call import run_module
 from ovs_lab import ovs_lab_fixture
 

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import format_cpulist, parse_cpulist
 from module_call import VENV_BIN, ansible_env
 
 pytestmark = pytest.mark.component

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import parse_cpulist
 from module_call import run_module
 
 pytestmark = pytest.mark.component
@@ -92,8 +92,8 @@ def test_bad_option_is_rejected():
 def test_cpus_allowed_of_a_real_thread():
     import subprocess
 
-    from ansible_collections.nfv.dpdk.plugins.module_utils import kernel
-    from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+    from ansible_collections.nfv.dpdk.plugins.module_utils.host import kernel
+    from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 
     cpu = sorted(os.sched_getaffinity(0))[-1]
     proc = subprocess.Popen(["sleep", "30"])

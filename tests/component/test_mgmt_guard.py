@@ -31,10 +31,10 @@ SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 GUARD = textwrap.dedent('''
     import json, sys
     from ansible.module_utils.basic import AnsibleModule
-    from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-    from ansible_collections.nfv.dpdk.plugins.module_utils.mgmt_guard import read_network
-    from ansible_collections.nfv.dpdk.plugins.module_utils.runner import Runner
-    from ansible_collections.nfv.dpdk.plugins.module_utils import netdev
+    from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+    from ansible_collections.nfv.dpdk.plugins.module_utils.pci.mgmt_guard import read_network
+    from ansible_collections.nfv.dpdk.plugins.module_utils.core.runner import Runner
+    from ansible_collections.nfv.dpdk.plugins.module_utils.host import netdev
 
     module = AnsibleModule(argument_spec={"netdevs": {"type": "list", "elements": "str"},
                                           "conn": {"type": "str"}, "ovs_db": {"type": "str"}})

@@ -338,8 +338,8 @@ class Which:
 
 
 def guest_files():
-    from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
-    from ansible_collections.nfv.dpdk.plugins.module_utils.programs import system_python
+    from ansible_collections.nfv.dpdk.plugins.module_utils.core.programs import system_python
+    from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver as pd
 
     return {
         "init": GUEST_INIT.replace("__MODULES__", " ".join(GUEST_MODULES + HOST_ROOT_MODULES)),

@@ -34,11 +34,13 @@ import time
 import pytest
 
 import guest_image
-from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, systemd_unit
-from ansible_collections.nfv.dpdk.plugins.module_utils.programs import system_python
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_unit_reader import macs_in_unit, unit_exec_start
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
+from ansible_collections.nfv.dpdk.plugins.module_utils.core import systemd_unit
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.programs import system_python
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import unescape_exec, verify_unit
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import kvm_probe
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_reader import macs_in_unit, unit_exec_start
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import (
     console_argv,
     failure_cause,
     helper_argv,
@@ -47,7 +49,6 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     qemu_argv,
     unit_text,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import unescape_exec, verify_unit
 from module_call import run_module
 
 pytestmark = pytest.mark.component

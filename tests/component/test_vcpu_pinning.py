@@ -21,21 +21,21 @@ import time
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import kernel
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import Topology, running_guest_conflicts
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist, parse_cpulist
-from ansible_collections.nfv.dpdk.plugins.module_utils.facts import layout_facts
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.programs import system_python
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_unit_reader import unit_exec_start
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.programs import system_python
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import unescape_exec
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpu_layout import Topology, running_guest_conflicts
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import format_cpulist, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.host import kernel
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.facts import layout_facts
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_reader import unit_exec_start
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import (
     helper_argv,
     helper_text,
     qemu_argv,
     unit_text,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import unescape_exec
 
 pytestmark = pytest.mark.component
 

@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.release import SUPPORTED
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.release import SUPPORTED
 from module_call import REPO
 
 LICENSE_REF = re.compile(r"\bLICENSES/[A-Za-z0-9.+-]+\.txt")
@@ -92,7 +92,7 @@ def test_roles_declare_the_ansible_version_of_meta_runtime():
 
 
 def test_roles_claim_only_the_tested_platforms():
-    # Molecule default runs on Debian 12 and 13 (scripts/test), as plugins/module_utils/release.py lists them
+    # Molecule default runs on Debian 12 and 13 (scripts/test), as plugins/module_utils/host/release.py lists them
     wanted = [{"name": "Debian", "versions": [entry["codename"] for entry in SUPPORTED]}]
     assert [entry["id"] for entry in SUPPORTED] == ["debian"] * len(SUPPORTED)
     found = {role: load("roles", role, "meta", "main.yml")["galaxy_info"]["platforms"] for role in role_names()}

@@ -22,6 +22,7 @@ import yaml
 from ansible_collections.nfv.dpdk.plugins.lookup.host_names import names
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+UTILS = os.path.join(TOP, "plugins", "module_utils")
 # systemd's unit directory and the QEMU package's binary (read, not written); the kernel's parameter names
 NOT_OURS = {"/etc/systemd/system", "/usr/bin/qemu-system-x86_64"}
 NOT_OURS_FIELDS = {"kernel_keys"}
@@ -92,7 +93,7 @@ def code_files():
     yaml_files = [p for pattern in ("roles/*/tasks/*.yml", "roles/*/vars/*.yml", "roles/*/handlers/*.yml",
                                     "playbooks/*.yml", "playbooks/*/*.yml")
                   for p in glob.glob(os.path.join(TOP, pattern))]
-    python_files = glob.glob(os.path.join(TOP, "plugins", "module_utils", "*.py"))
+    python_files = glob.glob(os.path.join(UTILS, "**", "*.py"), recursive=True)
     return sorted(yaml_files), sorted(python_files)
 
 
@@ -109,9 +110,9 @@ def strings_of(path):
 def owner_file(owner):
     """The module_utils file allowed to spell a module-owned name: the owner of the constant."""
     domain = owner.split()[-1]
-    return {"sriov_vfs": ["sriov.py"], "qemu_vm": ["qemu_spec.py", "qemu_vm.py", "kvm_probe.py"],
-            "ovs_config": ["ovs_config.py", "ovsdb.py"], "pci_driver": ["pci_driver.py"],
-            "cpu_layout": ["cpu_layout.py"]}[domain]
+    return {"sriov_vfs": ["pci/sriov.py"], "qemu_vm": ["qemu/spec.py", "qemu/vm.py", "qemu/kvm_probe.py"],
+            "ovs_config": ["ovs/ovs_config.py", "ovs/ovsdb.py"], "pci_driver": ["pci/pci_driver.py"],
+            "cpu_layout": ["cpu/cpu_layout.py"]}[domain]
 
 
 def test_the_tables_are_not_empty():
@@ -132,7 +133,7 @@ def test_no_owned_name_is_spelled_again_in_code():
                 if not token_re(name).search(text):
                     continue
                 if owner.startswith("module_utils") and path.endswith(".py") and \
-                        os.path.basename(path) in owner_file(owner):
+                        os.path.relpath(path, UTILS) in owner_file(owner):
                     continue
                 if homes.get(name) == path:
                     continue

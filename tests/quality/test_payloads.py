@@ -18,16 +18,18 @@ UTILS = os.path.join(TOP, "plugins", "module_utils")
 
 
 def imported_utils(path):
-    """The module_utils names a file imports (either form: `from PREFIX import a, b` or `from PREFIX.a import x`)."""
+    """The module_utils a file imports, as package.file (either form: `from PREFIX.pkg import a` or
+    `from PREFIX.pkg.a import x`)."""
     with open(path) as handle:
         tree = ast.parse(handle.read(), path)
     names = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            if node.module == PREFIX:
-                names.update(alias.name for alias in node.names)
-            elif node.module.startswith(PREFIX + "."):
-                names.add(node.module[len(PREFIX) + 1:].split(".")[0])
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(PREFIX + "."):
+            package = node.module[len(PREFIX) + 1:]
+            if os.path.isfile(os.path.join(UTILS, package.replace(".", "/") + ".py")):
+                names.add(package)
+            else:
+                names.update(package + "." + alias.name for alias in node.names)
     return names
 
 
@@ -40,28 +42,28 @@ def payload(module):
         if name in seen:
             continue
         seen.add(name)
-        todo |= imported_utils(os.path.join(UTILS, name + ".py")) - seen
+        todo |= imported_utils(os.path.join(UTILS, name.replace(".", "/") + ".py")) - seen
     return seen
 
 
 def test_the_reader_ships_no_writer():
     # host_facts runs first on every host, every run: it reads, so no guest, OVS-port or binding logic
-    writers = {"qemu_vm", "qemu_unit_helper", "kvm_probe", "plan", "ovs_bridge", "ovs_config", "pci_driver",
-               "boot_pci_bind", "boot_sriov_vfs",
-               "sriov", "cmdline", "hugepage_pool"}
+    writers = {"qemu.vm", "qemu.unit_helper", "qemu.kvm_probe", "core.plan", "ovs.ovs_bridge", "ovs.ovs_config",
+               "pci.pci_driver", "pci.boot_pci_bind", "pci.boot_sriov_vfs", "pci.sriov", "boot.cmdline",
+               "memory.hugepage_pool"}
     assert not payload("host_facts") & writers
 
 
 @pytest.mark.parametrize("module, foreign", [
-    ("hugepage_pool", {"qemu_vm", "ovs_bridge", "pci_driver", "cpu_layout"}),
-    ("ovs_bridge", {"qemu_vm", "pci_driver", "cpu_layout", "hugepage_pool"}),
-    ("ovs_config", {"qemu_vm", "pci_driver", "cpu_layout", "hugepage_pool"}),
-    ("pci_driver", {"qemu_vm", "ovs_bridge", "cpu_layout", "hugepage_pool"}),
-    ("kernel_cmdline", {"qemu_vm", "ovs_bridge", "pci_driver", "cpu_layout", "hugepage_pool"}),
+    ("hugepage_pool", {"qemu.vm", "ovs.ovs_bridge", "pci.pci_driver", "cpu.cpu_layout"}),
+    ("ovs_bridge", {"qemu.vm", "pci.pci_driver", "cpu.cpu_layout", "memory.hugepage_pool"}),
+    ("ovs_config", {"qemu.vm", "pci.pci_driver", "cpu.cpu_layout", "memory.hugepage_pool"}),
+    ("pci_driver", {"qemu.vm", "ovs.ovs_bridge", "cpu.cpu_layout", "memory.hugepage_pool"}),
+    ("kernel_cmdline", {"qemu.vm", "ovs.ovs_bridge", "pci.pci_driver", "cpu.cpu_layout", "memory.hugepage_pool"}),
 ])
 def test_a_module_ships_its_own_domain(module, foreign):
     assert not payload(module) & foreign, sorted(payload(module))
 
 
 def test_the_guest_helper_travels_with_qemu_vm():
-    assert "qemu_unit_helper" in payload("qemu_vm")
+    assert "qemu.unit_helper" in payload("qemu_vm")

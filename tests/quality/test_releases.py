@@ -1,4 +1,4 @@
-"""One owner for what differs between the supported releases: plugins/module_utils/release.py.
+"""One owner for what differs between the supported releases: plugins/module_utils/host/release.py.
 
 scripts/setup cannot import it (it installs the Python that would), so its table is checked against it here;
 nothing else in the tree may spell a release's DPDK package name or QEMU suite as data.
@@ -10,7 +10,7 @@ import re
 
 import yaml
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.release import SUPPORTED
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.release import SUPPORTED
 from module_call import REPO
 
 # a DPDK library package with an ABI number: librte-net-vhost23, librte-net-e1000-25

@@ -7,7 +7,7 @@ are replaced by stand-ins that fail the test on any use.
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import PlannedModule
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import PlannedModule
 
 
 class HostAccessInPlan(BaseException):

@@ -10,7 +10,7 @@ two_node_host (a dual-socket DPDK server).
 
 import os
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import format_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import format_cpulist
 
 KB_2M = 2048
 KB_1G = 1048576

@@ -4,8 +4,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nfv.dpdk.plugins.filter.jmespath import jmespath_filter
-from ansible_collections.nfv.dpdk.plugins.module_utils import facts
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.host import facts
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import two_node_host
 
 

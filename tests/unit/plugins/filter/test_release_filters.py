@@ -1,4 +1,4 @@
-"""The filters release and dpdk_packages: the controller's side of plugins/module_utils/release.py."""
+"""The filters release and dpdk_packages: the controller's side of plugins/module_utils/host/release.py."""
 
 import pytest
 from ansible.errors import AnsibleFilterError

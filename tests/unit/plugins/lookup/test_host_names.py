@@ -4,7 +4,8 @@ import pytest
 from ansible.errors import AnsibleLookupError
 
 from ansible_collections.nfv.dpdk.plugins.lookup.host_names import LookupModule
-from ansible_collections.nfv.dpdk.plugins.module_utils import ovs_config, pci_driver, sriov
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import ovs_config
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver, sriov
 
 
 def lookup(*terms):

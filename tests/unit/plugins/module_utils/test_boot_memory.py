@@ -2,9 +2,9 @@
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import boot_memory as bm
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.kernel_params import parse_words
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot import boot_memory as bm
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot.kernel_params import parse_words
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, SysfsTree
 
 G = 1 << 20  # kB

@@ -4,9 +4,10 @@ import os
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import cpu_layout, facts
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpu_layout import Description, resolve
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu import cpu_layout
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpu_layout import Description, resolve
+from ansible_collections.nfv.dpdk.plugins.module_utils.host import facts
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import one_node_cpu_host, two_node_smt_host
 
 

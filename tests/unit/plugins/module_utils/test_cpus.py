@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpus import (
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import (
     MAX_CPUS,
     BadValue,
     CpuOutOfRange,

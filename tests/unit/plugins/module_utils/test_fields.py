@@ -13,15 +13,15 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.cmdline import KernelCmdline
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.fields import control_character_fields
-from ansible_collections.nfv.dpdk.plugins.module_utils.hugepage_pool import HugepagePool
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs_bridge import OvsBridge
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs_config import OvsConfig
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci_driver import PciDriver
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import QemuVm
-from ansible_collections.nfv.dpdk.plugins.module_utils.sriov import SriovVfs
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot.cmdline import KernelCmdline
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.fields import control_character_fields
+from ansible_collections.nfv.dpdk.plugins.module_utils.memory.hugepage_pool import HugepagePool
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_bridge import OvsBridge
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_config import OvsConfig
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.pci_driver import PciDriver
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov import SriovVfs
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import QemuVm
 
 
 @pytest.mark.parametrize("char", ["\x00", "\n", "\r", "\t", "\x0b", "\x1b", "\x7f", "\x85", "\u2028"])

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import facts, hugepages, kernel, netdev, numa, pci
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.host import facts, hugepages, kernel, netdev, numa, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, SysfsTree, one_node_host, two_node_host
 
 

@@ -9,9 +9,9 @@ import os
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import hugepage_pool as hp
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.memory import hugepage_pool as hp
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, SysfsTree, one_node_host, two_node_host
 
 

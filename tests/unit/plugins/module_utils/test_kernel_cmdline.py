@@ -11,12 +11,12 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import cmdline as cl
-from ansible_collections.nfv.dpdk.plugins.module_utils import grubby
-from ansible_collections.nfv.dpdk.plugins.module_utils import kernel_params as kp
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.runner import CommandError
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot import cmdline as cl
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot import grubby
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot import kernel_params as kp
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.runner import CommandError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import SysfsTree
 
 P = kp.parse_word

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import kvm_probe
 
 QEMU = "/usr/bin/qemu-system-x86_64"
 NOBODY = pwd.getpwnam("nobody")

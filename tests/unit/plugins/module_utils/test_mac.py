@@ -9,10 +9,10 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.netdev import mac_problem, normalize_mac
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
-from ansible_collections.nfv.dpdk.plugins.module_utils.sriov import normalize_vf
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.netdev import mac_problem, normalize_mac
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov import normalize_vf
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
 
 
 def test_normalize_mac():

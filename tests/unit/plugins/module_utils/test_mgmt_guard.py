@@ -13,11 +13,12 @@ import os
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import mgmt_guard, netdev
-from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.runner import CommandError
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.runner import CommandError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host import netdev
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import mgmt_guard
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver as pd
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import SysfsTree
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "fixtures")
@@ -329,7 +330,7 @@ def test_pci_driver_refuses_a_slave_of_a_bond_with_addresses(tree, check_mode):
 
 # -- host_facts reads the host network as the guard does ------------------------------------------------
 def test_host_facts_marks_ovs_bridge_ports_and_default_routes_of_any_table(tree):
-    from ansible_collections.nfv.dpdk.plugins.module_utils import facts, pci
+    from ansible_collections.nfv.dpdk.plugins.module_utils.host import facts, pci
     ovs_host(tree)
     host = Host(addresses={"br-mgmt": ["192.0.2.10"]}, ovs=(0, OVSDB_BRIDGES, ""),
                 routes=[{"dst": "default", "dev": "eth2", "table": "100", "flags": []}])

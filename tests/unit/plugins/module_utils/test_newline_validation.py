@@ -9,14 +9,14 @@ import os
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import cmdline as cl
-from ansible_collections.nfv.dpdk.plugins.module_utils import hugepages, numa, pci
-from ansible_collections.nfv.dpdk.plugins.module_utils import ovs_config as oc
-from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
-from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import verify_unit
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot import cmdline as cl
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import verify_unit
+from ansible_collections.nfv.dpdk.plugins.module_utils.host import hugepages, numa, pci
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import ovs_config as oc
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver as pd
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, SysfsTree, one_node_host
 
 

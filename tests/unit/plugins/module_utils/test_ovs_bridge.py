@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import ovs_bridge as ob
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import list_tables, rundir_of
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import ovs_bridge as ob
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovsdb import list_tables, rundir_of
 
 
 def doc(columns, rows):

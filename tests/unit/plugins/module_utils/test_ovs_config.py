@@ -2,8 +2,8 @@
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import ovs_config as oc
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import ovs_config as oc
 
 
 def options(**given):
@@ -74,7 +74,7 @@ def test_restart_required_only_for_start_keys_after_init():
 
 import json  # noqa: E402
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS  # noqa: E402
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import SysfsTree, one_node_host, two_node_host  # noqa: E402
 
 

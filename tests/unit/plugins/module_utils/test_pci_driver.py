@@ -15,10 +15,10 @@ import sys
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import pci_driver as pd
-from ansible_collections.nfv.dpdk.plugins.module_utils import pci_guard
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver as pd
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_guard
 from ansible_collections.nfv.dpdk.tests.unit import sysfs_tree
 
 IP_JSON = json.dumps([
@@ -813,7 +813,7 @@ def test_empty_devices_fails(host):
 # -- issue 15: connection_address is an IP address or a host name that resolves ---------------------------
 import socket  # noqa: E402
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import netdev  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.module_utils.host import netdev  # noqa: E402
 
 
 def no_dns(name, port):

@@ -1,9 +1,9 @@
-"""The PCI reader (plugins/module_utils/pci.py) on fixture trees in the kernel's layout."""
+"""The PCI reader (plugins/module_utils/host/pci.py) on fixture trees in the kernel's layout."""
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import pci
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.host import pci
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 from ansible_collections.nfv.dpdk.tests.unit import sysfs_tree
 
 

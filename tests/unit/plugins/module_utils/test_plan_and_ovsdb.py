@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovsdb import ovsdb_value, parse_table
-from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import Plan, PlannedModule
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovsdb import ovsdb_value, parse_table
 
 
 def test_plan_is_diff_and_changes():

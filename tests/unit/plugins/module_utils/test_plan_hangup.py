@@ -15,16 +15,16 @@ import time
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import plan
+from ansible_collections.nfv.dpdk.plugins.module_utils.core import plan
 
-# the directory that holds ansible_collections/ (plugins/module_utils/plan.py is 5 levels below it)
+# the directory that holds ansible_collections/ (plugins/module_utils/core/plan.py is 5 levels below it)
 COLLECTIONS = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(plan.__file__)))))))
 
 MODULE = textwrap.dedent('''
     import os, signal, time
-    from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-    from ansible_collections.nfv.dpdk.plugins.module_utils.plan import Plan, PlannedModule, run_module
+    from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+    from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import Plan, PlannedModule, run_module
 
     WORK = os.environ["HANGUP_WORK"]
 

@@ -15,7 +15,7 @@ import struct
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.qcow2 import MAX_DEPTH, chain_problems, disk_problems
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.qcow2 import MAX_DEPTH, chain_problems, disk_problems
 
 
 def qcow2(path, backing=None, incompatible=0, version=3):

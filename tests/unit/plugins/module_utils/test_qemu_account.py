@@ -12,9 +12,9 @@ import pwd
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import qemu_account
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import USER_RE, guest_account, guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import account as qemu_account
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import USER_RE, guest_account, guest_spec
 from ansible_collections.nfv.dpdk.tests.unit.plugins.module_utils import test_qemu_vm
 from ansible_collections.nfv.dpdk.tests.unit.plugins.module_utils.test_qemu_vm import SystemctlRunner, actions, make
 

@@ -16,9 +16,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_sandbox import MAX_EXPOSURE, SANDBOX
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.sandbox import MAX_EXPOSURE, SANDBOX
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import (
     helper_argv,
     prestart_commands,
     qemu_argv,

@@ -15,8 +15,8 @@ import subprocess
 import sys
 import threading
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import qemu_unit_helper as helper
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import helper_text
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import unit_helper as helper
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import helper_text
 
 
 def test_pin_plan():

@@ -10,18 +10,20 @@ import sys
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import kvm_probe, programs
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.programs import python_problem, system_python
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_nic_spec import generate_mac
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_spec import guest_spec
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_unit_reader import (
+from ansible_collections.nfv.dpdk.plugins.module_utils.core import programs
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.programs import python_problem, system_python
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import exec_line, unescape_exec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import kvm_probe
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.nic_spec import generate_mac
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_reader import (
     macs_in_unit,
     unit_exec_start,
     unit_helper_path,
     unit_taps,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import (
     CONSOLE_LOG_BYTES,
     MKDIR_SCRIPT,
     console_argv,
@@ -32,7 +34,6 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import (
     qemu_argv,
     unit_text,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import exec_line, unescape_exec
 
 TOOLS = {"sh": "/usr/bin/sh", "install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
 QEMU = "/usr/bin/qemu-system-x86_64"
@@ -355,9 +356,9 @@ def test_is_running(active, sub, running):
 
 # ---- the module's plan (read -> plan -> apply) with systemctl answers given as data -------------
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import systemd_unit  # noqa: E402
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS  # noqa: E402
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_vm import QemuVm  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.module_utils.core import systemd_unit  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import QemuVm  # noqa: E402
 from ansible_collections.nfv.dpdk.plugins.modules.qemu_vm import ARGUMENT_SPEC  # noqa: E402
 
 
@@ -720,7 +721,7 @@ def test_absent_stops_disables_and_removes(host):
 
 # ---- issue 15: bad input is refused naming the field, before anything is written ----------------
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu_unit_reader import resource_clashes, unit_resources  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_reader import resource_clashes, unit_resources  # noqa: E402
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import one_node_host, two_node_host  # noqa: E402
 
 
@@ -1045,7 +1046,7 @@ def test_offline_pin_cpus_are_refused_before_any_change(host):
 
 # ---- issue 27 item 6: a guest on an SR-IOV VF starts only after the SR-IOV boot unit succeeded ----------
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import sriov  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import sriov  # noqa: E402
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import sriov_pf  # noqa: E402
 
 SRIOV_PF, SRIOV_VF = "0000:03:00.1", "0000:03:02.0"

@@ -5,9 +5,9 @@ tests/unit/plugins/filter/test_release_filters.py.)"""
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.release import (
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.release import (
     dpdk_package,
     parse_os_release,
     read_os,

@@ -11,11 +11,11 @@ import stat
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import runtime_dirs
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.runtime_dirs import RuntimeDirs, checked_paths
-from ansible_collections.nfv.dpdk.plugins.module_utils.unit_paths import run_dir_problem
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.runtime import runtime_dirs
+from ansible_collections.nfv.dpdk.plugins.module_utils.runtime.runtime_dirs import RuntimeDirs, checked_paths
+from ansible_collections.nfv.dpdk.plugins.module_utils.runtime.unit_paths import run_dir_problem
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="creates root:<group> directories")
 GROUP = grp.getgrgid(1).gr_name  # daemon on Debian: a real group other than root

@@ -15,9 +15,10 @@ import sys
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils import pci, sriov
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host import pci
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import sriov
 from ansible_collections.nfv.dpdk.tests.unit import sysfs_tree
 
 PF = "0000:03:00.1"

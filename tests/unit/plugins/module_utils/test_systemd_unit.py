@@ -4,8 +4,8 @@ import random
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.systemd_unit import (
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import (
     Systemd,
     escape_word,
     exec_line,
