@@ -17,12 +17,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import grp
 import os
 import pwd
 import stat
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.core.accounts import gid_of, owner_mode
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.accounts import gid_of, owner_mode, uid_of
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import ACCOUNT_PREFIX
 
 COMMENT = "nfv.dpdk guest %s"  # the GECOS field of the accounts qemu_vm creates: whose account it is
@@ -37,10 +37,7 @@ def read_account(account, guest):
         entry = pwd.getpwnam(account)
     except KeyError:
         entry = None
-    try:
-        info["group_exists"] = grp.getgrnam(account) is not None
-    except KeyError:
-        info["group_exists"] = False
+    info["group_exists"] = gid_of(account) is not None
     if entry is not None:
         info.update({"exists": True, "uid": entry.pw_uid, "gid": entry.pw_gid, "comment": entry.pw_gecos,
                      "ours": entry.pw_gecos == COMMENT % guest})
@@ -71,24 +68,22 @@ def credential_problems(spec, account, check_mode, warn):
     Neither may be root. A missing user or group only warns in check mode (the run creates it first).
     """
     problems, gid = [], None
-    wanted = [("group", spec["service_group"], grp.getgrnam)]
+    wanted = [("group", spec["service_group"], gid_of)]
     if spec["own_account"]:
         problems.append(account_problem(account, spec["name"]))
         problems += disk_problems(spec["disks"])
         gid = account["gid"] if account["ours"] else None
     else:
-        wanted.insert(0, ("user", spec["user"], pwd.getpwnam))
-    for kind, name, getter in wanted:
-        try:
-            entry = getter(name)
-        except KeyError:
+        wanted.insert(0, ("user", spec["user"], uid_of))
+    for kind, name, ident_of in wanted:
+        ident = ident_of(name)
+        if ident is None:
             msg = "service %s %s does not exist (the role nfv.dpdk.qemu_vms creates it)" % (kind, name)
             if check_mode:
                 warn(msg)  # a run that creates it first cannot show it in check mode
             else:
                 problems.append(msg)
             continue
-        ident = entry.pw_uid if kind == "user" else entry.gr_gid
         if kind == "group" and not spec["own_account"]:
             gid = ident
         if ident == 0:
@@ -168,7 +163,11 @@ def give(path, owner):
     user, group = owner.split(":")
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
     try:
-        os.fchown(fd, pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid)
+        uid, gid = uid_of(user), gid_of(group)
+        if uid is None or gid is None:
+            raise NfvError("cannot give %s to %s: the host has no such %s"
+                           % (path, owner, "user" if uid is None else "group"))
+        os.fchown(fd, uid, gid)
         os.fchmod(fd, DISK_MODE)
     finally:
         os.close(fd)
