@@ -118,6 +118,11 @@ ansible_facts:
           sample: {"id": "debian", "version_id": "13", "codename": "trixie",
                    "pretty_name": "Debian GNU/Linux 13 (trixie)", "debian_version": "13.2",
                    "release": "Debian 13 (trixie)"}
+        packages:
+          description: The installed Debian packages the roles install (Open vSwitch, DPDK libraries, QEMU, tuned,
+            python3-apt), name to version, from dpkg's database; the roles install only what is missing from it.
+          type: dict
+          sample: {"openvswitch-switch-dpdk": "3.5.0-1", "qemu-system-x86": "1:10.0.2+ds-1"}
         numa:
           description: C(available) is false on hosts without NUMA sysfs; C(nodes) lists
             C(id), C(cpus), C(cpulist), C(memory_total_kb), C(memory_free_kb).

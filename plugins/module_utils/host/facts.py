@@ -12,6 +12,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.core.runner import output
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import Systemd
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu import cpu_layout
 from ansible_collections.nfv.dpdk.plugins.module_utils.host import hugepages, kernel, netdev, numa, pci, release
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.packages import read_packages
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovsdb import OvsDb, rundir_of
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci.mgmt_guard import default_routes, read_network
 
@@ -110,6 +111,7 @@ def gather(fs, runner, connection_address=None, ovs_db=None):
     cpu = kernel.read_cpu(fs)
     result = {
         "os": release.read_os(fs),
+        "packages": read_packages(fs),
         "numa": {"available": bool(nodes), "nodes": nodes},
         "hugepages": {
             "sizes": [hugepages.kb_to_label(s) for s in hugepages.supported_sizes_kb(fs)],
