@@ -90,7 +90,8 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpu import cpu_layout
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.kernel_isolation import CPU_KERNEL_KEYS
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.tuned import TUNED_PROFILE
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import ovs_config
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver, sriov
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import kvm_probe
@@ -109,7 +110,7 @@ def names():
                     "unit_dir": qemu_spec.DEFAULTS["unit_dir"], "helper_dir": qemu_spec.DEFAULTS["helper_dir"],
                     "run_dir": qemu_spec.DEFAULTS["run_dir"],
                     "kvm_probe_cache": kvm_probe.DEFAULT_CACHE},
-        "cpu_layout": {"tuned_profile": cpu_layout.TUNED_PROFILE, "kernel_keys": list(cpu_layout.CPU_KERNEL_KEYS)},
+        "cpu_layout": {"tuned_profile": TUNED_PROFILE, "kernel_keys": list(CPU_KERNEL_KEYS)},
     }
 
 

@@ -334,120 +334,12 @@ conflicts:
             0000:03:00.0)"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.core.fields import refuse_control_characters
-from ansible_collections.nfv.dpdk.plugins.module_utils.core.runner import Runner
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpu_layout import (
-    ISOLCPUS_FLAGS,
-    Description,
-    Topology,
-    resolve,
-    running_guest_conflicts,
-    rxq_conflicts,
-    tuned_activation,
-    vcpu_index,
-)
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import parse_cpulist
-from ansible_collections.nfv.dpdk.plugins.module_utils.host.facts import layout_facts, running_layout
-from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.host.kernel import read_task_names
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import unit_name
-
-TUNED_ACTIVE_PROFILE = "/etc/tuned/active_profile"
-CPU_OPTIONS = dict(
-    housekeeping_cores=dict(type="raw"),
-    housekeeping_cpus=dict(type="raw"),
-    pmd_cores=dict(type="raw"),
-    pmd_cpus=dict(type="raw"),
-    guest_cpus=dict(type="raw"),
-    isolcpus=dict(type="bool", default=True),
-    isolcpus_flags=dict(type="list", elements="str", choices=list(ISOLCPUS_FLAGS), default=["domain", "managed_irq"]),
-    nohz_full=dict(type="bool", default=True),
-    rcu_nocbs=dict(type="bool", default=True),
-    irqaffinity=dict(type="bool", default=True),
-    systemd_affinity=dict(type="bool", default=True),
-    tuned=dict(type="bool", default=False),
-)
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpu_layout import ARGUMENT_SPEC, CpuLayout
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            cpu=dict(type="dict", options=CPU_OPTIONS),
-            kernel_args=dict(type="list", elements="raw", default=[]),
-            ovs=dict(type="dict", default={}),
-            vms=dict(type="list", elements="dict", default=[]),
-            hugepages=dict(type="list", elements="dict", default=[]),
-            dpdk_devices=dict(type="list", elements="str", default=[]),
-            hugepage_headroom_mb=dict(type="int", default=0),
-            field_prefix=dict(type="str", default=""),
-            check_running=dict(type="bool", default=False),
-            ovs_db=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    try:
-        refuse_control_characters(p)
-    except NfvError as exc:
-        module.fail_json(msg=exc.msg, conflicts=[], **exc.details)
-    if p["hugepage_headroom_mb"] < 0:
-        module.fail_json(msg="%shugepage_headroom_mb cannot be negative, got %d"
-                         % (p["field_prefix"], p["hugepage_headroom_mb"]), conflicts=[])
-    description = Description(cpu=p["cpu"] or {}, kernel_args=p["kernel_args"], ovs=p["ovs"], vms=p["vms"],
-                              hugepages=p["hugepages"], dpdk_devices=p["dpdk_devices"],
-                              headroom_mb=p["hugepage_headroom_mb"], prefix=p["field_prefix"])
-    fs = HostFS()
-    try:
-        facts = layout_facts(fs)
-        layout, conflicts = resolve(description, facts)
-    except NfvError as exc:
-        module.fail_json(msg=exc.msg, conflicts=[], **exc.details)
-    if layout["tuned"]:  # what the host runs now decides whether tuned-adm must activate the profile
-        tuned = layout["tuned"]
-        tuned["active_profile"] = fs.read(TUNED_ACTIVE_PROFILE) or None
-        tuned["activate"] = tuned_activation(tuned["active_profile"],
-                                             fs.read(tuned["variables_file"]) != tuned["variables_text"].strip())
-    if conflicts:
-        module.fail_json(msg="the CPU and NUMA layout has %d conflict(s): %s"
-                         % (len(conflicts), " | ".join(conflicts)), conflicts=conflicts, layout=layout)
-    vms = []
-    for vm in p["vms"]:
-        pins = layout["vm_vcpu_pins"].get(vm.get("name"))
-        if pins and vm.get("cpu_affinity") in (None, "", []) and vm.get("vcpu_pins") in (None, []):
-            vms.append(dict(vm, vcpu_pins=pins, emulator_cpus=layout["vm_emulator_cpus"][vm["name"]]))
-        else:
-            vms.append(vm)
-    result = dict(changed=False, layout=layout, vms=vms, conflicts=[])
-    if p["check_running"]:
-        try:
-            result["running"] = check_running(fs, Runner(module), facts, layout, vms, p["ovs_db"])
-        except NfvError as exc:
-            module.fail_json(msg=exc.msg, conflicts=[], **exc.details)
-        for conflict in result["running"]["conflicts"]:
-            module.warn(conflict)
-    module.exit_json(**result)
-
-
-def check_running(fs, runner, facts, layout, vms, ovs_db):
-    """What runs now against the layout: rxqs across NUMA nodes, guest threads outside their CPUs."""
-    guests = [(vm["name"], unit_name(vm["name"])) for vm in vms
-              if vm.get("name") and vm.get("state", "started") == "started"]
-    running = running_layout(fs, runner, guests, ovs_db)
-    conflicts = rxq_conflicts(running["pmds"], running["port_nodes"])
-    topo = Topology.from_facts(facts)
-    pmd = parse_cpulist(layout["pmd_cpus"])
-    for vm in vms:
-        guest = running["guests"].get(vm.get("name"))
-        if guest:
-            names = read_task_names(fs, guest["pid"])
-            guest["vcpus"] = dict((tid, vcpu_index(n)) for tid, n in sorted(names.items())
-                                  if vcpu_index(n) is not None)
-            conflicts.extend(running_guest_conflicts(vm, guest, names, pmd, topo))
-    running["conflicts"] = conflicts
-    return running
+    run_module(CpuLayout, ARGUMENT_SPEC)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,9 @@ import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.programs import system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import unescape_exec
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpu_layout import Topology, running_guest_conflicts
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import format_cpulist, parse_cpulist
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.running_check import running_guest_conflicts
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.topology import Topology
 from ansible_collections.nfv.dpdk.plugins.module_utils.host import kernel
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.facts import layout_facts
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS

@@ -118,7 +118,8 @@ def test_role_readme_example_passes_the_role_argument_spec(role):
 
 @pytest.mark.parametrize("name", ["README host description"])
 def test_readme_cpu_layout_has_no_conflict_on_a_two_node_smt_host(name, tmp_path):
-    from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpu_layout import Description, resolve
+    from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.description import Description
+    from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.layout import resolve
     from ansible_collections.nfv.dpdk.plugins.module_utils.host.facts import layout_facts
     from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
     from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import two_node_smt_host

@@ -112,7 +112,7 @@ def owner_file(owner):
     domain = owner.split()[-1]
     return {"sriov_vfs": ["pci/sriov.py"], "qemu_vm": ["qemu/spec.py", "qemu/vm.py", "qemu/kvm_probe.py"],
             "ovs_config": ["ovs/ovs_config.py", "ovs/ovsdb.py"], "pci_driver": ["pci/pci_driver.py"],
-            "cpu_layout": ["cpu/cpu_layout.py"]}[domain]
+            "cpu_layout": ["cpu/tuned.py", "cpu/kernel_isolation.py"]}[domain]
 
 
 def test_the_tables_are_not_empty():

@@ -54,6 +54,15 @@ def test_the_reader_ships_no_writer():
     assert not payload("host_facts") & writers
 
 
+def test_the_reader_ships_only_the_cpu_topology():
+    # host_facts reports the layout a host runs now: the topology and the pmd-rxq-show parser, not the
+    # derivation and checks of a description (nfv.dpdk.cpu_layout's), and no guest code at all
+    shipped = payload("host_facts")
+    assert sorted(name for name in shipped if name.startswith("cpu.")) == [
+        "cpu.cpus", "cpu.kernel_isolation", "cpu.pmd_rxq_show", "cpu.topology"]
+    assert not [name for name in shipped if name.startswith("qemu.")]
+
+
 @pytest.mark.parametrize("module, foreign", [
     ("hugepage_pool", {"qemu.vm", "ovs.ovs_bridge", "pci.pci_driver", "cpu.cpu_layout"}),
     ("ovs_bridge", {"qemu.vm", "pci.pci_driver", "cpu.cpu_layout", "memory.hugepage_pool"}),

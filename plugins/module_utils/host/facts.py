@@ -10,7 +10,8 @@ __metaclass__ = type
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.runner import output_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import Systemd
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpu import cpu_layout
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.pmd_rxq_show import parse_pmd_rxq_show
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.topology import current_layout
 from ansible_collections.nfv.dpdk.plugins.module_utils.host import hugepages, kernel, netdev, numa, pci, release
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.packages import read_packages
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovsdb import OvsDb, rundir_of
@@ -68,7 +69,7 @@ def running_layout(fs, runner, guests, ovs_db=None):
                                   env={"OVS_RUNDIR": rundir} if rundir else None)
         out, err = output_text(out), output_text(err)
         if rc == 0:
-            state["pmds"] = cpu_layout.parse_pmd_rxq_show(out)
+            state["pmds"] = parse_pmd_rxq_show(out)
         else:
             state["notes"].append("ovs-appctl dpif-netdev/pmd-rxq-show failed: %s" % (err or out).strip())
         nodes = dict((d["address"], d["numa_node"]) for d in pci.read_devices(fs))
@@ -128,5 +129,5 @@ def gather(fs, runner, connection_address=None, ovs_db=None):
         "kvm": {"device": kernel.kvm_available(fs)},
         "ovs": OvsDb(runner, db=ovs_db).facts(),
     }
-    result["cpu_layout"] = cpu_layout.current_layout(result, params)
+    result["cpu_layout"] = current_layout(result, params)
     return result

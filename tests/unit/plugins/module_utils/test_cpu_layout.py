@@ -4,8 +4,18 @@ import os
 
 import pytest
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpu import cpu_layout
-from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpu_layout import Description, resolve
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.description import Description
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.kernel_isolation import isolcpus_cpus, kernel_arg_values
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.layout import resolve
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.pmd_rxq_show import parse_pmd_rxq_show
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.running_check import (
+    guest_affinity_conflicts,
+    running_guest_conflicts,
+    rxq_conflicts,
+    vcpu_index,
+)
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.topology import Topology, current_layout
+from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.tuned import tuned_activation
 from ansible_collections.nfv.dpdk.plugins.module_utils.host import facts
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import one_node_cpu_host, two_node_smt_host
@@ -47,7 +57,7 @@ def test_reader_two_nodes_smt(two_node):
     assert cpu["present"] == list(range(16))
     assert cpu["siblings"][:2] == [[0, 8], [1, 9]]
     assert cpu["siblings"][-1] == [7]  # 15 is offline
-    topo = cpu_layout.Topology.from_facts(two_node)
+    topo = Topology.from_facts(two_node)
     assert topo.cores(1) == [(4, 12), (5, 13), (6, 14), (7,)]
     assert topo.siblings(2) == [10]
     assert topo.as_dict()["smt"] is True
@@ -55,18 +65,18 @@ def test_reader_two_nodes_smt(two_node):
 
 def test_reader_one_node(one_node):
     assert one_node["cpu"]["siblings"] == [[0], [1], [2], [3]]
-    assert cpu_layout.Topology.from_facts(one_node).as_dict()["smt"] is False
+    assert Topology.from_facts(one_node).as_dict()["smt"] is False
 
 
 def test_parsers():
-    assert cpu_layout.isolcpus_cpus("managed_irq,domain,2-3") == (["managed_irq", "domain"], [2, 3])
-    assert cpu_layout.kernel_arg_values(["quiet", "isolcpus=2-3", {"key": "nohz_full", "value": "2-3"}]) == {
+    assert isolcpus_cpus("managed_irq,domain,2-3") == (["managed_irq", "domain"], [2, 3])
+    assert kernel_arg_values(["quiet", "isolcpus=2-3", {"key": "nohz_full", "value": "2-3"}]) == {
         "isolcpus": "2-3", "nohz_full": "2-3"}
 
 
 def test_current_layout_reads_masks_and_args(two_node):
     two_node["ovs"] = {"other_config": {"pmd-cpu-mask": "0x22", "dpdk-lcore-mask": "0x1"}}
-    layout = cpu_layout.current_layout(two_node, [{"key": "isolcpus", "value": "1-7"}, {"key": "quiet", "value": None}])
+    layout = current_layout(two_node, [{"key": "isolcpus", "value": "1-7"}, {"key": "quiet", "value": None}])
     assert layout["pmd_cpus"] == [1, 5]
     assert layout["lcore_cpus"] == [0]
     assert layout["kernel_args"] == {"isolcpus": "1-7"}
@@ -299,30 +309,30 @@ def fixture_text(name):
 
 
 def test_pmd_rxq_show_captured_from_ovs_3_1():
-    pmds = cpu_layout.parse_pmd_rxq_show(fixture_text("ovs-3.1-one-pmd-vhost.txt"))
+    pmds = parse_pmd_rxq_show(fixture_text("ovs-3.1-one-pmd-vhost.txt"))
     assert pmds == [{"numa": 0, "core": 1, "isolated": False, "rxqs": [
         {"port": "vhu1", "queue": 0, "enabled": True, "usage": "NOT AVAIL"},
         {"port": "vhu2", "queue": 0, "enabled": True, "usage": "NOT AVAIL"}]}]
-    assert cpu_layout.rxq_conflicts(pmds, {"vhu1": 0, "vhu2": None}) == []
+    assert rxq_conflicts(pmds, {"vhu1": 0, "vhu2": None}) == []
 
 
 def test_rxq_on_a_pmd_of_another_node_is_reported():
-    pmds = cpu_layout.parse_pmd_rxq_show(fixture_text("two-node-cross.txt"))
+    pmds = parse_pmd_rxq_show(fixture_text("two-node-cross.txt"))
     assert [(p["numa"], p["core"], p["isolated"], len(p["rxqs"])) for p in pmds] == [(0, 1, False, 3), (1, 5, True, 2)]
     assert pmds[1]["rxqs"][1] == {"port": "vhu-vm2", "queue": 0, "enabled": False, "usage": "0 %"}
-    found = cpu_layout.rxq_conflicts(pmds, {"dpdk0": 0, "dpdk1": 1, "vhu-vm1": 0, "vhu-vm2": 0})
+    found = rxq_conflicts(pmds, {"dpdk0": 0, "dpdk1": 1, "vhu-vm1": 0, "vhu-vm2": 0})
     # dpdk1 queue 1 on the node-0 PMD; vhu-vm2 is on node 0 but disabled, so not reported
     assert found == ["port dpdk1 queue 1 sits on NUMA node 1 but is polled by the PMD on CPU 1 of node 0 "
                      "(ovs-appctl dpif-netdev/pmd-rxq-show): give node 1 a PMD core"]
 
 
 def test_guest_real_affinity(two_node):
-    topo = cpu_layout.Topology.from_facts(two_node)
+    topo = Topology.from_facts(two_node)
     threads = {"100": [2, 10], "101": [2, 10], "102": [0, 1, 2], "103": [0, 1, 2]}
-    found = cpu_layout.guest_affinity_conflicts("vm1", threads, [2, 10], [1, 9], topo, node=0)
+    found = guest_affinity_conflicts("vm1", threads, [2, 10], [1, 9], topo, node=0)
     assert found == ["guest vm1 threads 102,103 run on CPUs 0-2, not its cpu_affinity 2,10 (restart the guest to "
                      "apply it)", "guest vm1 threads 102,103 may run on PMD CPUs 1"]
-    found = cpu_layout.guest_affinity_conflicts("vm2", {"200": [6]}, [], [1], topo, node=0)
+    found = guest_affinity_conflicts("vm2", {"200": [6]}, [], [1], topo, node=0)
     assert found == ["guest vm2 thread 200 may run on CPUs 6 outside its NUMA node 0"]
 
 
@@ -401,30 +411,30 @@ def test_explicit_pins_are_checked_field_by_field(two_node):
 @pytest.mark.parametrize("name, index", [("CPU 0/KVM", 0), ("CPU 12/TCG", 12), ("qemu-system-x86", None),
                                          ("IO mon_iothread", None), ("CPU x/KVM", None)])
 def test_vcpu_thread_names(name, index):
-    assert cpu_layout.vcpu_index(name) == index
+    assert vcpu_index(name) == index
 
 
 def test_running_vcpu_threads_against_their_pins(two_node):
-    topo = cpu_layout.Topology.from_facts(two_node)
+    topo = Topology.from_facts(two_node)
     vm = {"name": "vm1", "vcpus": 2, "numa_node": 0, "vcpu_pins": ["2", "10"], "emulator_cpus": "0,8"}
     names = {"100": "qemu-system-x86", "101": "IO mon_iothread", "102": "CPU 0/KVM", "103": "CPU 1/KVM"}
     pinned = {"pid": 100, "threads": {"100": [0, 8], "101": [0, 8], "102": [2], "103": [10]}}
-    assert cpu_layout.running_guest_conflicts(vm, pinned, names, [1, 9], topo) == []
+    assert running_guest_conflicts(vm, pinned, names, [1, 9], topo) == []
     moved = {"pid": 100, "threads": {"100": [0, 8], "101": [0, 2, 8, 10], "102": [2], "103": [2]}}
-    assert cpu_layout.running_guest_conflicts(vm, moved, names, [1, 9], topo) == [
+    assert running_guest_conflicts(vm, moved, names, [1, 9], topo) == [
         "guest vm1 thread 101 runs on CPUs 0,2,8,10, not its emulator_cpus 0,8 (restart the guest to apply it)",
         "guest vm1 vCPU 1 (thread 103) runs on CPUs 2, not its vcpu_pins[1] 10 (restart the guest to pin it again)"]
     # a vCPU thread on a PMD CPU is named for that too; a missing vCPU thread cannot be checked
-    found = cpu_layout.running_guest_conflicts(vm, {"pid": 100, "threads": {"100": [0, 8], "102": [1]}},
-                                               {"100": "qemu-system-x86", "102": "CPU 0/KVM"}, [1, 9], topo)
+    found = running_guest_conflicts(vm, {"pid": 100, "threads": {"100": [0, 8], "102": [1]}},
+                                    {"100": "qemu-system-x86", "102": "CPU 0/KVM"}, [1, 9], topo)
     assert found == ["guest vm1 vCPU 0 (thread 102) runs on CPUs 1, not its vcpu_pins[0] 2 (restart the guest to pin "
                      "it again)", "guest vm1 thread 102 may run on PMD CPUs 1",
                      "guest vm1 vCPU 1: no thread named 'CPU 1/...' (QEMU without debug-threads=on, or fewer vCPUs "
                      "running than vcpu_pins): its pin cannot be checked"]
     # without emulator_cpus the other threads keep the unit's CPUAffinity, the union of the pins
     vm = {"name": "vm1", "vcpus": 2, "vcpu_pins": ["2", "10"]}
-    found = cpu_layout.running_guest_conflicts(vm, {"pid": 100, "threads": {"100": [2, 10], "102": [2], "103": [10]}},
-                                               names, [1], topo)
+    found = running_guest_conflicts(vm, {"pid": 100, "threads": {"100": [2, 10], "102": [2], "103": [10]}},
+                                    names, [1], topo)
     assert found == []
 
 
@@ -478,4 +488,4 @@ def test_tuned_and_own_isolation_arguments_conflict(two_node):
     ("", True, "the active tuned profile is none, not cpu-partitioning"),
 ])
 def test_tuned_activation_only_when_needed(active, changed, reason):
-    assert cpu_layout.tuned_activation(active, changed) == reason
+    assert tuned_activation(active, changed) == reason
