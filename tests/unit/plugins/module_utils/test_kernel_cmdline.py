@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.boot import cmdline as cl
-from ansible_collections.nfv.dpdk.plugins.module_utils.boot import grubby
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot import file_backend, grub, grubby, kernel_install
 from ansible_collections.nfv.dpdk.plugins.module_utils.boot import kernel_params as kp
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.runner import CommandError
@@ -24,6 +24,12 @@ P = kp.parse_word
 
 def params(text):
     return kp.parse_words(text)[0]
+
+
+def on_this_host(monkeypatch, root):
+    """This host's "/" is the tree root: host_path in every module that maps the booted system's paths."""
+    for module in (file_backend, grub, kernel_install, cl):
+        monkeypatch.setattr(module, "host_path", lambda _root, path: str(root) + path)
 
 
 # -- parsing ------------------------------------------------------------------
@@ -248,7 +254,7 @@ def old_dropin(words):
 
 
 def new_dropin(words):
-    return cl.GRUB_HEADER + 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT %s"\n' % words
+    return grub.GRUB_HEADER + 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT %s"\n' % words
 
 
 def test_grub_dropin_written_read_back_and_update_grub_run(tmp_path):
@@ -260,7 +266,7 @@ def test_grub_dropin_written_read_back_and_update_grub_run(tmp_path):
     assert not dropin(root).exists() and runner.calls == []
     result, _m = run(tmp_path, runner, params=wanted, backend="grub", root=str(root), update_bootloader=False)
     assert result["changes"] == predicted["changes"] and result["next_boot"] == predicted["next_boot"]
-    assert dropin(root).read_text() == cl.GRUB_HEADER + \
+    assert dropin(root).read_text() == grub.GRUB_HEADER + \
         'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT ' + " ".join(wanted) + '"\n'
     assert result["next_boot"] == "console=ttyS0 quiet " + " ".join(wanted)
     assert result["reboot_required"] is True
@@ -273,7 +279,7 @@ def test_grub_dropin_written_read_back_and_update_grub_run(tmp_path):
 
 def test_grub_on_the_host_runs_update_grub_and_restores_on_failure(tmp_path, monkeypatch):
     root = grub_root(tmp_path)
-    monkeypatch.setattr(cl, "host_path", lambda _root, path: str(root) + path)  # this host's "/" is the tree
+    on_this_host(monkeypatch, root)  # this host's "/" is the tree
     runner = RecordingRunner(binaries=["update-grub"])
     result, _m = run(tmp_path, runner, params=["iommu=pt"], backend="grub")
     assert runner.calls == [["update-grub"]] and result["changed"]
@@ -287,7 +293,7 @@ def test_grub_on_the_host_runs_update_grub_and_restores_on_failure(tmp_path, mon
 
 def test_grub_missing_update_tool_fails_before_writing(tmp_path, monkeypatch):
     root = grub_root(tmp_path)
-    monkeypatch.setattr(cl, "host_path", lambda _root, path: str(root) + path)
+    on_this_host(monkeypatch, root)
     with pytest.raises(NfvError) as err:
         run(tmp_path, RecordingRunner(), params=["iommu=pt"], backend="grub")
     assert "update-grub, grub-mkconfig, grub2-mkconfig" in err.value.msg
@@ -476,7 +482,7 @@ def write_grub_cfg(root):
 def grub_host(tmp_path, monkeypatch):
     root = grub_root(tmp_path)
     write_grub_cfg(root)
-    monkeypatch.setattr(cl, "host_path", lambda _root, path: str(root) + path)  # this host's "/" is the tree
+    on_this_host(monkeypatch, root)  # this host's "/" is the tree
     return root
 
 
@@ -541,21 +547,21 @@ def test_repair_that_does_not_take_fails_naming_the_file(tmp_path, grub_host):
 
 def grub_cfg(root):
     """{'default', 'recovery'}: the kernel lines of the fixture's generated grub.cfg, as words."""
-    lines = cl.grub_cfg_lines((root / "boot/grub/grub.cfg").read_text())
+    lines = grub.grub_cfg_lines((root / "boot/grub/grub.cfg").read_text())
     return dict((entry, kp.format_params(words)) for entry, words in lines.items())
 
 
 def test_grub_cfg_lines_finds_the_default_and_the_first_recovery_entry():
     text = GRUB_CFG % ("console=ttyS0 quiet hugepages=4", "console=ttyS0")
-    assert cl.grub_cfg_lines(text) == {"default": params("root=UUID=0a1b ro console=ttyS0 quiet hugepages=4"),
-                                       "recovery": params("root=UUID=0a1b ro single console=ttyS0")}
-    assert cl.grub_cfg_lines("menuentry 'x' {\n}\n") == {"default": None, "recovery": None}
+    assert grub.grub_cfg_lines(text) == {"default": params("root=UUID=0a1b ro console=ttyS0 quiet hugepages=4"),
+                                         "recovery": params("root=UUID=0a1b ro single console=ttyS0")}
+    assert grub.grub_cfg_lines("menuentry 'x' {\n}\n") == {"default": None, "recovery": None}
 
 
 # -- issue 27: the collection's parameters go where the recovery entries do not take them ---------------------------
 def test_the_dropin_appends_to_grub_cmdline_linux_default_and_reads_its_old_form(tmp_path):
     root = grub_root(tmp_path, dropins={"99-nfv-dpdk.cfg": new_dropin("iommu=pt hugepages=0:2,1:2")})
-    backend = cl.GrubBackend(FakeModule(), RecordingRunner(), str(root), False)
+    backend = grub.GrubBackend(FakeModule(), RecordingRunner(), str(root), False)
     assert backend.read_file()["params"] == params("iommu=pt hugepages=0:2,1:2")
     assert backend.read_file()["legacy"] is False
     assert grub_variables(root) == ("console=ttyS0", "quiet iommu=pt hugepages=0:2,1:2")
@@ -702,7 +708,7 @@ def test_each_numa_node_keeps_its_share(tmp_path, grub_host):
 
 def test_the_whole_next_boot_counts_with_the_default_size_of_the_base_configuration(tmp_path, monkeypatch):
     root = grub_root(tmp_path, linux="console=ttyS0 default_hugepagesz=1G")
-    monkeypatch.setattr(cl, "host_path", lambda _root, path: str(root) + path)
+    on_this_host(monkeypatch, root)
     with pytest.raises(NfvError) as err:  # 31 pages of the default size, 1G on the next boot
         run(tmp_path, UpdateGrub(root), params=["hugepages=31"], backend="grub")
     assert "would reserve 31G of hugepages (default_hugepagesz=1G hugepages=31)" in err.value.msg
@@ -710,7 +716,7 @@ def test_the_whole_next_boot_counts_with_the_default_size_of_the_base_configurat
 
 def test_someone_elses_reservation_over_the_budget_is_a_warning(tmp_path, monkeypatch):
     root = grub_root(tmp_path, linux="console=ttyS0 hugepagesz=2M hugepages=16000 hugepagesz=1G hugepages=0:1,5:1")
-    monkeypatch.setattr(cl, "host_path", lambda _root, path: str(root) + path)
+    on_this_host(monkeypatch, root)
     result, module = run(tmp_path, UpdateGrub(root), params=["default_hugepagesz=2M"], backend="grub")
     assert result["changed"] and dropin(root).exists()
     assert any("would reserve 33.2G of hugepages" in w for w in module.warnings), module.warnings

@@ -10,6 +10,7 @@ import os
 import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.boot import cmdline as cl
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot import kernel_params as kp
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import verify_unit
 from ansible_collections.nfv.dpdk.plugins.module_utils.host import hugepages, numa, pci
@@ -35,9 +36,9 @@ from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, Sys
     ("iommu=pt", "iommu=p\x7ft", "control character"),
 ])
 def test_kernel_cmdline_param_with_newline_is_refused(clean, bad, message):
-    assert cl.normalize_params([clean])
+    assert kp.normalize_params([clean])
     with pytest.raises(NfvError) as err:
-        cl.normalize_params([bad])
+        kp.normalize_params([bad])
     assert message in err.value.msg
 
 
