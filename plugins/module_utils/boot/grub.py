@@ -17,6 +17,7 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.boot import grub_defaults
 from ansible_collections.nfv.dpdk.plugins.module_utils.boot.boot_memory import RESERVATION_KEYS
 from ansible_collections.nfv.dpdk.plugins.module_utils.boot.file_backend import FileBackend, host_path
 from ansible_collections.nfv.dpdk.plugins.module_utils.boot.kernel_params import format_params, parse_words, project
@@ -32,19 +33,6 @@ GRUB_LINE_RE = re.compile(r'(?P<var>GRUB_CMDLINE_LINUX(?:_DEFAULT)?)="\$(?P=var)
 GRUB_HEADER = ("# Managed by Ansible (nfv.dpdk.kernel_cmdline): kernel parameters appended to\n"
                "# GRUB_CMDLINE_LINUX_DEFAULT, for the normal boot entries: the recovery entries boot without\n"
                "# them. Edits here are overwritten; run update-grub after changes.\n")
-# what update-grub itself does to find the command line: source /etc/default/grub, then the
-# drop-ins in order. Our own drop-in is skipped; it is added from the plan. A fixed script: the
-# only inputs are /etc/default (under the root) and our drop-in, passed as positional arguments.
-GRUB_BASE_SCRIPT = r"""
-dir="$1"; own="$2"
-GRUB_CMDLINE_LINUX=""; GRUB_CMDLINE_LINUX_DEFAULT=""
-if [ -f "$dir/grub" ]; then . "$dir/grub"; fi
-for f in "$dir"/grub.d/*.cfg; do
-  if [ -f "$f" ] && [ "$f" != "$own" ]; then . "$f"; fi
-done
-printf 'NFV_GRUB_LINUX=%s\nNFV_GRUB_DEFAULT=%s\nNFV_GRUB_NO_RECOVERY=%s\n' "$GRUB_CMDLINE_LINUX" \
-  "$GRUB_CMDLINE_LINUX_DEFAULT" "$GRUB_DISABLE_RECOVERY"
-"""
 GRUB_UPDATE_COMMANDS = (
     ("update-grub", []),
     ("grub-mkconfig", ["-o", "/boot/grub/grub.cfg"]),
@@ -112,7 +100,8 @@ class GrubBackend(FileBackend):
     def base(self):
         """GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT from the rest of the GRUB configuration."""
         own = os.path.join(host_path(self.root, GRUB_DROPIN_DIR), GRUB_DROPIN)
-        out = self.runner.output("sh", ["-c", GRUB_BASE_SCRIPT, "sh", host_path(self.root, "/etc/default"), own])
+        # every file update-grub sources except the module's own drop-in (a program of its own: grub_defaults.py)
+        out = self.runner.output("sh", ["-c", grub_defaults.SCRIPT, "sh", host_path(self.root, "/etc/default"), own])
         if isinstance(out, bytes):
             out = out.decode("utf-8", "replace")
         values = {}
