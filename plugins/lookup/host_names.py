@@ -92,7 +92,7 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.kernel_isolation import CPU_KERNEL_KEYS
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.tuned import TUNED_PROFILE
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import ovs_config
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import other_config_keys
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver, sriov
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import kvm_probe
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import spec as qemu_spec
@@ -105,7 +105,7 @@ def names():
                        "state": pci_driver.STATE_FILE},
         "sriov_vfs": {"unit": sriov.UNIT_NAME, "unit_file": sriov.UNIT_FILE, "program": sriov.SCRIPT,
                       "conf_dir": sriov.CONF_DIR},
-        "ovs_config": {"other_config_keys": [key for _option, key in ovs_config.OPTION_KEYS]},
+        "ovs_config": {"other_config_keys": [key for _option, key in other_config_keys.OPTION_KEYS]},
         "qemu_vm": {"unit_prefix": qemu_spec.UNIT_PREFIX, "unit_pattern": qemu_spec.UNIT_PREFIX + "*.service",
                     "unit_dir": qemu_spec.DEFAULTS["unit_dir"], "helper_dir": qemu_spec.DEFAULTS["helper_dir"],
                     "run_dir": qemu_spec.DEFAULTS["run_dir"],

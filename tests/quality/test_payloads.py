@@ -49,7 +49,10 @@ def payload(module):
 def test_the_reader_ships_no_writer():
     # host_facts runs first on every host, every run: it reads, so no guest, OVS-port or binding logic
     writers = {"qemu.vm", "qemu.unit_helper", "qemu.kvm_probe", "core.plan", "ovs.ovs_bridge", "ovs.ovs_config",
-               "pci.pci_driver", "pci.boot_pci_bind", "pci.boot_sriov_vfs", "pci.sriov", "boot.cmdline",
+               "ovs.port_validation", "ovs.bridge_validation", "ovs.bridge_state", "ovs.bridge_plan",
+               "ovs.bridge_transaction", "ovs.other_config_keys", "ovs.other_config_validation",
+               "ovs.other_config_plan", "pci.pci_driver", "pci.boot_pci_bind", "pci.boot_sriov_vfs", "pci.sriov",
+               "boot.cmdline",
                "boot.file_backend", "boot.grub", "boot.grub_defaults", "boot.grubby", "boot.kernel_install",
                "memory.hugepage_pool"}
     assert not payload("host_facts") & writers

@@ -4,7 +4,7 @@ import pytest
 from ansible.errors import AnsibleLookupError
 
 from ansible_collections.nfv.dpdk.plugins.lookup.host_names import LookupModule
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import ovs_config
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import other_config_keys
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver, sriov
 
 
@@ -21,7 +21,7 @@ def test_each_domain_names_what_its_module_writes():
 
 def test_the_ovs_keys_are_those_of_the_typed_options():
     keys = lookup("ovs_config")[0]["other_config_keys"]
-    assert keys == [key for _option, key in ovs_config.OPTION_KEYS]
+    assert keys == [key for _option, key in other_config_keys.OPTION_KEYS]
     assert "dpdk-socket-mem" in keys and "pmd-cpu-mask" in keys
 
 

@@ -15,7 +15,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvErr
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import verify_unit
 from ansible_collections.nfv.dpdk.plugins.module_utils.host import hugepages, numa, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import ovs_config as oc
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import other_config_validation, ovs_config
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver as pd
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, SysfsTree, one_node_host
@@ -168,7 +168,7 @@ def test_pci_driver_driver_name_with_newline_is_refused(bad):
 
 # -- ovs_config ------------------------------------------------------------------------
 def ovs_options(**given):
-    base = dict((k, None) for k in oc.ARGUMENT_SPEC)
+    base = dict((k, None) for k in ovs_config.ARGUMENT_SPEC)
     base.update(given)
     return base
 
@@ -178,10 +178,10 @@ def ovs_options(**given):
     ("lcore_mask", "dpdk-lcore-mask", "1", "0x1"),
 ])
 def test_ovs_config_mask_with_newline_is_refused(option, key, clean, expected):
-    assert oc.wanted_keys(ovs_options(**{option: clean})) == {key: expected}
+    assert other_config_validation.wanted_keys(ovs_options(**{option: clean})) == {key: expected}
     for bad in (clean + "\n", "\n" + clean):
         with pytest.raises(NfvError) as err:
-            oc.wanted_keys(ovs_options(**{option: bad}))
+            other_config_validation.wanted_keys(ovs_options(**{option: bad}))
         assert "%s must be a non-zero hexadecimal CPU mask such as 0x6, got %r" % (option, bad) in err.value.msg
 
 

@@ -5,8 +5,18 @@ import json
 import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import ovs_bridge as ob
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bridge_plan import plan_bridge, predicted_ports
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bridge_state import (
+    BRIDGE_COLUMNS,
+    INTERFACE_COLUMNS,
+    PORT_COLUMNS,
+    index_state,
+)
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bridge_transaction import map_literal, q, transaction_args
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bridge_validation import validate
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_bridge import OvsBridge
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovsdb import list_tables, rundir_of
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.port_validation import PORT_SPEC
 
 
 def doc(columns, rows):
@@ -40,18 +50,18 @@ class FakeOvsDb:
 
 def lab_state():
     """br0 (netdev) with vhu0 (client, tag 10) and vhu1; br1 with eth9."""
-    bridges = doc(ob.BRIDGE_COLUMNS, [
+    bridges = doc(BRIDGE_COLUMNS, [
         [["uuid", "b0"], "br0", ["set", [["uuid", "p0"], ["uuid", "p1"], ["uuid", "p2"]]], "netdev", EMPTY,
          ovs_map({}), ovs_map({"owner": "nfv"})],
         [["uuid", "b1"], "br1", ["uuid", "p9"], "", "secure", ovs_map({}), ovs_map({})],
     ])
-    ports = doc(ob.PORT_COLUMNS, [
+    ports = doc(PORT_COLUMNS, [
         [["uuid", "p0"], "br0", ["uuid", "i0"], EMPTY, EMPTY],
         [["uuid", "p1"], "vhu0", ["uuid", "i1"], 10, EMPTY],
         [["uuid", "p2"], "vhu1", ["uuid", "i2"], EMPTY, ["set", [20, 30]]],
         [["uuid", "p9"], "eth9", ["uuid", "i9"], EMPTY, EMPTY],
     ])
-    interfaces = doc(ob.INTERFACE_COLUMNS, [
+    interfaces = doc(INTERFACE_COLUMNS, [
         interface_row("i0", "br0", "internal", ofport=65534),
         interface_row("i1", "vhu0", "dpdkvhostuserclient", {"vhost-server-path": "/run/vhost/vhu0.sock"},
                       ext={"vm": "vm0"}),
@@ -60,8 +70,8 @@ def lab_state():
         interface_row("i9", "eth9"),
     ])
     fake = FakeOvsDb([bridges, ports, interfaces])
-    tables = list_tables(fake, [("Bridge", ob.BRIDGE_COLUMNS, None), ("Port", ob.PORT_COLUMNS, None),
-                                ("Interface", ob.INTERFACE_COLUMNS, None)])
+    tables = list_tables(fake, [("Bridge", BRIDGE_COLUMNS, None), ("Port", PORT_COLUMNS, None),
+                                ("Interface", INTERFACE_COLUMNS, None)])
     return fake, tables
 
 
@@ -73,7 +83,7 @@ def params(**overrides):
 
 
 def port(name, kind="dpdkvhostuserclient", path=None, **extra):
-    entry = dict((k, None) for k in ob.PORT_SPEC)
+    entry = dict((k, None) for k in PORT_SPEC)
     entry.update({"name": name, "type": kind, "options": {}, "trunks": [], "other_config": {}, "external_ids": {}})
     if kind == "dpdkvhostuserclient":
         entry["options"] = {"vhost-server-path": path or "/run/vhost/%s.sock" % name}
@@ -83,8 +93,8 @@ def port(name, kind="dpdkvhostuserclient", path=None, **extra):
 
 def plan_for(p):
     _fake, (bridges, ports, interfaces) = lab_state()
-    state = ob.index_state(bridges, ports, interfaces, p["name"])
-    return ob.plan_bridge(p, ob.validate(p), state), state
+    state = index_state(bridges, ports, interfaces, p["name"])
+    return plan_bridge(p, validate(p), state), state
 
 
 def test_list_tables_reads_three_tables_in_one_call():
@@ -93,7 +103,7 @@ def test_list_tables_reads_three_tables_in_one_call():
     argv = fake.calls[0]
     assert argv[:2] == ["--format=json", "--data=json"]
     assert argv.count("list") == 3 and argv.count("--") == 3
-    state = ob.index_state(bridges, ports, interfaces, "br0")
+    state = index_state(bridges, ports, interfaces, "br0")
     assert sorted(state["ports"]) == ["br0", "vhu0", "vhu1"]
     assert state["owner"]["eth9"] == "br1"
     assert state["ports"]["vhu0"]["tag"] == 10 and state["ports"]["vhu1"]["trunks"] == [20, 30]
@@ -117,7 +127,7 @@ def test_changed_server_path_and_exact_fields_converge():
     # external_ids are merged: vm0 stays although not listed
     assert "external_ids" not in plan.changes[0].after
     assert plan.changes[1].after == {"mtu_request": None, "trunks": []}
-    args = ob.transaction_args(plan, "br0")
+    args = transaction_args(plan, "br0")
     assert args == [
         "--", "set", "Interface", "vhu0", 'options={"vhost-server-path"="/run/vhost/new.sock"}',
         "--", "clear", "Port", "vhu0", "tag",
@@ -136,7 +146,7 @@ def test_new_ports_purge_and_bridge_settings_in_one_argv():
     assert [(c.key, c.action) for c in plan] == [
         ("bridge.fail_mode", "bridge_column"), ("bridge.external_ids", "bridge_map"),
         ("ports.dpdk0", "create_port"), ("ports.vhu9", "create_port"), ("ports.vhu1", "delete_port")]
-    args = ob.transaction_args(plan, "br0")
+    args = transaction_args(plan, "br0")
     assert args == [
         "--", "set", "Bridge", "br0", 'fail_mode="secure"',
         "--", "set", "Bridge", "br0", 'external_ids:"site"="lab"',
@@ -149,7 +159,7 @@ def test_new_ports_purge_and_bridge_settings_in_one_argv():
         'options={"vhost-server-path"="/run/vhost/vhu9.sock"}', 'external_ids={"iface-id"="a=b c"}',
         "--", "set", "Port", "vhu9", "trunks=[5]",
     ]
-    assert ob.predicted_ports(plan, _state) == ["br0", "dpdk0", "vhu0", "vhu9"]
+    assert predicted_ports(plan, _state) == ["br0", "dpdk0", "vhu0", "vhu9"]
 
 
 def test_new_bridge_and_absent():
@@ -157,11 +167,11 @@ def test_new_bridge_and_absent():
     plan, state = plan_for(p)
     assert [c.action for c in plan] == ["create_bridge", "create_port"]
     expected = ["--", "add-br", "br-new", "--", "set", "Bridge", "br-new", 'datapath_type="netdev"', "--"]
-    assert ob.transaction_args(plan, "br-new")[:9] == expected
-    assert ob.predicted_ports(plan, state) == ["br-new", "vhu5"]
+    assert transaction_args(plan, "br-new")[:9] == expected
+    assert predicted_ports(plan, state) == ["br-new", "vhu5"]
     plan, _state = plan_for(params(state="absent"))
     assert [c.action for c in plan] == ["delete_bridge"]
-    assert ob.transaction_args(plan, "br0") == ["--", "del-br", "br0"]
+    assert transaction_args(plan, "br0") == ["--", "del-br", "br0"]
     plan, _state = plan_for(params(name="br-gone", state="absent"))
     assert not plan.changed
 
@@ -189,21 +199,21 @@ def test_port_on_another_bridge_is_refused():
 ])
 def test_validation(ports, message):
     with pytest.raises(NfvError, match=message.replace("(", "\\(").replace(".", "\\.")):
-        ob.validate(params(ports=ports))
+        validate(params(ports=ports))
 
 
 def test_path_of_exactly_107_bytes_is_fine():
-    ob.validate(params(ports=[port("vhu0", path="/" + "p" * 106)]))
+    validate(params(ports=[port("vhu0", path="/" + "p" * 106)]))
 
 
 def test_bridge_name_length():
     with pytest.raises(NfvError, match="at most 15"):
-        ob.validate(params(name="br-0123456789abc"))
+        validate(params(name="br-0123456789abc"))
 
 
 def test_quoting_needs_no_shell():
-    assert ob.q('a "b" =c') == '"a \\"b\\" =c"'
-    assert ob.map_literal({"k=1": "v w"}) == '{"k=1"="v w"}'
+    assert q('a "b" =c') == '"a \\"b\\" =c"'
+    assert map_literal({"k=1": "v w"}) == '{"k=1"="v w"}'
 
 
 def test_rundir_of():
@@ -217,21 +227,21 @@ def test_rundir_of():
                                   "vh\"u", "vhu'0", "vhu=0", "vhu,0", ".", "..", "vhü0"])
 def test_port_names_ovs_vsctl_or_linux_read_specially_are_refused(name):
     with pytest.raises(NfvError) as err:
-        ob.validate(params(ports=[port("vhu0"), port(name, kind="internal")]))
+        validate(params(ports=[port("vhu0"), port(name, kind="internal")]))
     assert "ports[1].name %r may hold only letters, digits, '_', '-' and '.'" % name in err.value.msg
 
 
 @pytest.mark.parametrize("name", ["br:0", "-br", "br 0", "@br"])
 def test_bridge_names_ovs_vsctl_or_linux_read_specially_are_refused(name):
     with pytest.raises(NfvError) as err:
-        ob.validate(params(name=name))
+        validate(params(name=name))
     assert "bridge name %r may hold only" % name in err.value.msg
 
 
 @pytest.mark.parametrize("name", ["br-phy", "vhu_vm1", "eth0.100", "dpdk0", "_x", "a" * 15])
 def test_usual_names_are_accepted(name):
-    ob.validate(params(name="br0", ports=[port(name, kind="internal")]))
-    ob.validate(params(name=name))
+    validate(params(name="br0", ports=[port(name, kind="internal")]))
+    validate(params(name=name))
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -249,7 +259,7 @@ def test_queue_sizes(extra, message):
     entry = port("d0", kind="dpdk", options={"dpdk-devargs": "0000:03:00.0"})
     entry.update(extra)
     with pytest.raises(NfvError) as err:
-        ob.validate(params(ports=[entry]))
+        validate(params(ports=[entry]))
     assert message in err.value.msg
 
 
@@ -261,7 +271,7 @@ def test_queue_sizes(extra, message):
 def test_good_queue_sizes_are_kept(extra, options):
     entry = port("d0", kind="dpdk", options={"dpdk-devargs": "0000:03:00.0"})
     entry.update(extra)
-    wanted = ob.validate(params(ports=[entry]))[0]["options"]
+    wanted = validate(params(ports=[entry]))[0]["options"]
     assert dict((k, wanted[k]) for k in options) == options
 
 
@@ -300,6 +310,6 @@ def test_bad_input_sends_nothing_to_ovs(given, message):
         runner = NoVsctl()
         module_params = dict(params(**given), db=None, timeout=5)
         with pytest.raises(NfvError) as err:
-            ob.OvsBridge(FakeModule(module_params, check_mode), runner=runner).run()
+            OvsBridge(FakeModule(module_params, check_mode), runner=runner).run()
         assert message in err.value.msg
         assert runner.calls == []

@@ -3,21 +3,30 @@
 import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import ovs_config as oc
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.other_config_keys import MASK_KEYS
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.other_config_plan import (
+    plan_config,
+    restart_keys,
+    spell_for_version,
+    transaction_args,
+    version_tuple,
+)
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.other_config_validation import node_problem, wanted_keys
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_config import ARGUMENT_SPEC, OvsConfig
 
 
 def options(**given):
-    base = dict((k, None) for k in oc.ARGUMENT_SPEC)
+    base = dict((k, None) for k in ARGUMENT_SPEC)
     base.update(given)
     return base
 
 
 def test_options_to_keys():
-    wanted = oc.wanted_keys(options(dpdk_init=True, socket_mem=[1024, 0], socket_limit=[2048, 2048],
-                                    lcore_mask="1", pmd_cpu_mask="0x6", per_port_memory=True,
-                                    extra_args=["--huge-dir=/mnt/huge", "--file-prefix=ovs", "-a", "0000:03:00.0"],
-                                    vhost_iommu_support=False, vhost_postcopy_support=True,
-                                    other_config={"pmd-auto-lb": True, "tx-flush-interval": 50, "gone": None}))
+    wanted = wanted_keys(options(dpdk_init=True, socket_mem=[1024, 0], socket_limit=[2048, 2048],
+                                 lcore_mask="1", pmd_cpu_mask="0x6", per_port_memory=True,
+                                 extra_args=["--huge-dir=/mnt/huge", "--file-prefix=ovs", "-a", "0000:03:00.0"],
+                                 vhost_iommu_support=False, vhost_postcopy_support=True,
+                                 other_config={"pmd-auto-lb": True, "tx-flush-interval": 50, "gone": None}))
     assert wanted == {
         "dpdk-init": "true", "dpdk-socket-mem": "1024,0", "dpdk-socket-limit": "2048,2048",
         "dpdk-lcore-mask": "0x1", "pmd-cpu-mask": "0x6", "per-port-memory": "true",
@@ -25,8 +34,8 @@ def test_options_to_keys():
         "vhost-iommu-support": "false", "vhost-postcopy-support": "true",
         "pmd-auto-lb": "true", "tx-flush-interval": "50", "gone": None,
     }
-    assert oc.wanted_keys(options(dpdk_init="try")) == {"dpdk-init": "try"}
-    assert oc.wanted_keys(options()) == {}
+    assert wanted_keys(options(dpdk_init="try")) == {"dpdk-init": "try"}
+    assert wanted_keys(options()) == {}
 
 
 @pytest.mark.parametrize("given, message", [
@@ -40,34 +49,34 @@ def test_options_to_keys():
 ])
 def test_bad_options(given, message):
     with pytest.raises(NfvError, match=message):
-        oc.wanted_keys(options(**given))
+        wanted_keys(options(**given))
 
 
 def test_plan_and_argv():
     current = {"dpdk-init": "true", "dpdk-socket-mem": "1024", "old": "x", "pmd-cpu-mask": "0x6"}
     wanted = {"dpdk-init": "true", "dpdk-socket-mem": "1024,0", "old": None, "missing": None,
               "dpdk-extra": '--a=b --c="d"', "pmd-cpu-mask": "0x6"}
-    plan = oc.plan_config(current, wanted)
+    plan = plan_config(current, wanted)
     assert plan.as_list() == [
         {"key": "dpdk-extra", "action": "set", "before": None, "after": '--a=b --c="d"'},
         {"key": "dpdk-socket-mem", "action": "set", "before": "1024", "after": "1024,0"},
         {"key": "old", "action": "remove", "before": "x", "after": None},
     ]
-    assert oc.transaction_args(plan) == [
+    assert transaction_args(plan) == [
         "--", "set", "Open_vSwitch", ".",
         'other_config:"dpdk-extra"="--a=b --c=\\"d\\""', 'other_config:"dpdk-socket-mem"="1024,0"',
         "--", "remove", "Open_vSwitch", ".", "other_config", "old",
     ]
     assert plan.diff()["after"] == {"dpdk-extra": '--a=b --c="d"', "dpdk-socket-mem": "1024,0"}
-    assert not oc.plan_config(current, {"dpdk-init": "true"}).changed
+    assert not plan_config(current, {"dpdk-init": "true"}).changed
 
 
 def test_restart_required_only_for_start_keys_after_init():
-    plan = oc.plan_config({}, {"dpdk-socket-mem": "1024", "pmd-cpu-mask": "0x6", "per-port-memory": "true"})
-    assert oc.restart_keys(plan, dpdk_initialized=True) == ["dpdk-socket-mem", "per-port-memory"]
-    assert oc.restart_keys(plan, dpdk_initialized=False) == []
-    runtime_only = oc.plan_config({}, {"pmd-cpu-mask": "0x6", "pmd-auto-lb": "true"})
-    assert oc.restart_keys(runtime_only, dpdk_initialized=True) == []
+    plan = plan_config({}, {"dpdk-socket-mem": "1024", "pmd-cpu-mask": "0x6", "per-port-memory": "true"})
+    assert restart_keys(plan, dpdk_initialized=True) == ["dpdk-socket-mem", "per-port-memory"]
+    assert restart_keys(plan, dpdk_initialized=False) == []
+    runtime_only = plan_config({}, {"pmd-cpu-mask": "0x6", "pmd-auto-lb": "true"})
+    assert restart_keys(runtime_only, dpdk_initialized=True) == []
 
 
 # ---- issue 15: other_config keys are checked like the options; masks normalized; NUMA nodes ----
@@ -110,7 +119,7 @@ from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import SysfsTree, one_no
 ])
 def test_known_other_config_keys_are_checked_like_the_options(given, message):
     with pytest.raises(NfvError) as err:
-        oc.wanted_keys(options(**given))
+        wanted_keys(options(**given))
     assert message in err.value.msg
 
 
@@ -133,15 +142,15 @@ def test_known_other_config_keys_are_checked_like_the_options(given, message):
     ({"other_config": {"my-own-key": "any value"}}, {"my-own-key": "any value"}),
 ])
 def test_known_keys_are_written_normalized(given, expected):
-    assert oc.wanted_keys(options(**given)) == expected
+    assert wanted_keys(options(**given)) == expected
 
 
 @pytest.mark.parametrize("before, after, changed", [
     ("0x06", "0x6", False), ("0X6", "0x6", False), ("6", "0x6", False), ("0x6", "0xe", True), ("junk", "0x6", True),
 ])
 def test_mask_spellings_are_not_drift(before, after, changed):
-    for key in oc.MASK_KEYS:
-        assert oc.plan_config({key: before}, {key: after}).changed is changed
+    for key in MASK_KEYS:
+        assert plan_config({key: before}, {key: after}).changed is changed
 
 
 @pytest.mark.parametrize("nodes, given, message", [
@@ -152,9 +161,9 @@ def test_mask_spellings_are_not_drift(before, after, changed):
                                                            "but this host has NUMA node(s) 0"),
 ])
 def test_more_values_than_numa_nodes(nodes, given, message):
-    wanted = oc.wanted_keys(options(**given))
-    assert message in oc.node_problem(wanted, options(**given), nodes)
-    assert oc.node_problem(wanted, options(**given), [0, 1, 2, 3]) is None
+    wanted = wanted_keys(options(**given))
+    assert message in node_problem(wanted, options(**given), nodes)
+    assert node_problem(wanted, options(**given), [0, 1, 2, 3]) is None
 
 
 class FakeModule:
@@ -197,7 +206,7 @@ class FakeVsctl:
 def run_config(root, check_mode=False, current=None, version="3.1.0", **given):
     runner = FakeVsctl(current or {}, version)
     params = options(timeout=5, **given)
-    result = oc.OvsConfig(FakeModule(params, check_mode), fs=HostFS(str(root)), runner=runner).run()
+    result = OvsConfig(FakeModule(params, check_mode), fs=HostFS(str(root)), runner=runner).run()
     return result, runner
 
 
@@ -212,8 +221,8 @@ def test_bad_input_touches_no_database(tmp_path, host, given, message):
     for check_mode in (True, False):
         runner = FakeVsctl({})
         with pytest.raises(NfvError) as err:
-            oc.OvsConfig(FakeModule(options(timeout=5, **given), check_mode), fs=HostFS(str(tmp_path)),
-                         runner=runner).run()
+            OvsConfig(FakeModule(options(timeout=5, **given), check_mode), fs=HostFS(str(tmp_path)),
+                      runner=runner).run()
         assert message in err.value.msg
         assert runner.calls == []  # refused before the database is even read
 
@@ -254,10 +263,10 @@ def test_a_renamed_key_is_written_as_the_running_ovs_reads_it(tmp_path, version,
     result, runner = run_config(tmp_path, check_mode=True, version=version, current={other: "10000"},
                                 other_config={given: 10000})
     assert sorted((c["key"], c["action"]) for c in result["changes"]) == sorted([(written, "set"), (other, "remove")])
-    plan = oc.plan_config({other: "10000"}, oc.spell_for_version({given: "10000"}, {other: "10000"},
-                                                                 oc.version_tuple(version))[0])
-    assert oc.transaction_args(plan) == ["--", "set", "Open_vSwitch", ".", 'other_config:"%s"="10000"' % written,
-                                         "--", "remove", "Open_vSwitch", ".", "other_config", other]
+    plan = plan_config({other: "10000"}, spell_for_version({given: "10000"}, {other: "10000"},
+                                                           version_tuple(version))[0])
+    assert transaction_args(plan) == ["--", "set", "Open_vSwitch", ".", 'other_config:"%s"="10000"' % written,
+                                      "--", "remove", "Open_vSwitch", ".", "other_config", other]
 
 
 def test_both_spellings_of_one_setting_must_agree(tmp_path):
@@ -284,4 +293,4 @@ def test_a_removed_renamed_key_goes_under_either_name(tmp_path, version, given, 
 @pytest.mark.parametrize("text, parsed", [("3.5.0", (3, 5, 0)), ("3.1", (3, 1, 0)), ("3.1.0-2+deb12u1", (3, 1, 0)),
                                           ("", None), (None, None), ("unknown", None)])
 def test_version_tuple(text, parsed):
-    assert oc.version_tuple(text) == parsed
+    assert version_tuple(text) == parsed
