@@ -37,15 +37,12 @@ description:
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nfv.dpdk.attributes
+  - nfv.dpdk.attributes.read_only
+  - nfv.dpdk.common_options.ovs_db
 attributes:
   check_mode:
-    support: full
     details: The module only reads; check mode gives the same answer.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   cpu:
     description:
@@ -164,15 +161,11 @@ options:
       - For a guest with C(vcpu_pins), each vCPU thread (found by its name in /proc/PID/task/TID/comm, C(CPU N/KVM)
         or C(CPU N/TCG)) is checked against its own pin and every other thread against C(emulator_cpus) (else the
         unit's C(CPUAffinity)); a finding names the guest and the vCPU.
+      - The Open vSwitch checked is the instance of O(ovs_db); C(ovs-appctl) talks to the C(ovs-vswitchd) of that
+        socket's run directory.
       - What it finds is returned in RV(running) and as warnings; it does not fail the module.
     type: bool
     default: false
-  ovs_db:
-    description:
-      - OVSDB remote of the Open vSwitch to check with O(check_running), such as C(unix:/run/openvswitch/db.sock);
-        C(ovs-appctl) then talks to the C(ovs-vswitchd) of that socket's run directory.
-      - Defaults to the system instance.
-    type: str
 notes:
   - The derived layout takes effect through the modules that apply it (nfv.dpdk.kernel_cmdline, nfv.dpdk.ovs_config,
     nfv.dpdk.qemu_vm) and a systemd drop-in; the nfv.dpdk.host role wires them from O(cpu) (its C(host_cpu)).

@@ -23,32 +23,14 @@ description:
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.facts
+  - nfv.dpdk.attributes
+  - nfv.dpdk.attributes.read_only
+  - nfv.dpdk.attributes.facts
+  - nfv.dpdk.common_options.connection_address
+  - nfv.dpdk.common_options.ovs_db
 attributes:
   check_mode:
-    support: full
     details: The module only reads.
-  diff_mode:
-    support: none
-  facts:
-    support: full
-  platform:
-    platforms: posix
-options:
-  connection_address:
-    description:
-      - Local address through which the controller reaches this host. NICs holding it are marked
-        C(management).
-      - Defaults to the server address of the C(SSH_CONNECTION) the module runs under.
-      - An IP address, or a host name that resolves on the host (all its addresses count). Anything else is an
-        error naming this option.
-    type: str
-  ovs_db:
-    description:
-      - OVSDB remote to read, for example C(unix:/run/openvswitch/db.sock).
-      - Defaults to the one C(ovs-vsctl) uses.
-    type: str
 notes:
   - Hugepage C(total), C(free) and C(surplus) are the kernel's own counters from
     C(/sys/kernel/mm/hugepages) and C(/sys/devices/system/node/node*/hugepages).
@@ -194,6 +176,7 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.common_options import CONNECTION_ADDRESS, OVS_DB, merged
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.fields import refuse_control_characters
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.runner import Runner
@@ -201,15 +184,11 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.host.facts import gather
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.netdev import connection_address, resolve_connection_address
 
+ARGUMENT_SPEC = merged({}, CONNECTION_ADDRESS, OVS_DB)
+
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            connection_address=dict(type="str"),
-            ovs_db=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     given = module.params["connection_address"]
     try:
         refuse_control_characters(module.params)

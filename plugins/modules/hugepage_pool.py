@@ -26,16 +26,13 @@ description:
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nfv.dpdk.attributes
+  - nfv.dpdk.attributes.full
 attributes:
   check_mode:
-    support: full
     details: Reports the change and the predicted counts; writes nothing.
   diff_mode:
-    support: full
     details: The diff shows the pool's C(nr_hugepages) file before and after.
-  platform:
-    platforms: posix
 options:
   size:
     description:

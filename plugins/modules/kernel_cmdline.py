@@ -49,18 +49,15 @@ description:
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nfv.dpdk.attributes
+  - nfv.dpdk.attributes.full
 attributes:
   check_mode:
-    support: full
     details: Reports the planned command line, the next boot's line and C(reboot_required); writes and
       runs nothing that changes the host.
   diff_mode:
-    support: full
     details: The managed command line (the drop-in's, C(/etc/kernel/cmdline)'s or each boot entry's)
       before and after.
-  platform:
-    platforms: posix
 options:
   params:
     description:

@@ -27,16 +27,14 @@ description:
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nfv.dpdk.attributes
+  - nfv.dpdk.attributes.full
+  - nfv.dpdk.common_options.db
 attributes:
   check_mode:
-    support: full
     details: Reads and plans only; the database is not touched.
   diff_mode:
-    support: full
     details: Before and after of every changed bridge setting and port.
-  platform:
-    platforms: posix
 options:
   name:
     description:
@@ -51,13 +49,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  db:
-    description:
-      - OVSDB remote of the instance to manage, for example C(unix:/run/openvswitch/db.sock).
-      - Defaults to the one C(ovs-vsctl) uses (the system instance).
-      - For a C(unix:) remote, ovs-vswitchd's pidfile is looked up beside the socket; when it shows no live
-        process the task fails before changing anything.
-    type: str
   datapath_type:
     description:
       - V(netdev) for OVS-DPDK (userspace datapath), V(system) for the kernel datapath.
@@ -228,8 +219,12 @@ rejected:
   elements: dict
 """
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.common_options import DB, merged
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_bridge import ARGUMENT_SPEC, OvsBridge
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_bridge import ARGUMENT_SPEC as OWN_SPEC
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_bridge import OvsBridge
+
+ARGUMENT_SPEC = merged(OWN_SPEC, DB)
 
 
 def main():

@@ -31,24 +31,15 @@ description:
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nfv.dpdk.attributes
+  - nfv.dpdk.attributes.full
+  - nfv.dpdk.common_options.db
 attributes:
   check_mode:
-    support: full
     details: Computes the same plan and changes nothing.
   diff_mode:
-    support: full
     details: Before and after values of the changed keys.
-  platform:
-    platforms: posix
 options:
-  db:
-    description:
-      - OVSDB remote of the instance to manage, for example C(unix:/run/openvswitch/db.sock).
-      - Defaults to the one C(ovs-vsctl) uses (the system instance).
-      - For a C(unix:) remote the pidfile C(ovs-vswitchd.pid) is looked up beside the socket to tell whether
-        ovs-vswitchd runs.
-    type: str
   dpdk_init:
     description:
       - C(other_config:dpdk-init). V(true), V(false) or V(try).
@@ -201,8 +192,12 @@ renamed_keys:
   sample: {"pmd-maxsleep": "pmd-sleep-max"}
 """
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.common_options import DB, merged
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_config import ARGUMENT_SPEC, OvsConfig
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_config import ARGUMENT_SPEC as OWN_SPEC
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_config import OvsConfig
+
+ARGUMENT_SPEC = merged(OWN_SPEC, DB)
 
 
 def main():

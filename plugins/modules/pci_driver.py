@@ -31,17 +31,16 @@ description:
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nfv.dpdk.attributes
+  - nfv.dpdk.attributes.full
+  - nfv.dpdk.common_options.connection_address
 attributes:
   check_mode:
-    support: full
     details: Runs every check and returns the plan; changes nothing. C(modprobe --dry-run) checks
       a driver that is not loaded yet.
   diff_mode:
-    support: full
     details: The diff shows each device's driver before and after and the persistence files.
   platform:
-    platforms: posix
     details: Linux with sysfs.
 options:
   devices:
@@ -92,19 +91,10 @@ options:
         route of any routing table (VRFs, policy routing; C(ip route show table all)), not only the main one.
       - It does not override the refusal to unbind a device from vfio-pci while a process (OVS-DPDK, a
         guest) holds its IOMMU group open, since the kernel's unbind would wait for that process, however long.
+      - Nor does it switch off the check of O(connection_address) - a value that is neither an IP address nor a
+        host name that resolves fails before anything is read or changed.
     type: bool
     default: false
-  connection_address:
-    description:
-      - Local address through which the controller reaches this host; a device whose interface (or a
-        bridge, bond or VLAN on it) holds it is refused without O(force).
-      - Defaults to the server address of the C(SSH_CONNECTION) the module runs under. C(sudo) may
-        drop that variable under C(become); pass the address explicitly then.
-      - An IP address (compared in canonical form, so C(2001:DB8::0001) matches C(2001:db8::1)), or a host name
-        that resolves on the host, all of whose addresses are guarded. Any other value is an error naming this
-        option, before anything is read or changed, also with O(force=true), as a typo must not silently switch
-        the guard off.
-    type: str
   vfio_noiommu:
     description:
       - On a host without an IOMMU, use vfio's unsafe no-IOMMU mode
@@ -253,18 +243,18 @@ rollback:
   sample: ["0000:00:1f.3 back on no driver", "0000:00:03.0 back on vfio-pci", "vfio no-IOMMU mode back off"]
 """
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.common_options import CONNECTION_ADDRESS, merged
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci.pci_driver import PciDriver
 
-ARGUMENT_SPEC = {
+ARGUMENT_SPEC = merged({
     "devices": {"type": "list", "elements": "str", "default": []},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "driver": {"type": "str", "default": "vfio-pci"},
     "persistent": {"type": "bool", "default": True},
     "force": {"type": "bool", "default": False},
     "vfio_noiommu": {"type": "bool", "default": False},
-    "connection_address": {"type": "str"},
-}
+}, CONNECTION_ADDRESS)
 
 
 def main():

@@ -60,17 +60,14 @@ description:
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nfv.dpdk.attributes
+  - nfv.dpdk.attributes.full
 attributes:
   check_mode:
-    support: full
     details: Validates, probes KVM (once per host; the verdict cache is written) and verifies the unit; writes no
       managed file and changes no unit state.
   diff_mode:
-    support: full
     details: The unit file text (and the stop helper) before and after, plus state changes.
-  platform:
-    platforms: posix
 options:
   name:
     description:

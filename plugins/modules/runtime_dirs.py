@@ -32,16 +32,13 @@ description:
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nfv.dpdk.attributes
+  - nfv.dpdk.attributes.full
 attributes:
   check_mode:
-    support: full
     details: Checks everything and reports the changes a real run makes; changes nothing.
   diff_mode:
-    support: full
     details: The diff shows each directory (owner, group, mode) and socket before and after.
-  platform:
-    platforms: posix
 options:
   paths:
     description:

@@ -20,8 +20,8 @@ description:
   - The kernel changes a non-zero VF count only through 0, which destroys every VF and its settings.
     Before that the module refuses when a VF is in use (bound to vfio-pci with its C(/dev/vfio) group
     open, for example by a guest or DPDK, or named by an Open vSwitch port's C(dpdk-devargs)) or when the
-    PF carries management traffic, unless O(force=true). After a count change every listed setting is
-    applied again.
+    PF carries management traffic (it holds O(connection_address), for example), unless O(force=true). After a
+    count change every listed setting is applied again.
   - With O(persistent=true) the count and settings go to C(/etc/nfv-dpdk/sriov.d/<PF-ADDRESS>.conf), which
     C(nfv-dpdk-sriov.service) replays at boot after the PF's driver is up and before
     C(nfv-dpdk-pci-bind.service) (vfio-pci bindings), networking and Open vSwitch start.
@@ -31,17 +31,16 @@ description:
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - nfv.dpdk.attributes
+  - nfv.dpdk.attributes.full
+  - nfv.dpdk.common_options.connection_address
 attributes:
   check_mode:
-    support: full
     details: Reads the PF, runs every check (input, in-use VFs, management) and returns the plan; changes
       nothing.
   diff_mode:
-    support: full
     details: The diff shows the VF count, each setting before and after, and the boot files.
   platform:
-    platforms: posix
     details: Linux with sysfs and iproute2.
 options:
   pf:
@@ -105,11 +104,6 @@ options:
         DPDK ports on the VFs lose their devices, and the PF's link may bounce.
     type: bool
     default: false
-  connection_address:
-    description:
-      - Local address through which the controller reaches this host, for the management check of the PF
-        (default the server address of C(SSH_CONNECTION)); an IP address or a host name.
-    type: str
 notes:
   - A failed run leaves the VFs fail closed. A VF whose MAC, VLAN, trust or spoof check setting failed (the PF
     driver refused it, or accepted it and reads back another value) is disabled with
@@ -254,6 +248,7 @@ refused:
   sample: ["VF 0 (0000:03:02.0): vfio group 45 open by qemu-system-x86 (pid 2211)"]
 """
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.common_options import CONNECTION_ADDRESS, merged
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov import LINK_STATES, SriovVfs
 
@@ -269,14 +264,13 @@ VF_SPEC = {
     "min_tx_rate": {"type": "int"},
 }
 
-ARGUMENT_SPEC = {
+ARGUMENT_SPEC = merged({
     "pf": {"type": "str", "required": True},
     "count": {"type": "int", "required": True},
     "vfs": {"type": "list", "elements": "dict", "default": [], "options": VF_SPEC},
     "persistent": {"type": "bool", "default": True},
     "force": {"type": "bool", "default": False},
-    "connection_address": {"type": "str"},
-}
+}, CONNECTION_ADDRESS)
 
 
 def main():

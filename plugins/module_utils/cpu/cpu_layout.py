@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.common_options import OVS_DB, merged
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.fields import refuse_control_characters
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.runner import Runner
@@ -42,7 +43,7 @@ CPU_OPTIONS = dict(
     systemd_affinity=dict(type="bool", default=True),
     tuned=dict(type="bool", default=False),
 )
-ARGUMENT_SPEC = dict(
+ARGUMENT_SPEC = merged(dict(
     cpu=dict(type="dict", options=CPU_OPTIONS),
     kernel_args=dict(type="list", elements="raw", default=[]),
     ovs=dict(type="dict", default={}),
@@ -52,8 +53,7 @@ ARGUMENT_SPEC = dict(
     hugepage_headroom_mb=dict(type="int", default=0),
     field_prefix=dict(type="str", default=""),
     check_running=dict(type="bool", default=False),
-    ovs_db=dict(type="str"),
-)
+), OVS_DB)
 
 
 class CpuLayout:

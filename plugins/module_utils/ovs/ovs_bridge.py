@@ -38,7 +38,6 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.port_validation impor
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
     state=dict(type="str", default="present", choices=["present", "absent"]),
-    db=dict(type="str"),
     datapath_type=dict(type="str", choices=["system", "netdev"]),
     fail_mode=dict(type="str", choices=["secure", "standalone"]),
     other_config=dict(type="dict", default={}),

@@ -33,7 +33,6 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovsdb import (
 )
 
 ARGUMENT_SPEC = dict(
-    db=dict(type="str"),
     dpdk_init=dict(type="raw"),
     socket_mem=dict(type="list", elements="int"),
     socket_limit=dict(type="list", elements="int"),
