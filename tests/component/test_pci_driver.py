@@ -339,16 +339,16 @@ class Which:
 
 def guest_files():
     from ansible_collections.nfv.dpdk.plugins.module_utils.core.programs import system_python
-    from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver as pd
+    from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver_persistence as persistence
 
     return {
         "init": GUEST_INIT.replace("__MODULES__", " ".join(GUEST_MODULES + HOST_ROOT_MODULES)),
-        "nfv-dpdk-pci-bind": pd.bind_script_text(system_python(Which(), "the boot program")),
+        "nfv-dpdk-pci-bind": persistence.bind_script_text(system_python(Which(), "the boot program")),
         # the ids QEMU's e1000 has (82540EM), as pci_driver records them; then another NIC's at its address
-        "to-vfio.conf": pd.format_overrides({GUEST_NIC: "vfio-pci"}, {GUEST_NIC: "8086:100e"}),
-        "other-ids.conf": pd.format_overrides({GUEST_NIC: "vfio-pci"}, {GUEST_NIC: "15b3:1017"}),
-        "to-e1000.conf": pd.format_overrides({GUEST_NIC: "e1000"}),
-        "missing.conf": pd.format_overrides({"0000:00:1e.7": "vfio-pci"}),
+        "to-vfio.conf": persistence.format_overrides({GUEST_NIC: "vfio-pci"}, {GUEST_NIC: "8086:100e"}),
+        "other-ids.conf": persistence.format_overrides({GUEST_NIC: "vfio-pci"}, {GUEST_NIC: "15b3:1017"}),
+        "to-e1000.conf": persistence.format_overrides({GUEST_NIC: "e1000"}),
+        "missing.conf": persistence.format_overrides({"0000:00:1e.7": "vfio-pci"}),
     }
 
 

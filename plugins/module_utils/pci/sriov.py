@@ -34,9 +34,9 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.host import netdev, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovsdb import dpdk_ports_of
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import boot_sriov_vfs, sriov_fail_closed
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci.mgmt_guard import read_network
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci.pci_driver import UNIT_NAME as PCI_BIND_UNIT
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci.pci_driver import parse_device_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.pci_driver_persistence import UNIT_NAME as PCI_BIND_UNIT
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci.pci_guard import guard_reasons, vfio_users
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.requested_devices import parse_device_spec
 
 CONF_DIR = "/etc/nfv-dpdk/sriov.d"
 SCRIPT = "/usr/local/sbin/nfv-dpdk-sriov"

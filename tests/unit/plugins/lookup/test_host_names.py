@@ -5,7 +5,7 @@ from ansible.errors import AnsibleLookupError
 
 from ansible_collections.nfv.dpdk.plugins.lookup.host_names import LookupModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import other_config_keys
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver, sriov
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver_persistence, sriov
 
 
 def lookup(*terms):
@@ -16,7 +16,8 @@ def test_each_domain_names_what_its_module_writes():
     sriov_names, pci_names = lookup("sriov_vfs", "pci_driver")
     assert sriov_names == {"unit": sriov.UNIT_NAME, "unit_file": sriov.UNIT_FILE, "program": sriov.SCRIPT,
                            "conf_dir": sriov.CONF_DIR}
-    assert pci_names["program"] == pci_driver.BIND_SCRIPT and pci_names["conf"] == pci_driver.CONF_FILE
+    assert pci_names["program"] == pci_driver_persistence.BIND_SCRIPT
+    assert pci_names["conf"] == pci_driver_persistence.CONF_FILE
 
 
 def test_the_ovs_keys_are_those_of_the_typed_options():

@@ -16,7 +16,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import 
 from ansible_collections.nfv.dpdk.plugins.module_utils.host import hugepages, numa, pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import other_config_validation, ovs_config
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver as pd
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import requested_devices
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import KB_1G, KB_2M, SysfsTree, one_node_host
 
@@ -144,25 +144,25 @@ def test_pci_address_with_newline_is_refused(clean, normalized):
     assert pci.normalize_address(clean) == normalized
     assert pci.normalize_address(" %s " % clean) == normalized  # surrounding spaces stay accepted
     assert pci.normalize_address(clean + "\n") is None
-    assert pd.parse_device_spec(clean) == ("address", normalized)
+    assert requested_devices.parse_device_spec(clean) == ("address", normalized)
     with pytest.raises(NfvError) as err:
-        pd.parse_device_spec(clean + "\n")
+        requested_devices.parse_device_spec(clean + "\n")
     assert "malformed PCI address %r" % (clean + "\n") in err.value.msg
 
 
 @pytest.mark.parametrize("bad", ["ens3f1\n", "ens\n3f1"])
 def test_pci_driver_interface_with_newline_is_refused(bad):
-    assert pd.parse_device_spec("ens3f1") == ("interface", "ens3f1")
+    assert requested_devices.parse_device_spec("ens3f1") == ("interface", "ens3f1")
     with pytest.raises(NfvError) as err:
-        pd.parse_device_spec(bad)
+        requested_devices.parse_device_spec(bad)
     assert "%r is neither a PCI address" % bad in err.value.msg
 
 
 @pytest.mark.parametrize("bad", ["vfio-pci\n", "vfio\n-pci"])
 def test_pci_driver_driver_name_with_newline_is_refused(bad):
-    pd.validate_driver("vfio-pci")
+    requested_devices.validate_driver("vfio-pci")
     with pytest.raises(NfvError) as err:
-        pd.validate_driver(bad)
+        requested_devices.validate_driver(bad)
     assert "malformed driver name %r" % bad in err.value.msg
 
 

@@ -16,9 +16,12 @@ import sys
 import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host import pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import driver_binding as binding
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver as pd
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_guard
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver_persistence as persistence
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_guard, requested_devices
 from ansible_collections.nfv.dpdk.tests.unit import sysfs_tree
 
 IP_JSON = json.dumps([
@@ -102,14 +105,14 @@ def link(tree, address):
     ("br-mgmt", ("interface", "br-mgmt")),
 ])
 def test_parse_device_spec(text, expected):
-    assert pd.parse_device_spec(text) == expected
+    assert requested_devices.parse_device_spec(text) == expected
 
 
 @pytest.mark.parametrize("text", ["03:00", "03:00.8", "0000:03:20.0", "3:0.0", "eth0:1", "a/b", "",
                                   "averyveryverylongname"])
 def test_parse_device_spec_rejects(text):
     with pytest.raises(NfvError) as err:
-        pd.parse_device_spec(text)
+        requested_devices.parse_device_spec(text)
     assert repr(text) in err.value.msg
 
 
@@ -129,7 +132,8 @@ def test_malformed_driver_name(host, driver):
 
 # -- resolution -----------------------------------------------------------------------------------
 def test_resolve_by_address_and_interface_merges_duplicates(host):
-    found = pd.resolve_devices(host.fs, ["ens3f1", "03:00.1", "0000:81:00.0", "ens82f1"], {"devices": {}})
+    found = requested_devices.resolve_devices(host.fs, ["ens3f1", "03:00.1", "0000:81:00.0", "ens82f1"],
+                                              {"devices": {}})
     assert [d["address"] for d in found] == ["0000:03:00.1", "0000:81:00.0", "0000:82:00.1"]
     assert [d["interface"] for d in found] == ["ens3f1", "ens81f0", "ens82f1"]
     assert found[0]["requested"] == "ens3f1"
@@ -137,7 +141,7 @@ def test_resolve_by_address_and_interface_merges_duplicates(host):
 
 def test_resolve_reports_every_unknown_device_at_once(host):
     with pytest.raises(NfvError) as err:
-        pd.resolve_devices(host.fs, ["0000:03:00.7", "ens9", "bond0", "03:00.0"], {"devices": {}})
+        requested_devices.resolve_devices(host.fs, ["0000:03:00.7", "ens9", "bond0", "03:00.0"], {"devices": {}})
     msg = err.value.msg
     assert "no PCI device at 0000:03:00.7" in msg
     assert "no interface ens9" in msg and "name it by PCI address" in msg
@@ -148,10 +152,10 @@ def test_resolve_reports_every_unknown_device_at_once(host):
 def test_resolve_uses_remembered_interface(host):
     sysfs_tree.rebind_driver(host, "0000:03:00.1", "vfio-pci")
     state = {"devices": {"0000:03:00.1": {"interface": "ens3f1", "original_driver": "i40e"}}}
-    found = pd.resolve_devices(host.fs, ["ens3f1"], state)
+    found = requested_devices.resolve_devices(host.fs, ["ens3f1"], state)
     assert found == [{"address": "0000:03:00.1", "interface": "ens3f1", "requested": "ens3f1"}]
     with pytest.raises(NfvError):
-        pd.resolve_devices(host.fs, ["ens3f1"], {"devices": {}})
+        requested_devices.resolve_devices(host.fs, ["ens3f1"], {"devices": {}})
 
 
 def test_unknown_address_fails_and_changes_nothing(host):
@@ -159,7 +163,7 @@ def test_unknown_address_fails_and_changes_nothing(host):
         run(host.root, ["0000:03:00.1", "0000:05:00.0"])
     assert "no PCI device at 0000:05:00.0" in err.value.msg
     assert link(host, "0000:03:00.1").endswith("/i40e")
-    assert not host.fs.exists(pd.STATE_FILE)
+    assert not host.fs.exists(persistence.STATE_FILE)
 
 
 # -- management guard ---------------------------------------------------------------------------------
@@ -265,11 +269,11 @@ def test_noiommu_opt_in_plans_the_mode(tmp_path):
     tree.cpu("0-1", vendor="GenuineIntel")
     tree.pci("0000:00:04.0", "0x8086", "0x100e", driver="e1000", netdev="ens4")
     tree.mkdir("/sys/bus/pci/drivers/vfio-pci")
-    tree.write(pd.NOIOMMU_PARAM, "N")
+    tree.write(binding.NOIOMMU_PARAM, "N")
     result = run(tmp_path, ["00:04.0"], check_mode=True, vfio_noiommu=True, persistent=False)
     assert [(c["key"], c["action"]) for c in result["changes"]] == [
         ("vfio no-IOMMU mode", "noiommu"), ("0000:00:04.0", "bind")]
-    assert HostFS(str(tmp_path)).read(pd.NOIOMMU_PARAM) == "N"
+    assert HostFS(str(tmp_path)).read(binding.NOIOMMU_PARAM) == "N"
 
 
 def test_kernel_target_needs_no_iommu(tmp_path):
@@ -302,7 +306,7 @@ def test_group_member_on_vfio_or_no_driver_or_bridge_is_viable(host):
     host.pci("0000:82:00.3", "0x8086", "0x10c9", numa_node=1, iommu_group=41)
     host.pci("0000:80:01.0", "0x8086", "0x2030", pci_class="0x060400", driver="pcieport", iommu_group=41)
     fs = host.fs
-    devices = [pd.pci.read_device(fs, "0000:82:00.0"), pd.pci.read_device(fs, "0000:82:00.1")]
+    devices = [pci.read_device(fs, "0000:82:00.0"), pci.read_device(fs, "0000:82:00.1")]
     assert pci_guard.group_blockers(fs, devices, {"0000:82:00.0", "0000:82:00.1"}) == {}
     assert pci_guard.group_blockers(fs, devices[:1], {"0000:82:00.0"}) == {41: [("0000:82:00.1", "igb")]}
 
@@ -344,8 +348,8 @@ def test_plan_bind_and_own_persistence(host):
     result = run(host.root, ["ens3f1", "03:00.0"], check_mode=True)
     assert result["changed"]
     keys = [(c["key"], c["action"]) for c in result["changes"]]
-    assert keys == [("0000:03:00.1", "bind"), (pd.CONF_FILE, "file"), (pd.BIND_SCRIPT, "file"),
-                    (pd.UNIT_FILE, "file"), (pd.UNIT_NAME, "enable")]
+    assert keys == [("0000:03:00.1", "bind"), (persistence.CONF_FILE, "file"), (persistence.BIND_SCRIPT, "file"),
+                    (persistence.UNIT_FILE, "file"), (persistence.UNIT_NAME, "enable")]
     bind = result["changes"][0]
     assert (bind["before"], bind["after"]) == ("i40e", "vfio-pci")
     conf = result["changes"][1]["after"]
@@ -360,7 +364,7 @@ def test_plan_bind_and_own_persistence(host):
         "vendor_device": "8086:1572"}
     assert by_addr["0000:03:00.0"]["changed"] is False
     # check mode wrote nothing
-    for path in (pd.CONF_FILE, pd.BIND_SCRIPT, pd.UNIT_FILE, pd.STATE_FILE):
+    for path in (persistence.CONF_FILE, persistence.BIND_SCRIPT, persistence.UNIT_FILE, persistence.STATE_FILE):
         assert not host.fs.exists(path)
     assert host.fs.read("/sys/bus/pci/devices/0000:03:00.1/driver_override") == "(null)"
 
@@ -380,28 +384,29 @@ def test_persistence_apply_then_second_run_unchanged(host):
     first = run(host.root, ["0000:03:00.0"])
     assert first["changed"]
     assert [c["action"] for c in first["changes"]] == ["file", "file", "file", "enable"]
-    conf = host.fs.read(pd.CONF_FILE)
+    conf = host.fs.read(persistence.CONF_FILE)
     assert conf.splitlines()[-1] == "0000:03:00.0 vfio-pci 8086:1572"
-    assert os.stat(host.fs.path(pd.BIND_SCRIPT)).st_mode & 0o777 == 0o755
-    with open(host.fs.path(pd.UNIT_FILE)) as f:
+    assert os.stat(host.fs.path(persistence.BIND_SCRIPT)).st_mode & 0o777 == 0o755
+    with open(host.fs.path(persistence.UNIT_FILE)) as f:
         unit = f.read()
     assert "Before=network-pre.target openvswitch-switch.service ovs-vswitchd.service" in unit
-    assert "ExecStart=%s %s" % (pd.BIND_SCRIPT, pd.CONF_FILE) in unit
+    assert "ExecStart=%s %s" % (persistence.BIND_SCRIPT, persistence.CONF_FILE) in unit
     assert "TimeoutStartSec=120" in unit
     assert "WantedBy=sysinit.target" in unit
-    assert os.readlink(host.fs.path(pd.UNIT_WANTS_LINK)) == pd.UNIT_FILE
+    assert os.readlink(host.fs.path(persistence.UNIT_WANTS_LINK)) == persistence.UNIT_FILE
     assert link(host, "0000:03:00.0").endswith("/vfio-pci")
     second = run(host.root, ["0000:03:00.0"])
     assert not second["changed"] and second["changes"] == []
     # no temp files left behind
-    assert [n for n in os.listdir(os.path.dirname(host.fs.path(pd.CONF_FILE))) if n.startswith(".")] == []
+    assert [n for n in os.listdir(os.path.dirname(host.fs.path(persistence.CONF_FILE))) if n.startswith(".")] == []
 
 
 def test_kernel_removes_persistent_entry(host):
-    host.write(pd.CONF_FILE, pd.format_overrides({"0000:03:00.0": "vfio-pci", "0000:81:00.0": "vfio-pci"}))
+    host.write(persistence.CONF_FILE,
+               persistence.format_overrides({"0000:03:00.0": "vfio-pci", "0000:81:00.0": "vfio-pci"}))
     result = run(host.root, ["0000:03:00.0"], check_mode=True, driver="kernel")
-    conf_change = next(c for c in result["changes"] if c["key"] == pd.CONF_FILE)
-    assert pd.parse_overrides(conf_change["after"]) == {"0000:81:00.0": "vfio-pci"}
+    conf_change = next(c for c in result["changes"] if c["key"] == persistence.CONF_FILE)
+    assert persistence.parse_overrides(conf_change["after"]) == {"0000:81:00.0": "vfio-pci"}
     bind = next(c for c in result["changes"] if c["action"] == "bind")
     assert (bind["before"], bind["after"]) == ("vfio-pci", "(kernel default)")
 
@@ -424,7 +429,7 @@ def test_device_a_process_holds_through_vfio_is_not_unbound_even_with_force(host
 
 
 def test_kernel_prediction_uses_remembered_driver(host):
-    host.write(pd.STATE_FILE, json.dumps({"devices": {"0000:03:00.0": {"original_driver": "i40e"}}}))
+    host.write(persistence.STATE_FILE, json.dumps({"devices": {"0000:03:00.0": {"original_driver": "i40e"}}}))
     result = run(host.root, ["0000:03:00.0"], check_mode=True, driver="kernel", persistent=False)
     assert result["devices"][0]["driver_after"] == "i40e"
 
@@ -442,7 +447,7 @@ def test_kernel_clears_stale_override(host):
 
 
 def test_driverctl_persistence_plan(host):
-    host.write(pd.driverctl_file("0000:03:00.0"), "vfio-pci")
+    host.write(persistence.driverctl_file("0000:03:00.0"), "vfio-pci")
     runner = ScriptedRunner(binaries=("ip", "modprobe", "driverctl"))
     result = run(host.root, ["0000:03:00.0", "ens81f0"], check_mode=True, runner=runner, force=True)
     assert result["persistence"] == "driverctl"
@@ -455,7 +460,7 @@ def test_driverctl_for_a_device_already_bound_writes_its_file_without_rebinding(
     runner = ScriptedRunner(binaries=("ip", "driverctl"))
     result = run(host.root, ["0000:03:00.0"], runner=runner)
     assert [(c["action"], c["before"], c["after"]) for c in result["changes"]] == [("driverctl", None, "vfio-pci")]
-    assert host.fs.read(pd.driverctl_file("0000:03:00.0")) == "vfio-pci"
+    assert host.fs.read(persistence.driverctl_file("0000:03:00.0")) == "vfio-pci"
     assert [c for c in runner.calls if c[0] == "driverctl"] == []  # set-override would unbind it
     assert not run(host.root, ["0000:03:00.0"], runner=runner)["changed"]
 
@@ -468,12 +473,12 @@ def test_driverctl_set_override_runs_for_a_device_that_moves(host):
     moving = [c.data["moving"] for c in plan.by_action("driverctl")]
     assert moving == [True, True]
     runner.commands[("driverctl", ("set-override", "0000:82:00.0", "vfio-pci"))] = (0, "", "")
-    handle.set_driverctl("0000:82:00.0", "vfio-pci")
+    persistence.set_driverctl(handle.runner, "0000:82:00.0", "vfio-pci")
     assert runner.calls[-1] == ("driverctl", ("set-override", "0000:82:00.0", "vfio-pci"))
 
 
 def test_driverctl_unset_for_kernel(host):
-    host.write(pd.driverctl_file("0000:03:00.0"), "vfio-pci")
+    host.write(persistence.driverctl_file("0000:03:00.0"), "vfio-pci")
     runner = ScriptedRunner(binaries=("ip", "driverctl"))
     result = run(host.root, ["0000:03:00.0"], check_mode=True, runner=runner, driver="kernel")
     assert [(c["action"], c["before"], c["after"]) for c in result["changes"]] == [
@@ -483,12 +488,12 @@ def test_driverctl_unset_for_kernel(host):
 def test_driverctl_override_goes_before_the_device_leaves_vfio_and_comes_back_on_failure(host, monkeypatch):
     # driverctl's udev rule and driverctl@.service apply a saved override: while it is saved, a device
     # handed back can be bound to vfio-pci again under the module's feet
-    host.write(pd.driverctl_file("0000:03:00.0"), "vfio-pci")
+    host.write(persistence.driverctl_file("0000:03:00.0"), "vfio-pci")
     saved_at_bind = []
-    real_bind = pd.bind_device
+    real_bind = binding.bind_device
 
     def bind(fs, address, driver, original):
-        saved_at_bind.append(fs.exists(pd.driverctl_file(address)))
+        saved_at_bind.append(fs.exists(persistence.driverctl_file(address)))
         return real_bind(fs, address, driver, original)
 
     monkeypatch.setattr(pd, "bind_device", bind)
@@ -497,7 +502,7 @@ def test_driverctl_override_goes_before_the_device_leaves_vfio_and_comes_back_on
         run(host.root, ["0000:03:00.0"], runner=runner, driver="kernel")
     assert saved_at_bind == [False]
     assert "driverctl override 0000:03:00.0 restored" in err.value.details["rollback"]
-    assert host.fs.read(pd.driverctl_file("0000:03:00.0")) == "vfio-pci"
+    assert host.fs.read(persistence.driverctl_file("0000:03:00.0")) == "vfio-pci"
     assert [c for c in runner.calls if c[0] == "driverctl"] == []
 
 
@@ -519,7 +524,7 @@ class DynamicIdKernel:
             self.removed.append(value)
         elif path.endswith("/unbind"):
             sysfs_tree.unbind_driver(self.host, value)
-        elif path == pd.PROBE:
+        elif path == binding.PROBE:
             base = "/sys/bus/pci/devices/" + value
             override = fs.read(base + "/driver_override")
             ids = "%s %s" % (fs.read(base + "/vendor")[2:], fs.read(base + "/device")[2:])
@@ -555,8 +560,9 @@ def test_hand_back_without_a_dynamic_id_removes_none(host, monkeypatch):
 def persisted_host(host):
     """03:00.0 on vfio-pci through the module's boot unit, 82:00.0 (gone since) listed too, and the memory."""
     run(host.root, ["0000:03:00.0"])
-    host.write(pd.CONF_FILE, pd.format_overrides({"0000:03:00.0": "vfio-pci", "0000:09:00.0": "vfio-pci"}))
-    host.write(pd.STATE_FILE, json.dumps({"devices": {"0000:03:00.0": {"original_driver": "i40e"}}}))
+    host.write(persistence.CONF_FILE,
+               persistence.format_overrides({"0000:03:00.0": "vfio-pci", "0000:09:00.0": "vfio-pci"}))
+    host.write(persistence.STATE_FILE, json.dumps({"devices": {"0000:03:00.0": {"original_driver": "i40e"}}}))
     return host
 
 
@@ -564,10 +570,11 @@ def test_absent_predicts_the_hand_back_and_the_files_gone_and_changes_nothing(ho
     persisted_host(host)
     result = run(host.root, [], check_mode=True, state="absent")
     assert [(c["key"], c["action"]) for c in result["changes"]] == [
-        ("0000:03:00.0", "bind"), (pd.UNIT_NAME, "disable"), (pd.UNIT_FILE, "remove"), (pd.BIND_SCRIPT, "remove"),
-        (pd.CONF_FILE, "remove"), (pd.STATE_FILE, "remove")]
+        ("0000:03:00.0", "bind"), (persistence.UNIT_NAME, "disable"), (persistence.UNIT_FILE, "remove"),
+        (persistence.BIND_SCRIPT, "remove"), (persistence.CONF_FILE, "remove"), (persistence.STATE_FILE, "remove")]
     assert result["changes"][0]["after"] == "i40e"  # the remembered kernel driver
-    for path in (pd.UNIT_FILE, pd.BIND_SCRIPT, pd.CONF_FILE, pd.STATE_FILE, pd.UNIT_WANTS_LINK):
+    for path in (persistence.UNIT_FILE, persistence.BIND_SCRIPT, persistence.CONF_FILE, persistence.STATE_FILE,
+                 persistence.UNIT_WANTS_LINK):
         assert os.path.lexists(host.fs.path(path))
     assert link(host, "0000:03:00.0").endswith("/vfio-pci")
 
@@ -580,7 +587,8 @@ def test_absent_hands_back_removes_the_files_and_a_second_run_is_unchanged(host,
     result = run(host.root, [], state="absent")
     assert result["changes"] == predicted
     assert link(host, "0000:03:00.0").endswith("/i40e")
-    for path in (pd.UNIT_FILE, pd.BIND_SCRIPT, pd.CONF_FILE, pd.STATE_FILE, pd.UNIT_WANTS_LINK):
+    for path in (persistence.UNIT_FILE, persistence.BIND_SCRIPT, persistence.CONF_FILE, persistence.STATE_FILE,
+                 persistence.UNIT_WANTS_LINK):
         assert not os.path.lexists(host.fs.path(path)), path
     again = run(host.root, [], state="absent")
     assert not again["changed"] and again["changes"] == []
@@ -593,13 +601,13 @@ def test_read_opens_the_overrides_file_once(host, monkeypatch):
     real_open = open
 
     def counting_open(path, *args, **kwargs):
-        if str(path).endswith(pd.CONF_FILE):
+        if str(path).endswith(persistence.CONF_FILE):
             opened.append(path)
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr("builtins.open", counting_open)
     result = run(host.root, [], check_mode=True, state="absent")
-    assert (pd.CONF_FILE, "remove") in [(c["key"], c["action"]) for c in result["changes"]]
+    assert (persistence.CONF_FILE, "remove") in [(c["key"], c["action"]) for c in result["changes"]]
     assert len(opened) == 1
 
 
@@ -614,7 +622,8 @@ def test_absent_failed_hand_back_keeps_every_file(host):
     with pytest.raises(NfvError) as err:
         run(host.root, [], state="absent")
     assert "rolled back" in err.value.msg
-    for path in (pd.UNIT_FILE, pd.BIND_SCRIPT, pd.CONF_FILE, pd.STATE_FILE, pd.UNIT_WANTS_LINK):
+    for path in (persistence.UNIT_FILE, persistence.BIND_SCRIPT, persistence.CONF_FILE, persistence.STATE_FILE,
+                 persistence.UNIT_WANTS_LINK):
         assert os.path.lexists(host.fs.path(path)), path
 
 
@@ -623,7 +632,7 @@ def test_interface_memory_keeps_later_runs_idempotent(host):
     # first run: the NIC still has its name; it is remembered (no change needed: already on mlx5_core)
     first = run(host.root, ["ens81f0"], driver="mlx5_core", persistent=False)
     assert not first["changed"]
-    state = json.loads(host.fs.read(pd.STATE_FILE))
+    state = json.loads(host.fs.read(persistence.STATE_FILE))
     assert state["devices"]["0000:81:00.0"] == {"interface": "ens81f0", "original_driver": "mlx5_core"}
     # the NIC goes to vfio-pci (as the lab VM does for real): the name vanishes
     sysfs_tree.rebind_driver(host, "0000:81:00.0", "vfio-pci")
@@ -639,19 +648,19 @@ def test_interface_memory_keeps_later_runs_idempotent(host):
 
 def test_state_file_is_not_written_in_check_mode(host):
     run(host.root, ["ens81f0"], check_mode=True, driver="mlx5_core", persistent=False)
-    assert not host.fs.exists(pd.STATE_FILE)
+    assert not host.fs.exists(persistence.STATE_FILE)
 
 
 def test_updated_state_keeps_kernel_driver_not_vfio():
     state = {"devices": {"0000:03:00.1": {"interface": "ens3f1", "original_driver": "i40e"}}}
-    new = pd.updated_state(state, [{"address": "0000:03:00.1", "interface": "ens3f1", "driver": "vfio-pci"}])
+    new = persistence.updated_state(state, [{"address": "0000:03:00.1", "interface": "ens3f1", "driver": "vfio-pci"}])
     assert new == state
-    assert pd.read_state(HostFS("/nonexistent-root")) == {"devices": {}}
+    assert persistence.read_state(HostFS("/nonexistent-root")) == {"devices": {}}
 
 
 def test_corrupt_state_file_is_ignored(host):
-    host.write(pd.STATE_FILE, "{not json")
-    assert pd.read_state(host.fs) == {"devices": {}}
+    host.write(persistence.STATE_FILE, "{not json")
+    assert persistence.read_state(host.fs) == {"devices": {}}
 
 
 # -- apply on a fixture tree: nothing binds, so the read-back fails and every device rolls back ----------------
@@ -665,20 +674,20 @@ def test_apply_writes_sysfs_then_rolls_back_when_readback_fails(host):
     fs = host.fs
     # the bind sequence reached the kernel files: unbind from igb, drivers_probe
     assert fs.read("/sys/bus/pci/drivers/igb/unbind") == "0000:82:00.0"
-    assert fs.read(pd.PROBE) == "0000:82:00.0"
+    assert fs.read(binding.PROBE) == "0000:82:00.0"
     # rollback cleared driver_override again (the kernel reads an empty write as "no override")
-    assert pd.pci.read_device(fs, "0000:82:00.0")["driver_override"] is None
+    assert pci.read_device(fs, "0000:82:00.0")["driver_override"] is None
     # second device untouched, nothing persisted, nothing remembered
     assert fs.read("/sys/bus/pci/devices/0000:82:00.1/driver_override") == "(null)"
-    assert not fs.exists(pd.CONF_FILE) and not fs.exists(pd.STATE_FILE)
+    assert not fs.exists(persistence.CONF_FILE) and not fs.exists(persistence.STATE_FILE)
 
 
 def test_rollback_restores_original_override_and_reports_failure(host):
-    device = pd.pci.read_device(host.fs, "0000:03:00.1")
+    device = pci.read_device(host.fs, "0000:03:00.1")
     device["driver_override"] = "i40e"
     host.write("/sys/devices/pci0000:00/0000:03:00.1/driver_override", "vfio-pci")
     sysfs_tree.rebind_driver(host, "0000:03:00.1", "vfio-pci")  # as if the bind had worked
-    report = pd.rollback(host.fs, [device])
+    report = binding.rollback(host.fs, [device])
     assert host.fs.read("/sys/bus/pci/devices/0000:03:00.1/driver_override") == "i40e"
     assert host.fs.read("/sys/bus/pci/drivers/vfio-pci/unbind") == "0000:03:00.1"
     assert host.fs.read("/sys/bus/pci/drivers/i40e/bind") == "0000:03:00.1"
@@ -688,24 +697,24 @@ def test_rollback_restores_original_override_and_reports_failure(host):
 
 def test_persistence_failure_is_undone(host):
     # a directory where the unit file must go makes the write fail after the overrides file was written
-    os.makedirs(host.fs.path(pd.UNIT_FILE))
+    os.makedirs(host.fs.path(persistence.UNIT_FILE))
     with pytest.raises(NfvError) as err:
         run(host.root, ["0000:03:00.0"])
     assert "making the bindings persistent failed" in err.value.msg
-    assert pd.CONF_FILE in err.value.msg and pd.BIND_SCRIPT in err.value.msg
-    assert not host.fs.exists(pd.CONF_FILE) and not host.fs.exists(pd.BIND_SCRIPT)
+    assert persistence.CONF_FILE in err.value.msg and persistence.BIND_SCRIPT in err.value.msg
+    assert not host.fs.exists(persistence.CONF_FILE) and not host.fs.exists(persistence.BIND_SCRIPT)
 
 
 # -- the boot program (module_utils/boot_pci_bind.py), run as installed against a fixture tree ----------------
 def installed_bind_script(directory):
     script = directory / "nfv-dpdk-pci-bind"
-    script.write_text(pd.bind_script_text(sys.executable))
+    script.write_text(persistence.bind_script_text(sys.executable))
     script.chmod(0o755)
     return script
 
 
 def test_bind_script_is_the_program_under_an_isolated_shebang():
-    text = pd.bind_script_text("/usr/bin/python3")
+    text = persistence.bind_script_text("/usr/bin/python3")
     assert text.splitlines()[0] == "#!/usr/bin/python3 -IS"
     assert "def main(argv, environ, out, err):" in text
 
@@ -714,8 +723,8 @@ def test_bind_script_writes_override_unbind_probe(host, tmp_path_factory):
     script = installed_bind_script(tmp_path_factory.mktemp("script"))
     work = script.parent
     conf = work / "overrides.conf"
-    conf.write_text(pd.format_overrides({"0000:03:00.0": "vfio-pci", "0000:03:00.1": "vfio-pci",
-                                         "0000:07:00.0": "vfio-pci"}))
+    conf.write_text(persistence.format_overrides({"0000:03:00.0": "vfio-pci", "0000:03:00.1": "vfio-pci",
+                                                  "0000:07:00.0": "vfio-pci"}))
     proc = subprocess.run([str(script), str(conf)],
                           env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "/usr/bin:/bin"},
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
@@ -725,7 +734,7 @@ def test_bind_script_writes_override_unbind_probe(host, tmp_path_factory):
     assert "0000:03:00.1: binding to vfio-pci failed (now: i40e)" in proc.stderr
     assert fs.read("/sys/bus/pci/devices/0000:03:00.1/driver_override") == "vfio-pci"
     assert fs.read("/sys/bus/pci/drivers/i40e/unbind") == "0000:03:00.1"
-    assert fs.read(pd.PROBE) == "0000:03:00.1"
+    assert fs.read(binding.PROBE) == "0000:03:00.1"
     # the device already on vfio-pci gets its override (for later probes) but is not unbound
     assert fs.read("/sys/bus/pci/devices/0000:03:00.0/driver_override") == "vfio-pci"
     assert not fs.exists("/sys/bus/pci/drivers/vfio-pci/unbind")
@@ -734,15 +743,15 @@ def test_bind_script_writes_override_unbind_probe(host, tmp_path_factory):
 def test_identity_is_recorded_with_the_subsystem_ids_where_sysfs_has_them(host):
     host.write("/sys/devices/pci0000:00/0000:03:00.1/subsystem_vendor", "0x8086")
     host.write("/sys/devices/pci0000:00/0000:03:00.1/subsystem_device", "0x0007")
-    assert pd.pci.identity(host.fs, "0000:03:00.1") == "8086:1572:8086:0007"
-    assert pd.pci.identity(host.fs, "0000:03:00.0") == "8086:1572"
-    assert pd.pci.identity(host.fs, "0000:09:00.0") is None
+    assert pci.identity(host.fs, "0000:03:00.1") == "8086:1572:8086:0007"
+    assert pci.identity(host.fs, "0000:03:00.0") == "8086:1572"
+    assert pci.identity(host.fs, "0000:09:00.0") is None
 
 
 def test_a_boot_file_of_an_earlier_version_gets_the_ids_of_the_devices_it_binds(host):
-    host.write(pd.CONF_FILE, "0000:03:00.0 vfio-pci\n0000:81:00.0 vfio-pci\n")
+    host.write(persistence.CONF_FILE, "0000:03:00.0 vfio-pci\n0000:81:00.0 vfio-pci\n")
     result = run(host.root, ["0000:03:00.0"], check_mode=True)
-    conf = next(c for c in result["changes"] if c["key"] == pd.CONF_FILE)["after"]
+    conf = next(c for c in result["changes"] if c["key"] == persistence.CONF_FILE)["after"]
     # a device of another run keeps its line as it was
     assert conf.splitlines()[-2:] == ["0000:03:00.0 vfio-pci 8086:1572", "0000:81:00.0 vfio-pci"]
 
@@ -751,7 +760,7 @@ def test_bind_script_leaves_a_device_with_other_ids_alone(host, tmp_path_factory
     script = installed_bind_script(tmp_path_factory.mktemp("script"))
     conf = script.parent / "overrides.conf"
     # 03:00.1 is an X710 (8086:1572); the file recorded another NIC at that address
-    conf.write_text(pd.format_overrides({"0000:03:00.1": "vfio-pci"}, {"0000:03:00.1": "15b3:1017"}))
+    conf.write_text(persistence.format_overrides({"0000:03:00.1": "vfio-pci"}, {"0000:03:00.1": "15b3:1017"}))
     proc = subprocess.run([str(script), str(conf)], env={"NFV_DPDK_SYSFS": host.p("/sys"), "PATH": "/usr/bin:/bin"},
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert proc.returncode == 1
@@ -774,13 +783,13 @@ def test_bind_script_wants_the_overrides_file_named(tmp_path):
 
 
 def test_overrides_format_roundtrip():
-    text = pd.format_overrides({"0000:81:00.0": "vfio-pci", "0000:03:00.0": "uio_pci_generic"},
-                               {"0000:81:00.0": "15b3:1017"})
+    text = persistence.format_overrides({"0000:81:00.0": "vfio-pci", "0000:03:00.0": "uio_pci_generic"},
+                                        {"0000:81:00.0": "15b3:1017"})
     assert text.startswith("# Managed by nfv.dpdk.pci_driver")
     assert text.splitlines()[-2:] == ["0000:03:00.0 uio_pci_generic", "0000:81:00.0 vfio-pci 15b3:1017"]
-    assert pd.parse_overrides(text + "  # comment\n0000:05:00.0 vfio-pci # inline\n") == {
+    assert persistence.parse_overrides(text + "  # comment\n0000:05:00.0 vfio-pci # inline\n") == {
         "0000:03:00.0": "uio_pci_generic", "0000:81:00.0": "vfio-pci", "0000:05:00.0": "vfio-pci"}
-    assert pd.parse_identities(text) == {"0000:81:00.0": "15b3:1017"}
+    assert persistence.parse_identities(text) == {"0000:81:00.0": "15b3:1017"}
 
 
 def test_iommu_kernel_args_by_vendor():
@@ -847,7 +856,7 @@ def test_connection_address_must_be_an_address(host, monkeypatch, value, message
         else:
             assert err.value.details["connection_address"] == value
         assert runner.calls == []  # refused before anything is read
-        assert link(host, "0000:03:00.1").endswith("/i40e") and not host.fs.exists(pd.STATE_FILE)
+        assert link(host, "0000:03:00.1").endswith("/i40e") and not host.fs.exists(persistence.STATE_FILE)
 
 
 def test_connection_address_host_name_guards_all_its_addresses(host, monkeypatch):
@@ -889,7 +898,7 @@ def noiommu_host(tmp_path):
     tree.pci("0000:00:04.0", "0x8086", "0x100e", driver="e1000", netdev="ens4")
     tree.bind("0000:00:04.0", "e1000")
     tree.mkdir("/sys/bus/pci/drivers/vfio-pci")
-    tree.write(pd.NOIOMMU_PARAM, "N")
+    tree.write(binding.NOIOMMU_PARAM, "N")
     return tree
 
 
@@ -903,21 +912,21 @@ def test_failed_bind_turns_the_noiommu_mode_off_again(tmp_path):
     assert "binding 0000:00:04.0 to vfio-pci failed: after probing it is on e1000" in msg
     assert err.value.details["rollback"] == ["0000:00:04.0 back on e1000", "vfio no-IOMMU mode back off"]
     assert "vfio no-IOMMU mode back off" in msg
-    assert fs.read(pd.NOIOMMU_PARAM) == "N"
-    assert pd.current_driver(fs, "0000:00:04.0") == "e1000"
+    assert fs.read(binding.NOIOMMU_PARAM) == "N"
+    assert binding.current_driver(fs, "0000:00:04.0") == "e1000"
 
 
 def test_noiommu_mode_already_on_is_left_on_after_a_failed_bind(tmp_path):
-    noiommu_host(tmp_path).write(pd.NOIOMMU_PARAM, "Y")  # set by the operator or the vfio role: not ours
+    noiommu_host(tmp_path).write(binding.NOIOMMU_PARAM, "Y")  # set by the operator or the vfio role: not ours
     with pytest.raises(NfvError) as err:
         run(tmp_path, ["00:04.0"], vfio_noiommu=True, persistent=False)
     assert err.value.details["rollback"] == ["0000:00:04.0 back on e1000"]
-    assert HostFS(str(tmp_path)).read(pd.NOIOMMU_PARAM) == "Y"
+    assert HostFS(str(tmp_path)).read(binding.NOIOMMU_PARAM) == "Y"
 
 
 def test_noiommu_off_reports_a_mode_that_stays_on(tmp_path):
     tree = noiommu_host(tmp_path)
-    os.remove(tree.p(pd.NOIOMMU_PARAM))
-    os.mkdir(tree.p(pd.NOIOMMU_PARAM))  # unwritable: the kernel refuses while a no-IOMMU group is in use
-    line = pd.noiommu_off(HostFS(str(tmp_path)))
-    assert line.startswith("vfio no-IOMMU mode NOT turned off: writing 'N' to %s failed" % pd.NOIOMMU_PARAM)
+    os.remove(tree.p(binding.NOIOMMU_PARAM))
+    os.mkdir(tree.p(binding.NOIOMMU_PARAM))  # unwritable: the kernel refuses while a no-IOMMU group is in use
+    line = binding.noiommu_off(HostFS(str(tmp_path)))
+    assert line.startswith("vfio no-IOMMU mode NOT turned off: writing 'N' to %s failed" % binding.NOIOMMU_PARAM)
