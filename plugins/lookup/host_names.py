@@ -93,7 +93,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.kernel_isolation import CPU_KERNEL_KEYS
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.tuned import TUNED_PROFILE
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import other_config_keys
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver_persistence, sriov
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver_persistence, sriov_persistence
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import kvm_probe
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import spec as qemu_spec
 
@@ -103,8 +103,8 @@ def names():
         "pci_driver": {"unit": pci_driver_persistence.UNIT_NAME, "unit_file": pci_driver_persistence.UNIT_FILE,
                        "program": pci_driver_persistence.BIND_SCRIPT, "conf": pci_driver_persistence.CONF_FILE,
                        "state": pci_driver_persistence.STATE_FILE},
-        "sriov_vfs": {"unit": sriov.UNIT_NAME, "unit_file": sriov.UNIT_FILE, "program": sriov.SCRIPT,
-                      "conf_dir": sriov.CONF_DIR},
+        "sriov_vfs": {"unit": sriov_persistence.UNIT_NAME, "unit_file": sriov_persistence.UNIT_FILE,
+                      "program": sriov_persistence.SCRIPT, "conf_dir": sriov_persistence.CONF_DIR},
         "ovs_config": {"other_config_keys": [key for _option, key in other_config_keys.OPTION_KEYS]},
         "qemu_vm": {"unit_prefix": qemu_spec.UNIT_PREFIX, "unit_pattern": qemu_spec.UNIT_PREFIX + "*.service",
                     "unit_dir": qemu_spec.DEFAULTS["unit_dir"], "helper_dir": qemu_spec.DEFAULTS["helper_dir"],

@@ -250,7 +250,8 @@ refused:
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.common_options import CONNECTION_ADDRESS, merged
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import run_module
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov import LINK_STATES, SriovVfs
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov import SriovVfs
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov_vf_settings import LINK_STATES
 
 VF_SPEC = {
     "index": {"type": "int", "required": True},

@@ -110,7 +110,7 @@ def strings_of(path):
 def owner_file(owner):
     """The module_utils file allowed to spell a module-owned name: the owner of the constant."""
     domain = owner.split()[-1]
-    return {"sriov_vfs": ["pci/sriov.py"], "qemu_vm": ["qemu/spec.py", "qemu/vm.py", "qemu/kvm_probe.py"],
+    return {"sriov_vfs": ["pci/sriov_persistence.py"], "qemu_vm": ["qemu/spec.py", "qemu/vm.py", "qemu/kvm_probe.py"],
             "ovs_config": ["ovs/other_config_keys.py", "ovs/ovsdb.py"], "pci_driver": ["pci/pci_driver_persistence.py"],
             "cpu_layout": ["cpu/tuned.py", "cpu/kernel_isolation.py"]}[domain]
 

@@ -5,7 +5,7 @@ from ansible.errors import AnsibleLookupError
 
 from ansible_collections.nfv.dpdk.plugins.lookup.host_names import LookupModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import other_config_keys
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver_persistence, sriov
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver_persistence, sriov_persistence
 
 
 def lookup(*terms):
@@ -14,8 +14,8 @@ def lookup(*terms):
 
 def test_each_domain_names_what_its_module_writes():
     sriov_names, pci_names = lookup("sriov_vfs", "pci_driver")
-    assert sriov_names == {"unit": sriov.UNIT_NAME, "unit_file": sriov.UNIT_FILE, "program": sriov.SCRIPT,
-                           "conf_dir": sriov.CONF_DIR}
+    assert sriov_names == {"unit": sriov_persistence.UNIT_NAME, "unit_file": sriov_persistence.UNIT_FILE,
+                           "program": sriov_persistence.SCRIPT, "conf_dir": sriov_persistence.CONF_DIR}
     assert pci_names["program"] == pci_driver_persistence.BIND_SCRIPT
     assert pci_names["conf"] == pci_driver_persistence.CONF_FILE
 

@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.netdev import mac_problem, normalize_mac
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov import normalize_vf
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov_vf_settings import normalize_vf
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
 
 

@@ -1046,7 +1046,7 @@ def test_offline_pin_cpus_are_refused_before_any_change(host):
 
 # ---- issue 27 item 6: a guest on an SR-IOV VF starts only after the SR-IOV boot unit succeeded ----------
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci import sriov  # noqa: E402
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import sriov_persistence  # noqa: E402
 from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import sriov_pf  # noqa: E402
 
 SRIOV_PF, SRIOV_VF = "0000:03:00.1", "0000:03:02.0"
@@ -1056,22 +1056,22 @@ def vf_host(host, unit_installed=True):
     """two_node_host with 03:00.1 as a PF whose VF 03:02.0 is on vfio-pci; the SR-IOV unit installed or not."""
     sriov_pf(two_node_host(host), SRIOV_PF, "ens3f1", 8, [SRIOV_VF], vf_driver="vfio-pci")
     if unit_installed:
-        unit = host / sriov.UNIT_FILE.lstrip("/")
+        unit = host / sriov_persistence.UNIT_FILE.lstrip("/")
         unit.parent.mkdir(parents=True, exist_ok=True)
-        unit.write_text(sriov.UNIT_TEXT)
+        unit.write_text(sriov_persistence.UNIT_TEXT)
 
 
 def test_unit_of_a_guest_with_a_vf_requires_the_sriov_unit_and_without_it_does_not():
     spec = spec_of(nics=[{"type": "vfio", "host": SRIOV_VF}])
-    _argv, text = render(spec, vfio_groups=["60"], sriov_unit=sriov.UNIT_NAME)
-    assert lines(text, "Requires") == [sriov.UNIT_NAME]
-    assert lines(text, "After") == ["network.target " + sriov.UNIT_NAME]
+    _argv, text = render(spec, vfio_groups=["60"], sriov_unit=sriov_persistence.UNIT_NAME)
+    assert lines(text, "Requires") == [sriov_persistence.UNIT_NAME]
+    assert lines(text, "After") == ["network.target " + sriov_persistence.UNIT_NAME]
     _argv, text = render(spec, vfio_groups=["60"])
     assert lines(text, "Requires") == [] and lines(text, "After") == ["network.target"]
 
 
 @pytest.mark.parametrize("nic, installed, requires", [
-    (SRIOV_VF, True, [sriov.UNIT_NAME]),
+    (SRIOV_VF, True, [sriov_persistence.UNIT_NAME]),
     ("0000:03:00.0", True, []),  # a whole NIC on vfio-pci: no physfn, nothing new
     (SRIOV_VF, False, []),  # VFs made another way: Requires= on a missing unit would fail the guest's start
 ])
@@ -1086,15 +1086,15 @@ def test_module_reads_the_vf_from_sysfs_and_writes_the_dependency(host, nic, ins
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="no systemd-analyze")
 def test_a_vf_guest_unit_beside_the_sriov_unit_passes_systemd_analyze_verify(tmp_path):
     spec = spec_of(nics=[{"type": "vfio", "host": SRIOV_VF}])
-    _argv, text = render(spec, vfio_groups=["60"], sriov_unit=sriov.UNIT_NAME)
-    (tmp_path / sriov.UNIT_NAME).write_text(sriov.UNIT_TEXT)
+    _argv, text = render(spec, vfio_groups=["60"], sriov_unit=sriov_persistence.UNIT_NAME)
+    (tmp_path / sriov_persistence.UNIT_NAME).write_text(sriov_persistence.UNIT_TEXT)
     (tmp_path / spec["unit"]).write_text(text)
     proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / spec["unit"])], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, universal_newlines=True, check=False,
                           env=dict(os.environ, SYSTEMD_LOG_COLOR="0"))
     assert proc.returncode == 0 and spec["unit"] not in proc.stdout, proc.stdout
     # without the SR-IOV unit beside it, systemd refuses the dependency: why it is added only when installed
-    (tmp_path / sriov.UNIT_NAME).unlink()
+    (tmp_path / sriov_persistence.UNIT_NAME).unlink()
     proc = subprocess.run(["systemd-analyze", "verify", str(tmp_path / spec["unit"])], stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, universal_newlines=True, check=False)
-    assert proc.returncode != 0 and "Unit %s not found" % sriov.UNIT_NAME in proc.stdout
+    assert proc.returncode != 0 and "Unit %s not found" % sriov_persistence.UNIT_NAME in proc.stdout

@@ -19,6 +19,8 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvErr
 from ansible_collections.nfv.dpdk.plugins.module_utils.host import pci
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import sriov
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import sriov_persistence as persistence
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci import sriov_vf_settings as vf_settings
 from ansible_collections.nfv.dpdk.tests.unit import sysfs_tree
 
 PF = "0000:03:00.1"
@@ -124,8 +126,8 @@ def host(tmp_path):
 
 
 def files_of(tree):
-    return [p for p in (sriov.conf_path(PF), sriov.SCRIPT, sriov.UNIT_FILE, sriov.UNIT_WANTS_LINK)
-            if os.path.lexists(tree.fs.path(p))]
+    return [p for p in (persistence.conf_path(PF), persistence.SCRIPT, persistence.UNIT_FILE,
+                        persistence.UNIT_WANTS_LINK) if os.path.lexists(tree.fs.path(p))]
 
 
 # -- input ---------------------------------------------------------------------------------------
@@ -144,15 +146,16 @@ def files_of(tree):
 ])
 def test_bad_vf_settings_are_refused(entry, message):
     with pytest.raises(NfvError) as err:
-        sriov.normalize_vfs([entry], 3)
+        vf_settings.normalize_vfs([entry], 3)
     assert message in err.value.msg
 
 
 def test_duplicate_vf_and_mac_are_refused():
     with pytest.raises(NfvError, match="VF 1 is listed twice"):
-        sriov.normalize_vfs([{"index": 1}, {"index": 1}], 2)
+        vf_settings.normalize_vfs([{"index": 1}, {"index": 1}], 2)
     with pytest.raises(NfvError, match="VFs 0 and 1 are given the same MAC 52:54:00:00:00:01"):
-        sriov.normalize_vfs([{"index": 0, "mac": "52:54:00:00:00:01"}, {"index": 1, "mac": "52-54-00-00-00-01"}], 2)
+        vf_settings.normalize_vfs([{"index": 0, "mac": "52:54:00:00:00:01"},
+                                   {"index": 1, "mac": "52-54-00-00-00-01"}], 2)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -176,7 +179,7 @@ def test_bad_pf_or_count_fails_and_changes_nothing(host, kwargs, message):
 def test_parse_vfinfo_reads_every_setting():
     s = dict(DEFAULT, mac="52:54:00:aa:00:01", vlan=100, qos=3, trust=True, spoofchk=False, max_tx=100)
     text = json.dumps([{"ifname": "enp1s0", "vfinfo_list": [vfinfo(0, s), vfinfo(1, DEFAULT)]}])
-    got = sriov.parse_vfinfo(text)
+    got = vf_settings.parse_vfinfo(text)
     assert got[0] == {"mac": "52:54:00:aa:00:01", "vlan": {"vlan": 100, "qos": 3}, "trust": True,
                       "spoofchk": False, "link_state": "auto", "max_tx_rate": 100, "min_tx_rate": 0}
     assert got[1]["vlan"] == {"vlan": 0, "qos": 0} and got[1]["mac"] == "00:00:00:00:00:00"
@@ -201,7 +204,7 @@ def test_check_mode_predicts_settings_and_boot_files_and_changes_nothing(host):
     result = run(host, runner, check_mode=True, vfs=WANTED)
     keys = [c["key"] for c in result["changes"]]
     assert keys == ["vf 0 mac", "vf 0 vlan", "vf 0 trust", "vf 0 spoofchk", "vf 2 max_tx_rate",
-                    sriov.conf_path(PF), sriov.SCRIPT, sriov.UNIT_FILE, sriov.UNIT_NAME]
+                    persistence.conf_path(PF), persistence.SCRIPT, persistence.UNIT_FILE, persistence.UNIT_NAME]
     assert result["diff"]["after"]["vf 0 vlan"] == "100 qos 3" and result["diff"]["before"]["vf 0 trust"] == "off"
     assert runner.set_calls() == [] and files_of(host) == []
 
@@ -214,12 +217,12 @@ def test_real_run_applies_reads_back_persists_and_second_run_is_unchanged(host):
                                   ("0", "trust", "on"), ("0", "spoofchk", "off"), ("2", "max_tx_rate", "100")]
     assert first["vfs"][0]["mac"] == "52:54:00:aa:00:01" and first["vfs"][0]["vlan"] == "100 qos 3"
     assert first["vfs"][2]["address"] == VFS[2] and first["vfs"][2]["iommu_group"] == 62
-    conf = host.fs.read(sriov.conf_path(PF))
+    conf = host.fs.read(persistence.conf_path(PF))
     assert conf.splitlines()[1:] == ["pf 8086:1572", "numvfs 3",
                                      "vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 3 trust on spoofchk off",
                                      "vf 2 max_tx_rate 100"]
-    assert os.readlink(host.fs.path(sriov.UNIT_WANTS_LINK)) == sriov.UNIT_FILE
-    assert os.stat(host.fs.path(sriov.SCRIPT)).st_mode & 0o777 == 0o755
+    assert os.readlink(host.fs.path(persistence.UNIT_WANTS_LINK)) == persistence.UNIT_FILE
+    assert os.stat(host.fs.path(persistence.SCRIPT)).st_mode & 0o777 == 0o755
     second = run(host, runner, vfs=WANTED)
     assert not second["changed"] and second["changes"] == []
 
@@ -408,22 +411,22 @@ def test_pf_carrying_management_traffic_blocks_a_count_change(host):
 def test_count_zero_removes_the_pfs_boot_file(host, monkeypatch):
     runner = IpRunner(3)
     run(host, runner, vfs=WANTED)
-    assert host.fs.exists(sriov.conf_path(PF))
+    assert host.fs.exists(persistence.conf_path(PF))
     result = run(host, runner, count=0, check_mode=True)
-    assert [c["key"] for c in result["changes"]] == ["ens3f1 sriov_numvfs", sriov.conf_path(PF)]
+    assert [c["key"] for c in result["changes"]] == ["ens3f1 sriov_numvfs", persistence.conf_path(PF)]
     assert result["changes"][1]["after"] is None
 
 
 # -- the boot program (module_utils/boot_sriov_vfs.py), run as installed against a fixture tree ----------
 def installed_vf_program(directory):
     script = directory / "nfv-dpdk-sriov"
-    script.write_text(sriov.script_text(sys.executable))
+    script.write_text(persistence.script_text(sys.executable))
     script.chmod(0o755)
     return script
 
 
 def test_vf_program_is_the_program_under_an_isolated_shebang():
-    text = sriov.script_text("/usr/bin/python3")
+    text = persistence.script_text("/usr/bin/python3")
     assert text.splitlines()[0] == "#!/usr/bin/python3 -IS"
     assert "def main(argv, environ, out, err" in text
 
@@ -452,8 +455,8 @@ def run_vf_program(host, tmp_path, files, ip_script=LOGGING_IP):
 
 def test_boot_script_creates_vfs_through_zero_and_replays_settings(host, tmp_path):
     proc, log = run_vf_program(host, tmp_path, {
-        "%s.conf" % PF: sriov.conf_text(4, sriov.normalize_vfs(WANTED, 4)),
-        "0000:09:00.0.conf": sriov.conf_text(2, []),  # a PF that is gone
+        "%s.conf" % PF: persistence.conf_text(4, vf_settings.normalize_vfs(WANTED, 4)),
+        "0000:09:00.0.conf": persistence.conf_text(2, []),  # a PF that is gone
     })
     assert proc.returncode == 1
     assert "0000:09:00.0: no SR-IOV PF with a network interface here" in proc.stderr
@@ -465,7 +468,8 @@ def test_boot_script_creates_vfs_through_zero_and_replays_settings(host, tmp_pat
 
 
 def test_boot_script_names_a_failed_vf_setting_and_goes_on(host, tmp_path):
-    proc, _log = run_vf_program(host, tmp_path, {"%s.conf" % PF: sriov.conf_text(4, sriov.normalize_vfs(WANTED, 4))},
+    conf = persistence.conf_text(4, vf_settings.normalize_vfs(WANTED, 4))
+    proc, _log = run_vf_program(host, tmp_path, {"%s.conf" % PF: conf},
                                 ip_script="#!/bin/sh\ncase \"$*\" in *trust*) exit 2;; esac\n")
     assert proc.returncode == 1
     assert "%s (ens3f1): vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 3 trust on spoofchk off failed" % PF in proc.stderr
@@ -480,8 +484,9 @@ case "$*" in *" vf 1 "*vlan*) echo "RTNETLINK answers: Invalid argument" >&2; ex
 
 
 def test_boot_script_disables_the_vf_whose_line_failed_and_sets_up_the_others(host, tmp_path):
-    vfs = sriov.normalize_vfs(FAIL_WANTED, 3)
-    proc, log = run_vf_program(host, tmp_path, {"%s.conf" % PF: sriov.conf_text(3, vfs)}, ip_script=FAIL_VF1_VLAN_IP)
+    vfs = vf_settings.normalize_vfs(FAIL_WANTED, 3)
+    proc, log = run_vf_program(host, tmp_path, {"%s.conf" % PF: persistence.conf_text(3, vfs)},
+                               ip_script=FAIL_VF1_VLAN_IP)
     assert proc.returncode == 1
     assert log.read_text().splitlines() == [
         "link set dev ens3f1 vf 0 mac 52:54:00:aa:00:01 vlan 100 qos 0",
@@ -496,7 +501,7 @@ def test_boot_script_disables_the_vf_whose_line_failed_and_sets_up_the_others(ho
 
 def test_boot_script_says_when_the_disable_fails_too(host, tmp_path):
     ip_script = FAIL_VF1_VLAN_IP.replace('*" vf 1 "*vlan*)', '*" vf 1 "*vlan*|*" vf 1 state disable")')
-    conf = sriov.conf_text(3, sriov.normalize_vfs(FAIL_WANTED, 3))
+    conf = persistence.conf_text(3, vf_settings.normalize_vfs(FAIL_WANTED, 3))
     proc, log = run_vf_program(host, tmp_path, {"%s.conf" % PF: conf}, ip_script=ip_script)
     assert proc.returncode == 1
     assert "link set dev ens3f1 vf 2 spoofchk off" in log.read_text().splitlines()
@@ -507,7 +512,7 @@ def test_boot_script_says_when_the_disable_fails_too(host, tmp_path):
 def test_boot_script_leaves_a_pf_with_other_ids_alone(host, tmp_path):
     # the file recorded an 82599 (8086:10fb) at the PF's address; an X710 (8086:1572) is there now
     proc, log = run_vf_program(host, tmp_path, {
-        "%s.conf" % PF: sriov.conf_text(4, sriov.normalize_vfs(WANTED, 4), "8086:10fb")})
+        "%s.conf" % PF: persistence.conf_text(4, vf_settings.normalize_vfs(WANTED, 4), "8086:10fb")})
     assert proc.returncode == 1
     assert "%s: is 8086:1572, not the 8086:10fb recorded: left alone" % PF in proc.stderr
     assert host.fs.read("/sys/bus/pci/devices/%s/sriov_numvfs" % PF) == "3"
