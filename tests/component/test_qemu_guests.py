@@ -38,17 +38,17 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.core import systemd_unit
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.programs import system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import unescape_exec, verify_unit
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import kvm_probe
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.argv import qemu_argv
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_reader import macs_in_unit, unit_exec_start
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import (
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.start_check import failure_cause
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import (
     console_argv,
-    failure_cause,
     helper_argv,
     helper_text,
     prestart_commands,
-    qemu_argv,
-    unit_text,
 )
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_reader import macs_in_unit, unit_exec_start
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_text import unit_text
 from module_call import run_module
 
 pytestmark = pytest.mark.component

@@ -29,14 +29,11 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.topology import Topol
 from ansible_collections.nfv.dpdk.plugins.module_utils.host import kernel
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.facts import layout_facts
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.argv import qemu_argv
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import helper_argv, helper_text
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_reader import unit_exec_start
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import (
-    helper_argv,
-    helper_text,
-    qemu_argv,
-    unit_text,
-)
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_text import unit_text
 
 pytestmark = pytest.mark.component
 

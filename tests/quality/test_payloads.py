@@ -15,6 +15,9 @@ import pytest
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PREFIX = "ansible_collections.nfv.dpdk.plugins.module_utils"
 UTILS = os.path.join(TOP, "plugins", "module_utils")
+# qemu_vm's own logic (the handler, the command line, the unit, the host checks): no other module ships it
+GUEST_LOGIC = {"qemu.vm", "qemu.argv", "qemu.unit_commands", "qemu.unit_text", "qemu.host_checks", "qemu.accel",
+               "qemu.leftovers", "qemu.start_check"}
 
 
 def imported_utils(path):
@@ -48,13 +51,12 @@ def payload(module):
 
 def test_the_reader_ships_no_writer():
     # host_facts runs first on every host, every run: it reads, so no guest, OVS-port or binding logic
-    writers = {"qemu.vm", "qemu.unit_helper", "qemu.kvm_probe", "core.plan", "ovs.ovs_bridge", "ovs.ovs_config",
-               "ovs.port_validation", "ovs.bridge_validation", "ovs.bridge_state", "ovs.bridge_plan",
-               "ovs.bridge_transaction", "ovs.other_config_keys", "ovs.other_config_validation",
-               "ovs.other_config_plan", "pci.pci_driver", "pci.boot_pci_bind", "pci.boot_sriov_vfs", "pci.sriov",
-               "boot.cmdline",
-               "boot.file_backend", "boot.grub", "boot.grub_defaults", "boot.grubby", "boot.kernel_install",
-               "memory.hugepage_pool"}
+    writers = GUEST_LOGIC | {"qemu.unit_helper", "qemu.kvm_probe", "core.plan", "ovs.ovs_bridge", "ovs.ovs_config",
+                             "ovs.port_validation", "ovs.bridge_validation", "ovs.bridge_state", "ovs.bridge_plan",
+                             "ovs.bridge_transaction", "ovs.other_config_keys", "ovs.other_config_validation",
+                             "ovs.other_config_plan", "pci.pci_driver", "pci.boot_pci_bind", "pci.boot_sriov_vfs",
+                             "pci.sriov", "boot.cmdline", "boot.file_backend", "boot.grub", "boot.grub_defaults",
+                             "boot.grubby", "boot.kernel_install", "memory.hugepage_pool"}
     assert not payload("host_facts") & writers
 
 
@@ -68,11 +70,11 @@ def test_the_reader_ships_only_the_cpu_topology():
 
 
 @pytest.mark.parametrize("module, foreign", [
-    ("hugepage_pool", {"qemu.vm", "ovs.ovs_bridge", "pci.pci_driver", "cpu.cpu_layout"}),
-    ("ovs_bridge", {"qemu.vm", "pci.pci_driver", "cpu.cpu_layout", "memory.hugepage_pool"}),
-    ("ovs_config", {"qemu.vm", "pci.pci_driver", "cpu.cpu_layout", "memory.hugepage_pool"}),
-    ("pci_driver", {"qemu.vm", "ovs.ovs_bridge", "cpu.cpu_layout", "memory.hugepage_pool"}),
-    ("kernel_cmdline", {"qemu.vm", "ovs.ovs_bridge", "pci.pci_driver", "cpu.cpu_layout", "memory.hugepage_pool"}),
+    ("hugepage_pool", GUEST_LOGIC | {"ovs.ovs_bridge", "pci.pci_driver", "cpu.cpu_layout"}),
+    ("ovs_bridge", GUEST_LOGIC | {"pci.pci_driver", "cpu.cpu_layout", "memory.hugepage_pool"}),
+    ("ovs_config", GUEST_LOGIC | {"pci.pci_driver", "cpu.cpu_layout", "memory.hugepage_pool"}),
+    ("pci_driver", GUEST_LOGIC | {"ovs.ovs_bridge", "cpu.cpu_layout", "memory.hugepage_pool"}),
+    ("kernel_cmdline", GUEST_LOGIC | {"ovs.ovs_bridge", "pci.pci_driver", "cpu.cpu_layout", "memory.hugepage_pool"}),
 ])
 def test_a_module_ships_its_own_domain(module, foreign):
     assert not payload(module) & foreign, sorted(payload(module))
@@ -80,3 +82,7 @@ def test_a_module_ships_its_own_domain(module, foreign):
 
 def test_the_guest_helper_travels_with_qemu_vm():
     assert "qemu.unit_helper" in payload("qemu_vm")
+
+
+def test_qemu_vm_ships_all_of_its_logic():
+    assert not GUEST_LOGIC - payload("qemu_vm"), sorted(GUEST_LOGIC - payload("qemu_vm"))

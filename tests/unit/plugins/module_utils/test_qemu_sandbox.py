@@ -16,14 +16,11 @@ import subprocess
 
 import pytest
 
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.argv import qemu_argv
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.sandbox import MAX_EXPOSURE, SANDBOX
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import (
-    helper_argv,
-    prestart_commands,
-    qemu_argv,
-    unit_text,
-)
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import helper_argv, prestart_commands
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_text import unit_text
 
 TOOLS = {"sh": "/bin/sh", "install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
 GUESTS = {

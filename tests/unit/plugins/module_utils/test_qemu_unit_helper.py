@@ -16,7 +16,7 @@ import sys
 import threading
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import unit_helper as helper
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import helper_text
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import helper_text
 
 
 def test_pin_plan():

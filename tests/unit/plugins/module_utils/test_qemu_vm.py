@@ -15,25 +15,24 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvErr
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.programs import python_problem, system_python
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import exec_line, unescape_exec
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import kvm_probe
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.argv import qemu_argv
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.nic_spec import generate_mac
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.start_check import failure_cause, is_running
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import (
+    CONSOLE_LOG_BYTES,
+    MKDIR_SCRIPT,
+    console_argv,
+    helper_argv,
+    prestart_commands,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_reader import (
     macs_in_unit,
     unit_exec_start,
     unit_helper_path,
     unit_taps,
 )
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.vm import (
-    CONSOLE_LOG_BYTES,
-    MKDIR_SCRIPT,
-    console_argv,
-    failure_cause,
-    helper_argv,
-    is_running,
-    prestart_commands,
-    qemu_argv,
-    unit_text,
-)
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_text import unit_text
 
 TOOLS = {"sh": "/usr/bin/sh", "install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
 QEMU = "/usr/bin/qemu-system-x86_64"

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright: nfv.dpdk contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""QEMU's command line for one guest spec: memory backend, NICs, disks, boot source, QMP and serial console.
+
+Pure (no host access): ExecStart= of the unit runs exactly this argv through the helper's console writer
+(unit_commands.console_argv), and the component tests start QEMU with it directly.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.host.hugepages import format_mb
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.sandbox import sandbox_argv
+
+
+def qemu_opt(value):
+    """A value inside a QEMU -opts string: commas are doubled."""
+    return str(value).replace(",", ",,")
+
+
+def memory_backend(spec):
+    """The -object value for guest memory, or None for plain anonymous memory."""
+    size = format_mb(spec["memory_mb"])
+    vhost = any(n["type"] == "vhost-user" for n in spec["nics"])
+    node = spec["numa_node"]
+    if spec["hugepages"]:
+        opts = ["memory-backend-file", "id=mem0", "size=" + size,
+                "mem-path=" + qemu_opt(spec["hugepages"]["mem_dir"]), "share=on", "prealloc=on"]
+    elif vhost:
+        opts = ["memory-backend-memfd", "id=mem0", "size=" + size, "share=on"]
+    elif node is not None:
+        opts = ["memory-backend-ram", "id=mem0", "size=" + size]
+    else:
+        return None
+    if node is not None:
+        opts += ["host-nodes=%d" % node, "policy=bind"]
+    return ",".join(opts)
+
+
+def nic_args(spec, nic):
+    ntype = nic["type"]
+    if ntype == "vhost-user":
+        args = ["-chardev", "socket,id=%s,path=%s,server=on,wait=off" % (nic["chardev"], qemu_opt(nic["socket"]))]
+        netdev = "type=vhost-user,id=%s,chardev=%s,vhostforce=on" % (nic["id"], nic["chardev"])
+        device = "virtio-net-pci,netdev=%s,mac=%s" % (nic["id"], nic["mac"])
+        if nic["queues"] > 1:
+            netdev += ",queues=%d" % nic["queues"]
+            device += ",mq=on,vectors=%d" % (2 * nic["queues"] + 2)
+        return args + ["-netdev", netdev, "-device", device]
+    if ntype == "tap":
+        return ["-netdev", "tap,id=%s,ifname=%s,script=no,downscript=no" % (nic["id"], nic["ifname"]),
+                "-device", "virtio-net-pci,netdev=%s,mac=%s" % (nic["id"], nic["mac"])]
+    if ntype == "user":
+        netdev = "user,id=%s" % nic["id"] + ("" if nic["host_access"] else ",restrict=on")
+        for fwd in nic["forwards"]:
+            netdev += ",hostfwd=%s:%s:%d-:%d" % (fwd["protocol"], fwd["host_address"], fwd["host_port"],
+                                                 fwd["guest_port"])
+        return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=%s,mac=%s" % (nic["id"], nic["mac"])]
+    if ntype == "vfio":
+        return ["-device", "vfio-pci,host=%s" % nic["host"]]
+    raise NfvError("unknown NIC type %r" % (ntype,))
+
+
+def qemu_argv(spec, qemu="/usr/bin/qemu-system-x86_64", accel="tcg", serial=None):
+    """QEMU's argv: ExecStart= runs it through the helper's console writer (console_argv).
+
+    `serial` makes QEMU write the serial console to that file itself (component tests outside systemd);
+    everything else is what the unit runs.
+    """
+    argv = [qemu, "-name", "guest=%s,debug-threads=on" % spec["name"],
+            "-machine", spec["machine"],
+            "-accel", accel,
+            "-cpu", "host" if accel == "kvm" else "max",
+            "-smp", str(spec["vcpus"]),
+            "-m", format_mb(spec["memory_mb"])]
+    backend = memory_backend(spec)
+    if backend:
+        argv += ["-object", backend, "-numa", "node,memdev=mem0"]
+    argv += sandbox_argv()
+    argv += ["-nodefaults", "-no-user-config", "-display", "none"]
+    # the console on stdout, written to serial_log (bounded) by ExecStart='s helper (console_argv)
+    argv += ["-serial", "file:" + serial] if serial else ["-chardev", "stdio,id=serial0,signal=off",
+                                                          "-serial", "chardev:serial0"]
+    argv += ["-qmp", "unix:%s,server=on,wait=off" % qemu_opt(spec["qmp_socket"])]
+    if spec["kernel"]:
+        argv += ["-kernel", spec["kernel"]]
+        if spec["initrd"]:
+            argv += ["-initrd", spec["initrd"]]
+        if spec["append"]:
+            argv += ["-append", spec["append"]]
+    for index, disk in enumerate(spec["disks"]):
+        drive = "file=%s,format=%s,if=virtio,id=disk%d" % (qemu_opt(disk["path"]), disk["format"], index)
+        if disk["readonly"]:
+            drive += ",readonly=on"
+        argv += ["-drive", drive]
+    for nic in spec["nics"]:
+        argv += nic_args(spec, nic)
+    return argv
