@@ -351,10 +351,10 @@ notes:
   - QEMU waits at start until Open vSwitch connects to each vhost-user socket; the unit is active
     meanwhile and the guest boots once the C(dpdkvhostuserclient) ports are connected.
   - The unit creates the directories of vhost-user sockets and C(<hugepages.path>/nfv-qemu-<name>) at start when
-    they are missing (one C(ExecStartPre=+) fixed C(sh) script that runs C(install -d) only for a path that does
-    not exist; root-owned, the guest's group, mode 0770), so they come back after reboots of C(/run) and
-    C(/dev). An existing directory is left exactly as it is. The unit's C(UMask=0077) keeps what QEMU creates
-    (sockets, files) to the guest's account.
+    they are missing (one C(ExecStartPre=+) step of the guest's helper, C(nfv-qemu-powerdown mkdir GROUP DIR...),
+    that creates only a path where nothing exists; root-owned, the guest's group, mode 0770, a missing parent
+    root 0755), so they come back after reboots of C(/run) and C(/dev). An existing directory is left exactly as
+    it is. The unit's C(UMask=0077) keeps what QEMU creates (sockets, files) to the guest's account.
   - A changed definition is also detected when the running QEMU's command line differs from the unit
     (for example after an earlier run wrote the unit without a restart).
 seealso:

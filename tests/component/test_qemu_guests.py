@@ -3,8 +3,9 @@
 This machine has no systemd as PID 1, so the guests are not started through
 systemctl: the test builds the argv with the same module_utils code that
 writes the unit's ExecStart= (`guest_spec` -> `qemu_argv`), runs the unit's
-privileged ExecStartPre= steps (`prestart_commands`), and starts QEMU with
-that argv as an unprivileged user (nobody/nogroup, umask 0007, like User=,
+privileged ExecStartPre= steps (`prestart_commands`: the mkdir of the helper,
+installed as the module installs it), and starts QEMU with that argv as an
+unprivileged user (nobody/nogroup, umask 0007, like User=,
 Group= and UMask= of the unit). Two guests (Debian kernel + busybox initramfs,
 see tests/guest_image.py) on 2M hugepages, each with a vhost-user NIC served
 by QEMU, are joined by a netdev bridge with two dpdkvhostuserclient ports, and
@@ -179,7 +180,11 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
     kvm_group = kvm_probe.device_group(device) if accel == "kvm" else None
     extra_groups = [grp.getgrnam(kvm_group).gr_gid] if kvm_group else []  # the unit's SupplementaryGroups=
     vhost_dir = os.path.join(run_root, "vhost")
-    tools = dict((tool, runner.find(tool)) for tool in ("sh", "install", "ip", "ovs-vsctl"))
+    tools = dict((tool, runner.find(tool)) for tool in ("ip", "ovs-vsctl"))
+    helper = os.path.join(run_root, "nfv-qemu-powerdown")  # the helper as the module installs it in helper_dir
+    with open(helper, "w") as handle:
+        handle.write(helper_text(sys.executable))
+    os.chmod(helper, 0o755)
     uid = pwd.getpwnam(SERVICE_USER).pw_uid
     gid = grp.getgrnam(SERVICE_GROUP).gr_gid
 
@@ -191,10 +196,10 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
             "kernel": image["kernel"], "initrd": image["initrd"],
             "append": guest_image.append(guest["ip"], guest["peer"]),
             "nics": [{"type": "vhost-user", "socket": os.path.join(vhost_dir, name, "net0.sock")}],
-            "user": SERVICE_USER, "group": SERVICE_GROUP, "run_dir": run_root,
+            "user": SERVICE_USER, "group": SERVICE_GROUP, "run_dir": run_root, "helper_dir": run_root,
         })
         argv = qemu_argv(spec, qemu, accel)
-        prestart = prestart_commands(spec, tools)
+        prestart = prestart_commands(spec, tools, sys.executable)
         # the unit carries exactly this argv
         text = unit_text(spec, argv, prestart, helper_argv(spec, sys.executable), accel, kvm_group=kvm_group)
         assert unit_exec_start(text) == argv
@@ -255,10 +260,6 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
 
     # ExecStop=: the helper powers guest a off over QMP; QEMU exits cleanly
     spec = specs["nfvq-a"]
-    helper = os.path.join(run_root, "nfv-qemu-powerdown")
-    with open(helper, "w") as handle:
-        handle.write(helper_text(sys.executable))
-    os.chmod(helper, 0o755)
     stop = subprocess.run([sys.executable, helper, spec["qmp_socket"], "60"], user=uid, group=gid,
                           capture_output=True, text=True, timeout=90, check=False)
     assert stop.returncode == 0, stop
@@ -280,9 +281,10 @@ def test_unit_text_passes_systemd_analyze_verify(image, run_root):
                  {"type": "user", "forwards": [{"host_port": 2222, "guest_port": 22}]}],
         "user": SERVICE_USER, "group": SERVICE_GROUP, "cpu_affinity": "0-1", "numa_node": 0,
     })
-    tools = dict((tool, runner.find(tool)) for tool in ("sh", "install", "ip", "ovs-vsctl"))
+    tools = dict((tool, runner.find(tool)) for tool in ("ip", "ovs-vsctl"))
     argv = qemu_argv(spec, runner.find("qemu-system-x86_64"), "kvm")
-    text = unit_text(spec, argv, prestart_commands(spec, tools), helper_argv(spec, sys.executable), "kvm")
+    prestart = prestart_commands(spec, tools, sys.executable)
+    text = unit_text(spec, argv, prestart, helper_argv(spec, sys.executable), "kvm")
     result = verify_unit(runner, spec["unit"], text)
     assert result["ran"]
     assert "ignoring" not in result["output"], result["output"]

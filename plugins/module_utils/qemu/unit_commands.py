@@ -3,13 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The commands a guest's unit runs beside QEMU, as argv lists (pure, no host access).
 
-- `prestart_commands(spec, tools)`: the privileged ExecStartPre=+ steps (the hugepage and socket directories
-  when missing, tap devices), and `needed_tools(spec)`, the host programs they need;
+- `prestart_commands(spec, tools, python)`: the privileged ExecStartPre=+ steps (the helper's mkdir of the
+  hugepage and socket directories when missing, tap devices), and `needed_tools(spec)`, the host programs the
+  tap steps need;
 - the helper program (module_utils/qemu/unit_helper.py, a program of its own) in ExecStop= (`helper_argv`),
-  ExecStartPre= (`keep_console_argv`), ExecStart= (`console_argv`, which execs QEMU) and ExecStartPost=
-  (`pin_argv`); it runs with a system python3 (module_utils/core/programs), never the module's own (a venv or
-  /tmp path that the unit's PrivateTmp can hide). Importing it here puts it in the module's payload; its
-  source is read from there (`helper_text`);
+  ExecStartPre= (`mkdir` in prestart_commands, `keep_console_argv`), ExecStart= (`console_argv`, which execs
+  QEMU) and ExecStartPost= (`pin_argv`); it runs with a system python3 (module_utils/core/programs), never
+  the module's own (a venv or /tmp path that the unit's PrivateTmp can hide). Importing it here puts it in the
+  module's payload; its source is read from there (`helper_text`);
 - the guest's directories those commands make and use: its log directory and serial log, its socket directories.
 """
 
@@ -24,17 +25,9 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import format_cp
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import unit_helper as qemu_unit_helper
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import HELPER_NAME
 
-# mode of the guest's own hugepage and socket directories the unit makes when they are missing
-# (root:<the guest's group>)
-DIR_MODE = "0770"
-# ExecStartPre=+ that creates each missing directory root:<group> DIR_MODE (a missing parent root 0755, not
-# the unit's UMask) and leaves an existing one (made by an earlier start or anyone else) exactly as it is.
-# A fixed script: its inputs (install's path, the group, the directories) are positional arguments.
-MKDIR_SCRIPT = ('install="$1"; group="$2"; shift 2; for d in "$@"; do '
-                'if [ ! -e "$d" ] && [ ! -L "$d" ]; then p="${d%/*}"; '
-                'if [ ! -e "$p" ]; then "$install" -d -m 0755 "$p" || exit 1; fi; '
-                '"$install" -d -o root -g "$group" -m ' + DIR_MODE + ' "$d" || exit 1; fi; done')
-MKDIR_ARGV0 = "nfv-qemu-mkdir"  # $0 of the script: names it in error messages
+# mode of the guest's own hugepage and socket directories the unit's helper makes when they are missing
+# (root:<the guest's group>; `nfv-qemu-powerdown mkdir`)
+DIR_MODE = "%04o" % qemu_unit_helper.DIR_MODE
 LOG_DIR = "/var/log/nfv-qemu"
 KEPT_CONSOLE_BYTES = 1024 * 1024  # of the previous run's console, kept as serial.log.1
 CONSOLE_LOG_BYTES = 4 * 1024 * 1024  # bound of the current run's console serial.log (its latest output)
@@ -62,18 +55,18 @@ def managed_dirs(spec):
     return dirs + socket_dirs(spec)
 
 
-def prestart_commands(spec, tools):
+def prestart_commands(spec, tools, python):
     """Privileged preparation (ExecStartPre=+ in the unit), as argv lists.
 
-    `tools` maps sh/install/ip/ovs-vsctl to absolute paths. Each entry is
-    (argv, ignore_failure). Directories are created only when missing (MKDIR_SCRIPT): an
-    existing one is never re-owned or re-moded.
+    `tools` maps ip/ovs-vsctl (needed_tools) to absolute paths, `python` is the helper's interpreter. Each entry
+    is (argv, ignore_failure). Directories are created only when missing (the helper's mkdir): an existing one
+    is never re-owned or re-moded.
     """
     cmds = []
     group = spec["group"]
     dirs = managed_dirs(spec)
     if dirs:
-        cmds.append(([tools["sh"], "-c", MKDIR_SCRIPT, MKDIR_ARGV0, tools["install"], group] + dirs, False))
+        cmds.append((helper_command(spec, python, "mkdir", group, *dirs), False))
     for nic in spec["nics"]:
         if nic["type"] != "tap":
             continue
@@ -87,9 +80,8 @@ def prestart_commands(spec, tools):
 
 
 def needed_tools(spec):
+    """The host programs prestart_commands runs: ip for tap NICs, ovs-vsctl for those on a bridge."""
     tools = set()
-    if managed_dirs(spec):
-        tools.update(("sh", "install"))
     for nic in spec["nics"]:
         if nic["type"] == "tap":
             tools.add("ip")
@@ -102,26 +94,30 @@ def helper_text(python):
     return program_text(qemu_unit_helper, python)
 
 
+def helper_command(spec, python, *args):
+    """The installed helper (in helper_dir, under `python`) with `args`."""
+    return [python, os.path.join(spec["helper_dir"], HELPER_NAME)] + list(args)
+
+
 def helper_argv(spec, python):
-    return [python, os.path.join(spec["helper_dir"], HELPER_NAME), spec["qmp_socket"], str(spec["stop_timeout"])]
+    """ExecStop=: the helper's powerdown over QMP."""
+    return helper_command(spec, python, spec["qmp_socket"], str(spec["stop_timeout"]))
 
 
 def keep_console_argv(spec, python):
     """ExecStartPre= as the service user: the previous run's console kept as serial.log.1 (bounded)."""
-    return [python, os.path.join(spec["helper_dir"], HELPER_NAME), "keep-console", serial_log(spec),
-            str(KEPT_CONSOLE_BYTES)]
+    return helper_command(spec, python, "keep-console", serial_log(spec), str(KEPT_CONSOLE_BYTES))
 
 
 def console_argv(spec, python, argv, log=None):
     """ExecStart=: the helper's console writer (serial_log, or `log`, at most CONSOLE_LOG_BYTES), then exec QEMU."""
-    return [python, os.path.join(spec["helper_dir"], HELPER_NAME), "console", log or serial_log(spec),
-            str(CONSOLE_LOG_BYTES), "--"] + argv
+    return helper_command(spec, python, "console", log or serial_log(spec), str(CONSOLE_LOG_BYTES), "--") + argv
 
 
 def pin_argv(spec, python):
     """ExecStartPost= of a guest with vcpu_pins: the helper's pin subcommand; None without vcpu_pins."""
     if not spec.get("vcpu_pins"):
         return None
-    return ([python, os.path.join(spec["helper_dir"], HELPER_NAME), "pin", spec["qmp_socket"], str(PIN_TIMEOUT),
-             format_cpulist(spec["emulator_cpus"]) if spec["emulator_cpus"] else "-"]
-            + [format_cpulist(cpus) for cpus in spec["vcpu_pins"]])
+    emulator = format_cpulist(spec["emulator_cpus"]) if spec["emulator_cpus"] else "-"
+    return helper_command(spec, python, "pin", spec["qmp_socket"], str(PIN_TIMEOUT), emulator,
+                          *[format_cpulist(cpus) for cpus in spec["vcpu_pins"]])

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: nfv.dpdk contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-# Managed by nfv.dpdk.qemu_vm: ExecStop= and ExecStartPost= helper of QEMU guest units.
+# Managed by nfv.dpdk.qemu_vm: ExecStop=, ExecStartPre=, ExecStart= and ExecStartPost= helper of QEMU guest units.
 # usage: nfv-qemu-powerdown QMP_SOCKET TIMEOUT_SECONDS
 #   Sends system_powerdown over the QMP unix socket and waits until QEMU closes
 #   the connection (the guest powered off) or the timeout passes; then systemd
@@ -10,6 +10,10 @@
 #   Asks QMP (query-cpus-fast) for each vCPU's thread and pins vCPU i to VCPUi_CPUS
 #   and every other thread of QEMU to EMULATOR_CPUS ("-": left as they are).
 #   Exits non-zero, naming the cause, when a thread cannot be pinned as asked.
+# usage: nfv-qemu-powerdown mkdir GROUP DIR [DIR ...]
+#   ExecStartPre=+ as root: creates each missing DIR root:GROUP mode 0770 (a missing parent root:root 0755,
+#   whatever the unit's UMask=) and leaves one that exists (a directory of an earlier start or anyone else's,
+#   a file, a symbolic link) exactly as it is. Exits non-zero, naming the directory, when one cannot be made.
 # usage: nfv-qemu-powerdown keep-console LOG MAX_BYTES
 #   ExecStartPre= as the service user: keeps the previous run's console as LOG.1 (its last MAX_BYTES; QEMU
 #   truncates LOG when it starts). A symbolic link at LOG or LOG.1 is left alone, never followed.
@@ -27,6 +31,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import contextlib
+import grp
 import json
 import os
 import signal
@@ -150,6 +155,45 @@ def qemu_pid(vcpu_threads):
         except OSError:
             continue
     return None
+
+
+DIR_MODE = 0o770  # a guest's own hugepage or socket directory: root:<the guest's group>
+PARENT_MODE = 0o755  # a missing parent of one: root:root, as install -d and systemd-tmpfiles make it
+
+
+def make_dirs(argv):
+    if len(argv) < 4:
+        say(sys.stderr, "nfv-qemu-mkdir: usage: mkdir GROUP DIR [DIR ...], got %s" % " ".join(argv[1:]))
+        return 2
+    group, dirs = argv[2], argv[3:]
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        say(sys.stderr, "nfv-qemu-mkdir: group %s does not exist; %s not created" % (group, ", ".join(dirs)))
+        return 1
+    for path in dirs:
+        try:
+            make_dir(path, 0, gid, DIR_MODE)
+        except OSError as exc:
+            say(sys.stderr, "nfv-qemu-mkdir: cannot create the directory %s: %s" % (path, exc.strerror or exc))
+            return 1
+    return 0
+
+
+def make_dir(path, uid, gid, mode):
+    """`path` created uid:gid `mode` when nothing is there (not even a link), its missing parents root 0755;
+    anything already there is left as it is."""
+    if os.path.lexists(path):
+        return
+    parent = os.path.dirname(path)
+    if parent != path:
+        make_dir(parent, 0, 0, PARENT_MODE)
+    try:
+        os.mkdir(path, 0o700)  # nobody else's until it is the guest's group's
+    except FileExistsError:
+        return  # made meanwhile (by another guest's start): left as it is
+    os.chown(path, uid, gid, follow_symlinks=False)
+    os.chmod(path, mode)  # not the unit's UMask=
 
 
 def keep_console(argv):
@@ -293,6 +337,8 @@ def console(argv):
 def main(argv):
     if len(argv) > 1 and argv[1] == "pin":
         return pin(argv)
+    if len(argv) > 1 and argv[1] == "mkdir":
+        return make_dirs(argv)
     if len(argv) > 3 and argv[1] == "keep-console":
         return keep_console(argv)
     if len(argv) > 1 and argv[1] == "console":

@@ -106,7 +106,7 @@ class QemuVm(PlannedModule):
             path = self.runner.find(tool)
             if not path:
                 raise NfvError("the guest needs '%s' on the host (for %s)" % (
-                    tool, "tap devices" if tool == "ip" else "OVS bridges" if tool == "ovs-vsctl" else "directories"))
+                    tool, "tap devices" if tool == "ip" else "OVS bridges"))
             tools[tool] = path
         current["tools"] = tools
         current["python"] = system_python(self.runner, "the guest unit's stop helper (ExecStop=)")
@@ -125,7 +125,7 @@ class QemuVm(PlannedModule):
         spec = self.spec
         python = current["python"]
         argv = qemu_argv(spec, current["qemu"], current["accel"])
-        prestart = prestart_commands(spec, current["tools"])
+        prestart = prestart_commands(spec, current["tools"], python)
         text = unit_text(spec, argv, prestart, helper_argv(spec, python), current["accel"],
                          current["vfio_groups"], current["kvm_group"], current["sriov_unit"])
         return argv, text, helper_text(python)

@@ -22,7 +22,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_sp
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import helper_argv, prestart_commands
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_text import unit_text
 
-TOOLS = {"sh": "/bin/sh", "install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
+TOOLS = {"ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
 GUESTS = {
     "vhost": {"nics": [{"type": "vhost-user", "socket": "/run/vhost/a.sock"}], "hugepages": {"size": "2M"},
               "numa_node": 0, "vcpus": 2, "vcpu_pins": [2, 3]},
@@ -38,7 +38,8 @@ def unit_of(kind, accel="tcg"):
     params.update(GUESTS[kind])
     spec = guest_spec(params)
     argv = qemu_argv(spec, "/usr/bin/qemu-system-x86_64", accel)
-    text = unit_text(spec, argv, prestart_commands(spec, TOOLS), helper_argv(spec, "/usr/bin/python3"), accel,
+    python = "/usr/bin/python3"
+    text = unit_text(spec, argv, prestart_commands(spec, TOOLS, python), helper_argv(spec, python), accel,
                      vfio_groups=["7"] if kind == "vfio" else None)
     return spec, argv, text
 

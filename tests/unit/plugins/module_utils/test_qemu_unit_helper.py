@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ast
+import grp
 import io
 import os
 import socket
@@ -15,8 +16,11 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import unit_helper as helper
-from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import helper_text
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_spec
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import helper_text, prestart_commands
 
 
 def test_pin_plan():
@@ -117,6 +121,84 @@ def test_pin_moves_this_process_to_the_cpus_it_already_has(tmp_path):
     assert received == ['{"execute": "qmp_capabilities"}', '{"execute": "query-cpus-fast"}']
     assert out.stdout.strip() == "nfv-qemu-pin: vCPU 0 thread %d -> CPUs %s" % (os.getpid(), cpulist)
     assert sorted(os.sched_getaffinity(0)) == cpus
+
+
+# ---- mkdir: the guest's hugepage and socket directories, made root:<group> 0770 only where nothing is --------
+
+def mkdir_step(tmp_path, *dirs):
+    """The unit's ExecStartPre=+ mkdir step (prestart_commands) of a guest with vhost-user sockets in `dirs`, its
+    helper installed in tmp_path: the program exactly as the unit runs it."""
+    installed(tmp_path)
+    spec = guest_spec({"name": "vm1", "memory": "256M", "kernel": "/boot/vmlinuz", "user": "nobody",
+                       "group": "nogroup", "helper_dir": str(tmp_path),
+                       "nics": [{"type": "vhost-user", "socket": "/run/vhost-%d/vm1/s.sock" % i}
+                                for i in range(len(dirs))]})
+    for nic, directory in zip(spec["nics"], dirs):
+        nic["socket"] = os.path.join(str(directory), "s.sock")  # the same step on a private tree
+    cmds = prestart_commands(spec, {}, sys.executable)
+    assert len(cmds) == 1 and cmds[0][1] is False  # privileged, and its failure fails the start
+    assert cmds[0][0][2:4] == ["mkdir", "nogroup"]
+    return cmds[0][0]
+
+
+def run_step(argv, umask=0o022):
+    return subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=30, check=False, umask=umask)
+
+
+def mode_owner(path):
+    info = os.lstat(str(path))
+    return info.st_mode & 0o7777, info.st_uid, info.st_gid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making a directory root:<group> needs root, as ExecStartPre=+ has")
+def test_mkdir_creates_missing_directories_and_leaves_existing_ones(tmp_path):
+    gid = grp.getgrnam("nogroup").gr_gid
+    new, old = tmp_path / "new", tmp_path / "old"
+    old.mkdir()
+    os.chmod(str(old), 0o755)
+    os.chown(str(old), 0, 0)
+    step = mkdir_step(tmp_path, new, old)
+    for _round in range(2):  # a second start changes nothing
+        out = run_step(step)
+        assert out.returncode == 0 and out.stdout == out.stderr == "", out
+        assert mode_owner(new) == (0o770, 0, gid)
+        assert mode_owner(old) == (0o755, 0, 0)  # not re-owned, not re-moded
+    # a path taken by a file or a link (dangling too) is left alone, never followed; QEMU reports the problem
+    os.rmdir(str(new))
+    new.write_text("x")
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "elsewhere")
+    assert run_step(mkdir_step(tmp_path, new, link)).returncode == 0
+    assert new.read_text() == "x" and link.is_symlink() and not (tmp_path / "elsewhere").exists()
+    # missing parents are made root 0755 whatever the unit's UMask=0077: the guest must reach its own directory
+    own = tmp_path / "parent" / "vhost" / "vm1"
+    assert run_step(mkdir_step(tmp_path, own), umask=0o077).returncode == 0
+    for parent in (tmp_path / "parent", tmp_path / "parent" / "vhost"):
+        assert mode_owner(parent) == (0o755, 0, 0)
+    assert mode_owner(own) == (0o770, 0, gid)
+
+
+def test_mkdir_fails_naming_the_directory_it_cannot_make(tmp_path):
+    (tmp_path / "file").write_text("not a directory\n")
+    wanted = tmp_path / "file" / "vm1"
+    out = run_step(mkdir_step(tmp_path, wanted))
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr == "nfv-qemu-mkdir: cannot create the directory %s: Not a directory\n" % wanted
+    # the next directories are not tried: the start fails on the first one
+    later = tmp_path / "later"
+    step = mkdir_step(tmp_path, later)
+    out = run_step(step[:4] + [str(wanted)] + step[4:])
+    assert out.returncode == 1 and str(wanted) in out.stderr and not later.exists()
+
+
+def test_mkdir_refuses_a_group_that_does_not_exist_and_a_malformed_command_line(tmp_path):
+    step = mkdir_step(tmp_path, tmp_path / "vm1")
+    out = run_step(step[:3] + ["nfv-no-such-group"] + step[4:])
+    assert out.returncode == 1 and not (tmp_path / "vm1").exists()
+    assert out.stderr == "nfv-qemu-mkdir: group nfv-no-such-group does not exist; %s not created\n" % (tmp_path / "vm1")
+    out = run_step(step[:4])
+    assert out.returncode == 2 and out.stderr.startswith("nfv-qemu-mkdir: usage: mkdir GROUP DIR")
 
 
 def keep_console(tmp_path, log, keep):

@@ -21,7 +21,6 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_sp
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.start_check import failure_cause, is_running
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import (
     CONSOLE_LOG_BYTES,
-    MKDIR_SCRIPT,
     console_argv,
     helper_argv,
     prestart_commands,
@@ -34,7 +33,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_reader import (
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_text import unit_text
 
-TOOLS = {"sh": "/usr/bin/sh", "install": "/usr/bin/install", "ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
+TOOLS = {"ip": "/usr/sbin/ip", "ovs-vsctl": "/usr/bin/ovs-vsctl"}
 QEMU = "/usr/bin/qemu-system-x86_64"
 
 
@@ -254,7 +253,8 @@ def test_absent_needs_no_boot_source():
 
 def render(spec, accel="tcg", vfio_groups=None, sriov_unit=None):
     argv = qemu_argv(spec, QEMU, accel)
-    return argv, unit_text(spec, argv, prestart_commands(spec, TOOLS), helper_argv(spec, "/usr/bin/python3"),
+    python = "/usr/bin/python3"
+    return argv, unit_text(spec, argv, prestart_commands(spec, TOOLS, python), helper_argv(spec, python),
                            accel, vfio_groups, sriov_unit=sriov_unit)
 
 
@@ -307,8 +307,8 @@ def test_unit_prepares_hugepage_and_socket_directories():
     _first, text = render(spec)
     pre = lines(text, "ExecStartPre")
     assert len(pre) == 2 and pre[0].startswith("+") and pre[1] == KEEP_CONSOLE
-    # one fixed script; install, the group and the directories are its positional arguments
-    assert unescape_exec(pre[0][1:]) == ["/usr/bin/sh", "-c", MKDIR_SCRIPT, "nfv-qemu-mkdir", "/usr/bin/install",
+    # the helper's mkdir as root: the group, then the directories (the program's own tests run it)
+    assert unescape_exec(pre[0][1:]) == ["/usr/bin/python3", "/usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown", "mkdir",
                                          "nfv-qemu-vm1", "/dev/hugepages1G/nfv-qemu-vm1", "/run/vhost/vm1"]
     assert lines(text, "ReadWritePaths") == ["-/run/vhost/vm1", "-/dev/hugepages1G/nfv-qemu-vm1"]
     assert lines(text, "ReadOnlyPaths") == ["-/dev/hugepages1G"]  # no guest makes entries beside its own
@@ -553,8 +553,8 @@ def test_failure_cause_is_the_guests_own_lines_without_repeats():
                "2026-11-29T06:00:01+0000 h systemd[1]: nfv-qemu-vm1.service: Main process exited",
                "2026-11-29T06:00:11+0000 h qemu-system-x86_64[12]: qemu: invalid kernel header"]
     assert failure_cause(journal) == "qemu: invalid kernel header"
-    assert failure_cause(["h nfv-qemu-mkdir[3]: install: cannot change owner", "h qemu[4]: a", "h qemu[4]: b",
-                          "h qemu[4]: c"]) == "a | b | c"
+    assert failure_cause(["h python3[3]: nfv-qemu-mkdir: cannot create the directory /run/x: Permission denied",
+                          "h qemu[4]: a", "h qemu[4]: b", "h qemu[4]: c"]) == "a | b | c"
     assert failure_cause([], b"Job for x failed.\n") == "Job for x failed."
     assert "journalctl -u u1" in failure_cause([], None, "u1")
 
@@ -660,41 +660,6 @@ def test_unit_taps_reads_back_what_the_unit_creates():
     assert unit_taps(text) == [{"ifname": "t1", "user": "qemu1", "group": "kvm1", "bridge": "br0"},
                                {"ifname": "t2", "user": "qemu1", "group": "kvm1", "bridge": None}]
     assert unit_helper_path(text) == "/usr/local/libexec/nfv-dpdk/nfv-qemu-powerdown"
-
-
-# ---- issue 15: directories the unit does not own are never re-moded ---------------------------------
-
-@pytest.mark.skipif(os.geteuid() != 0, reason="install -o root needs root, as the unit's ExecStartPre=+ has")
-def test_unit_creates_missing_directories_and_leaves_existing_ones(tmp_path):
-    gid = grp.getgrnam("nogroup").gr_gid
-    spec = spec_of(user="nobody", group="nogroup",
-                   nics=[vhost("/run/vhost-a/vm1/a.sock"), vhost("/run/vhost-b/vm1/b.sock")])
-    spec["nics"][0]["socket"] = str(tmp_path / "new" / "a.sock")  # the same script on a private tree
-    spec["nics"][1]["socket"] = str(tmp_path / "old" / "b.sock")
-    old = tmp_path / "old"
-    old.mkdir()
-    os.chmod(str(old), 0o755)
-    os.chown(str(old), 0, 0)
-    tools = dict(TOOLS, sh="/bin/sh", install=shutil.which("install"))
-    cmds = prestart_commands(spec, tools)
-    assert len(cmds) == 1
-    for _round in range(2):  # a second start changes nothing
-        subprocess.run(cmds[0][0], check=True)
-        new = os.stat(str(tmp_path / "new"))
-        assert (new.st_mode & 0o7777, new.st_uid, new.st_gid) == (0o770, 0, gid)
-        info = os.stat(str(old))
-        assert (info.st_mode & 0o7777, info.st_uid, info.st_gid) == (0o755, 0, 0)  # not re-owned, not re-moded
-    # a path taken by a file (or a link) is left alone too, and QEMU reports the problem
-    os.rmdir(str(tmp_path / "new"))
-    (tmp_path / "new").write_text("x")
-    subprocess.run(cmds[0][0], check=True)
-    assert (tmp_path / "new").read_text() == "x"
-    # a missing parent is made root 0755 whatever the unit's UMask=0077: the guest must reach its own directory
-    spec["nics"][0]["socket"] = str(tmp_path / "parent" / "vm1" / "a.sock")
-    subprocess.run(prestart_commands(spec, tools)[0][0], check=True, umask=0o077)
-    parent, own = os.stat(str(tmp_path / "parent")), os.stat(str(tmp_path / "parent" / "vm1"))
-    assert (parent.st_mode & 0o7777, parent.st_uid, parent.st_gid) == (0o755, 0, 0)
-    assert (own.st_mode & 0o7777, own.st_uid, own.st_gid) == (0o770, 0, gid)
 
 
 def test_started_and_stopped_need_systemd(host):
