@@ -15,8 +15,9 @@
 #   whatever the unit's UMask=) and leaves one that exists (a directory of an earlier start or anyone else's,
 #   a file, a symbolic link) exactly as it is. Exits non-zero, naming the directory, when one cannot be made.
 # usage: nfv-qemu-powerdown keep-console LOG MAX_BYTES
-#   ExecStartPre= as the service user: keeps the previous run's console as LOG.1 (its last MAX_BYTES; QEMU
-#   truncates LOG when it starts). A symbolic link at LOG or LOG.1 is left alone, never followed.
+#   ExecStartPre= as the service user: keeps the previous run's console as LOG.1 (its last MAX_BYTES; the
+#   console writer of ExecStart= empties LOG when it starts), replaced as the writer replaces LOG (temp file +
+#   rename, mode 0640). A symbolic link at LOG or LOG.1 is left alone, never followed.
 # usage: nfv-qemu-powerdown console LOG MAX_BYTES -- QEMU_ARGV...
 #   ExecStart= (libvirt's virtlogd in small): forks a writer (twice, so QEMU never has a child to reap), then
 #   this process puts the write end of a pipe on stdout and execs QEMU_ARGV, so the unit's main PID is QEMU's
@@ -203,17 +204,12 @@ def keep_console(argv):
     except OSError:
         return 0  # no console yet (or a link): nothing to keep
     try:
-        size = os.fstat(source).st_size
-        os.lseek(source, max(0, size - keep), os.SEEK_SET)
-        data = os.read(source, keep)
+        data = last_bytes(source, os.fstat(source).st_size, keep)
     finally:
         os.close(source)
     kept = log + ".1"
     try:
-        target = os.open(kept + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o640)
-        with os.fdopen(target, "wb") as handle:
-            handle.write(data)
-        os.rename(kept + ".tmp", kept)
+        os.close(replace_file(kept, data))
     except OSError as exc:
         say(sys.stdout, "nfv-qemu-powerdown: cannot keep the previous console in %s: %s" % (kept, exc))
     return 0
@@ -254,16 +250,9 @@ class ConsoleLog:
 
     def rotate(self, data):
         """LOG replaced, atomically, by the last `keep` bytes of what it holds followed by `data`."""
-        held = min(self.size, max(0, self.keep - len(data)))
-        tail = (os.pread(self.fd, held, self.size - held) if held else b"") + data
+        tail = last_bytes(self.fd, self.size, max(0, self.keep - len(data))) + data
         tail = tail[len(tail) - min(len(tail), self.keep):]
-        fresh = open_log(self.path + ".tmp")
-        try:
-            write_all(fresh, tail)
-            os.rename(self.path + ".tmp", self.path)
-        except OSError:
-            os.close(fresh)
-            raise
+        fresh = replace_file(self.path, tail)
         os.close(self.fd)
         self.fd, self.size = fresh, len(tail)
 
@@ -279,6 +268,25 @@ def open_log(path):
     with contextlib.suppress(OSError):  # not the service user's file: its mode stays, and so does the console
         os.fchmod(fd, 0o640)  # a LOG of QEMU's file chardev was 0660
     return fd
+
+
+def replace_file(path, data):
+    """`path` replaced, atomically, by a file holding `data` (written as `path`.tmp by open_log, then renamed):
+    the new file's descriptor, open for reading and writing. Raises OSError, leaving `path` as it was."""
+    fresh = open_log(path + ".tmp")
+    try:
+        write_all(fresh, data)
+        os.rename(path + ".tmp", path)
+    except OSError:
+        os.close(fresh)
+        raise
+    return fresh
+
+
+def last_bytes(fd, size, count):
+    """The last `count` bytes (at most) of the first `size` bytes of the file open as `fd`."""
+    count = min(size, count)
+    return os.pread(fd, count, size - count) if count > 0 else b""
 
 
 def write_all(fd, data):
