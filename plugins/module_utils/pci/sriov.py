@@ -32,11 +32,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.pci import sriov_fail_clo
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci.mgmt_guard import read_network
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci.pci_guard import guard_reasons, vfio_users
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci.requested_devices import parse_device_spec
-
-# UNIT_FILE: only for plugins/module_utils/qemu/sriov_deps.py, which imports it from here until it imports it
-# from sriov_persistence (qemu/ is edited on another branch)
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov_persistence import (  # noqa: F401 # pylint: disable=unused-import
-    UNIT_FILE,
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov_persistence import (
     UNIT_NAME,
     persist,
     plan_persistence,

@@ -15,7 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.pci import PCI_ROOT
-from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov import UNIT_FILE, UNIT_NAME
+from ansible_collections.nfv.dpdk.plugins.module_utils.pci.sriov_persistence import UNIT_FILE, UNIT_NAME
 
 
 def sriov_unit_of(fs, nics):
