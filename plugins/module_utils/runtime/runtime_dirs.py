@@ -17,12 +17,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import grp
 import os
 import re
 import stat
 
-from ansible_collections.nfv.dpdk.plugins.module_utils.core.accounts import group_name
+from ansible_collections.nfv.dpdk.plugins.module_utils.core.accounts import gid_of, group_name
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import Plan, PlannedModule
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import guest_account
@@ -73,10 +72,7 @@ def _kind(info):
 
 def _guest_dir(path, info):
     """A guest's own socket directory, as its unit makes it: root:<the account of the guest it is named after>."""
-    try:
-        return grp.getgrgid(info.st_gid).gr_name == guest_account(os.path.basename(path))
-    except KeyError:
-        return False
+    return group_name(info.st_gid) == guest_account(os.path.basename(path))
 
 
 class RuntimeDirs(PlannedModule):
@@ -154,12 +150,7 @@ class RuntimeDirs(PlannedModule):
         return problems, missing
 
     def read(self):
-        gid = None
-        if self.params.get("group"):
-            try:
-                gid = grp.getgrnam(self.params["group"]).gr_gid
-            except KeyError:
-                gid = None
+        gid = gid_of(self.params["group"]) if self.params.get("group") else None
         problems, current = [], {"gid": gid, "dirs": [], "sockets": []}
         for entry in self.dirs:
             field, path = entry["field"], entry["path"]
