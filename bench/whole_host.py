@@ -148,7 +148,7 @@ def count(workdir, conn, name, argv_of):
 def median_pair(workdir, argv, floor_argv, forks, repeat):
     """Medians of (wall, cpu) for the run and for the floor, alternated so that drift in the machine hits both."""
     runs, floors = [], []
-    for _ in range(repeat):
+    for _run in range(repeat):
         runs.append(run(workdir, argv, forks)[:2])
         floors.append(run(workdir, floor_argv, forks)[:2])
     return medians(runs), medians(floors)
