@@ -19,6 +19,7 @@ Prints ratios (run / floor, and controller CPU per host at N against N=1); resul
 """
 
 import argparse
+import collections
 import json
 import os
 import resource
@@ -40,7 +41,19 @@ PLAYBOOK = os.path.join(TOP, ".venv", "bin", "ansible-playbook")
 COUNTER_DIR = "/run/nfv-bench"
 WRAPPER = COUNTER_DIR + "/python3"
 TALLY = COUNTER_DIR + "/executions"
-WRAPPER_TEXT = '#!/bin/sh\necho "$$" >> %s\nexec /usr/bin/python3 "$@"\n' % TALLY
+# the module's name is in the AnsiballZ wrapper it is handed (on stdin with pipelining, else as a file):
+# the line `module_fqn='...',`; the counter notes it, then runs python3 on the same input
+WRAPPER_TEXT = r"""#!/bin/sh
+input=$(mktemp)
+[ -t 0 ] || cat > "$input"
+source=$input
+[ -s "$input" ] || source=${1:-$input}
+name=$(sed -n "s/^module_fqn='\(.*\)',$/\1/p" "$source" 2>/dev/null | head -n 1)
+echo "$$ ${name:-unknown}" >> %s
+exec < "$input"
+rm -f "$input"
+exec /usr/bin/python3 "$@"
+""" % TALLY
 SSHD_DROPIN = "/etc/ssh/sshd_config.d/90-nfv-bench.conf"
 SSHD_TEXT = "# bench/whole_host.py: a fleet of aliases opens many connections at once\nMaxStartups 200:30:400\n"
 
@@ -73,7 +86,9 @@ def prepare_lab(conn):
 
 
 def executions(conn):
-    return int(ssh(conn, ["sh", "-c", 'cat "$1" 2>/dev/null | wc -l', "sh", TALLY]).strip() or 0)
+    """The modules the host ran so far, one name per execution."""
+    tally = ssh(conn, ["sh", "-c", 'cat "$1" 2>/dev/null || true', "sh", TALLY])
+    return [line.split(" ", 1)[-1] for line in tally.splitlines() if line.strip()]
 
 
 def inventory(workdir, conn, count, counted):
@@ -138,11 +153,14 @@ def drift_argv(inv):
 def count(workdir, conn, name, argv_of):
     """Module executions on the host for one run of a playbook on one alias."""
     inv = inventory(workdir, conn, 1, counted=True)
-    start = executions(conn)
+    start = len(executions(conn))
     _wall, _cpu, output = run(workdir, argv_of(inv), 1)
     if not unchanged(output):
         sys.exit("%s changed the lab: converge it first (./scripts/lab)\n%s" % (name, output[-3000:]))
-    return executions(conn) - start
+    ran = executions(conn)[start:]
+    by_module = collections.Counter(module.replace("ansible_collections.", "").replace(".plugins.modules.", ".")
+                                    for module in ran)
+    return len(ran), dict(by_module)
 
 
 def median_pair(workdir, argv, floor_argv, forks, repeat):
@@ -167,17 +185,19 @@ def main():
     _name, conn = lab_connection()
     prepare_lab(conn)
     workdir = tempfile.mkdtemp(prefix="nfv-bench-")
-    results = {"executions": {}, "single": {}, "fleet": {}}
+    results = {"executions": {}, "modules": {}, "single": {}, "fleet": {}}
     try:
         for name, argv_of in (("site.yml", site_argv), ("drift.yml", drift_argv)):
-            tasks = count(workdir, conn, name, argv_of)
+            tasks, by_module = count(workdir, conn, name, argv_of)
             results["executions"][name] = tasks
+            results["modules"][name] = by_module
             inv = inventory(workdir, conn, 1, counted=False)
             (wall, _c), (floor, _f) = median_pair(workdir, argv_of(inv), ["-i", inv, ping_playbook(workdir, tasks)],
                                                   1, args.repeat)
             results["single"][name] = {"wall": wall, "floor": floor, "ratio": wall / floor}
             print("%-9s %3d module executions per host; no-op run %.2fx the floor of %d pings (%.1f s vs %.1f s)"
                   % (name, tasks, wall / floor, tasks, wall, floor))
+            print("          " + ", ".join("%s %d" % item for item in sorted(by_module.items(), key=lambda i: -i[1])))
         tasks = results["executions"]["drift.yml"]
         for size in fleet:
             inv = inventory(workdir, conn, size, counted=False)
