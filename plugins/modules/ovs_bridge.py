@@ -13,17 +13,20 @@ module: ovs_bridge
 short_description: One Open vSwitch bridge and its ports, in one OVSDB transaction
 version_added: "0.1.0"
 description:
-  - Declares one bridge (datapath type, fail mode, other_config, external_ids) and its single-interface ports
-    (interface type, options, MTU, VLAN tag/trunks, queue settings, other_config, external_ids).
+  - Declares one bridge (datapath type, fail mode, other_config, external_ids) and its ports - single-interface
+    ports (interface type, options, MTU, queue settings, other_config, external_ids) and bonds (several members,
+    bond mode, LACP, up and down delays), each with its VLAN mode, tag and trunks.
   - Reads the current state as JSON, computes the plan, and applies the whole plan in ONE ovs-vsctl
     transaction (argument list, no shell). ovs-vsctl then waits until ovs-vswitchd has applied the new
     configuration, and the module reads the C(error) and C(ofport) of every interface it created or changed.
   - Existing ports converge to what is asked, interface options included (a changed
-    C(vhost-server-path) is changed in OVS).
+    C(vhost-server-path) is changed in OVS). A bond's member added, removed or changed is reconciled in place in
+    the same transaction; a single port that becomes a bond (or back) is deleted and created again in it.
   - When OVS rejects an interface (for example a C(dpdk) port whose C(dpdk-devargs) DPDK cannot attach), the
     task fails with OVS's own error text. Ports this run created that OVS rejected are deleted again in a
     second transaction, so the database holds no half-made port; ports that existed before and were
-    changed into a rejected configuration are left as configured. RV(rejected) says which happened to each.
+    changed into a rejected configuration are left as configured. A member this run added to an existing bond
+    that OVS rejects is taken out of the bond again. RV(rejected) says which happened to each.
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
 extends_documentation_fragment:
@@ -72,10 +75,12 @@ options:
     default: {}
   ports:
     description:
-      - The ports of the bridge, each with exactly one interface of the same name.
-      - For a listed port, C(type), C(options), C(mtu_request), C(tag) and C(trunks) are exact (what is not
-        given is cleared), while C(other_config) and C(external_ids) are merged (listed keys are set, V(null)
-        removes a key), because other tools keep their own keys there.
+      - The ports of the bridge. A port without O(ports[].interfaces) has exactly one interface of the same
+        name; a port with O(ports[].interfaces) is a bond of those members.
+      - For a listed port, C(type), C(options), C(mtu_request), C(tag), C(trunks), C(vlan_mode) and a bond's
+        settings and members are exact (what is not given is cleared), while C(other_config) and
+        C(external_ids) are merged (listed keys are set, V(null) removes a key), because other tools keep their
+        own keys there.
       - Ports that are not listed are left alone unless O(purge_ports) is true.
     type: list
     elements: dict
@@ -103,13 +108,95 @@ options:
         description: Requested MTU of the interface; not given - OVS's default.
         type: int
       tag:
-        description: Access VLAN (0-4095); not given - no tag.
+        description:
+          - Access VLAN (0-4095) of an V(access) port, or the native VLAN of a V(native-tagged) or
+            V(native-untagged) port; not given - no tag.
         type: int
       trunks:
         description: Trunk VLANs; empty - all VLANs.
         type: list
         elements: int
         default: []
+      vlan_mode:
+        description:
+          - The port's VLAN mode, checked with O(ports[].tag) and O(ports[].trunks) - V(access) needs C(tag) and
+            takes no C(trunks), V(trunk) takes no C(tag), V(native-tagged) and V(native-untagged) need C(tag)
+            (the native VLAN) and carry C(trunks) too.
+          - Not given - OVS's default (a port with a C(tag) is an access port, else a trunk); C(tag) and
+            C(trunks) together then need a native mode, since OVS would ignore the trunks.
+        type: str
+        choices: [access, trunk, native-tagged, native-untagged]
+      interfaces:
+        description:
+          - The members of a bond, at least two; the port is then the bond and holds no interface settings of its
+            own (C(type), C(options), C(mtu_request), queue settings and C(pmd_rxq_affinity) go on each member),
+            while its C(other_config) and C(external_ids) are the Port row's.
+          - Each member name must be free - no other port, and no member of another bond, on any bridge; one that
+            is a port of this bridge can join when O(purge_ports) deletes that port in the same transaction.
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: Interface name, with the same rules as the bridge O(name).
+            type: str
+            required: true
+          type:
+            description: Interface type of the member.
+            type: str
+            default: dpdk
+            choices: [system, dpdk, afxdp, afxdp-nonpmd]
+          options:
+            description: Interface C(options), C(dpdk-devargs) for V(dpdk) (required) among them.
+            type: dict
+            default: {}
+          mtu_request:
+            description: Requested MTU of the member.
+            type: int
+          n_rxq:
+            description: Number of receive queues (C(options:n_rxq)), at least 1.
+            type: int
+          n_rxq_desc:
+            description: Receive queue size (C(options:n_rxq_desc)), a power of two from 1 to 4096.
+            type: int
+          n_txq_desc:
+            description: Transmit queue size (C(options:n_txq_desc)), a power of two from 1 to 4096.
+            type: int
+          pmd_rxq_affinity:
+            description: Pins the member's receive queues to PMD cores (C(other_config:pmd-rxq-affinity)).
+            type: str
+          other_config:
+            description: Interface C(other_config) keys (merged); V(null) removes a key.
+            type: dict
+            default: {}
+          external_ids:
+            description: Interface C(external_ids) keys (merged); V(null) removes a key.
+            type: dict
+            default: {}
+      bond_mode:
+        description:
+          - How a bond spreads traffic; not given - OVS's default, V(active-backup).
+          - V(balance-tcp) needs LACP (O(ports[].lacp) V(active) or V(passive)).
+        type: str
+        choices: [active-backup, balance-slb, balance-tcp]
+      lacp:
+        description: LACP of a bond; not given - off.
+        type: str
+        choices: [active, passive, "off"]
+      lacp_time:
+        description: LACP rate of a bond with LACP (Port C(other_config:lacp-time)); not given - OVS's default, V(slow).
+        type: str
+        choices: [slow, fast]
+      lacp_fallback_ab:
+        description:
+          - A bond with LACP falls back to active-backup when the partner does not answer LACP
+            (Port C(other_config:lacp-fallback-ab)); not given - OVS's default, false.
+        type: bool
+      bond_updelay:
+        description: Milliseconds a member's link must be up before the bond uses it; not given - 0.
+        type: int
+      bond_downdelay:
+        description: Milliseconds a member's link must be down before the bond stops using it; not given - 0.
+        type: int
       n_rxq:
         description: Number of receive queues (C(options:n_rxq)) of a V(dpdk) port, at least 1.
         type: int
@@ -148,7 +235,8 @@ notes:
     C(vhost-server-path), a V(dpdk) port without C(dpdk-devargs), VLAN ranges, a port that already exists on
     another bridge.
   - ovsdb-server unreachable or ovs-vswitchd not running - the task fails with a clear message and changes nothing.
-  - Bonds (ports with several interfaces) are not managed.
+  - Bonds are validated too - at least two members, each member once and free, the LACP settings only with
+    LACP, V(balance-tcp) only with LACP, delays in range.
 seealso:
   - module: nfv.dpdk.ovs_config
   - module: nfv.dpdk.host_facts
@@ -175,6 +263,27 @@ EXAMPLES = r"""
         trunks: [10, 20]
     purge_ports: true
 
+- name: A DPDK bond with LACP (balance-tcp) carrying VLANs 100 and 200, and a guest on VLAN 100
+  nfv.dpdk.ovs_bridge:
+    name: br-phy
+    datapath_type: netdev
+    ports:
+      - name: dpdkbond0
+        interfaces:
+          - {name: dpdk0, options: {dpdk-devargs: "0000:03:00.0"}, n_rxq: 2, mtu_request: 9000}
+          - {name: dpdk1, options: {dpdk-devargs: "0000:03:00.1"}, n_rxq: 2, mtu_request: 9000}
+        bond_mode: balance-tcp
+        lacp: active
+        lacp_time: fast
+        lacp_fallback_ab: true
+        vlan_mode: trunk
+        trunks: [100, 200]
+      - name: vhu-vm1
+        type: dpdkvhostuserclient
+        options: {vhost-server-path: /run/vhost/vm1/net0.sock}
+        vlan_mode: access
+        tag: 100
+
 - name: A private OVS instance
   nfv.dpdk.ovs_bridge:
     db: unix:/tmp/ovs/db.sock
@@ -199,21 +308,25 @@ ports:
   type: list
   elements: str
 interfaces:
-  description: For every listed port - C(name), C(type), C(ofport) and C(error) as OVS reports them after the run.
+  description: For every listed port, and every member of a listed bond (with C(bond), the bond's name) - C(name),
+    C(type), C(ofport) and C(error) as OVS reports them after the run.
   returned: success
   type: list
   elements: dict
-  sample: [{"name": "vhu-vm1", "type": "dpdkvhostuserclient", "ofport": 2, "error": null}]
+  sample: [{"name": "vhu-vm1", "type": "dpdkvhostuserclient", "ofport": 2, "error": null},
+           {"name": "dpdk0", "type": "dpdk", "ofport": 3, "error": null, "bond": "dpdkbond0"}]
 changes:
   description: The plan - C(key) (C(bridge), C(bridge.<column>) or C(ports.<name>)), C(action)
-    (create_bridge, delete_bridge, bridge_column, bridge_map, create_port, update_port, delete_port),
-    C(before), C(after).
+    (create_bridge, delete_bridge, bridge_column, bridge_map, create_port, update_port, delete_port, update_bond
+    for a bond's columns and members, replace_port for a single port that becomes a bond or back),
+    C(before), C(after); a bond's C(interfaces) maps each member to its before and after (V(null) - absent).
   returned: always
   type: list
   elements: dict
 rejected:
-  description: On failure because OVS rejected interfaces - C(name), C(error), C(ofport), and C(outcome)
-    (C(removed again) for ports this run created, C(left as configured) for ports that existed).
+  description: On failure because OVS rejected interfaces - C(name), C(error), C(ofport), C(bond) for a member, and
+    C(outcome) (C(removed again) for ports this run created and members it added, C(left as configured) for
+    ports that existed).
   returned: failure
   type: list
   elements: dict

@@ -10,41 +10,15 @@ __metaclass__ = type
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import Plan
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bridge_state import describe_port
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bond_plan import check_interface_owners, plan_bond
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bridge_state import describe_port, is_bond
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.port_validation import string_map
-
-
-def map_changes(current, wanted):
-    """Merge semantics: listed keys are set, null removes, unlisted keys stay. -> (sets, removes)."""
-    sets, removes = {}, []
-    for key in sorted(wanted):
-        value = wanted[key]
-        if value is None:
-            if key in current:
-                removes.append(key)
-        elif current.get(key) != value:
-            sets[key] = value
-    return sets, removes
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.row_changes import column_updates, map_changes
 
 
 def port_updates(entry, spec):
-    """Column updates that bring an existing port to spec: {field: (before, after, data)}."""
-    updates = {}
-    for field in ("type", "options", "mtu_request", "tag", "trunks"):
-        before = entry.get(field)
-        if field == "type":
-            before = "" if before in (None, "system") else before
-        after = spec[field]
-        if before != after:
-            updates[field] = (before, after, None)
-    for field in ("other_config", "external_ids"):
-        current = entry.get(field) or {}
-        sets, removes = map_changes(current, spec[field])
-        if sets or removes:
-            before = dict((k, current.get(k)) for k in list(sets) + removes)
-            after = dict((k, sets.get(k)) for k in list(sets) + removes)
-            updates[field] = (before, after, {"sets": sets, "removes": removes})
-    return updates
+    """Column updates that bring an existing single-interface port to spec."""
+    return column_updates(entry, spec, ("type", "options", "mtu_request", "tag", "trunks", "vlan_mode"))
 
 
 def check_port_owners(name, wanted_ports, state):
@@ -80,24 +54,37 @@ def plan_bridge_record(plan, params, bridge):
                      column=column, sets=sets, removes=removes)
 
 
+def wanted_view(spec):
+    """The user-facing after of a port to create: what its rows will hold (null map values left out)."""
+    entry = dict(spec)
+    if spec["bond"]:
+        entry.update(spec["bond"])
+        entry["members"] = dict((m["name"], m) for m in spec["bond"]["members"])
+    after = describe_port(entry, bond=bool(spec["bond"]))
+    for view in [after] + list((after.get("interfaces") or {}).values()):
+        for column in ("other_config", "external_ids"):
+            view[column] = dict((k, v) for k, v in view[column].items() if v is not None)
+    return after
+
+
 def plan_ports(plan, params, wanted_ports, current_ports):
-    """Ports to create or update, and with purge_ports those not wanted to delete (never the bridge's own)."""
+    """Ports to create, update or replace (a single port that becomes a bond, or back), and with
+    purge_ports those not wanted to delete (never the bridge's own)."""
     for spec in wanted_ports:
         entry = current_ports.get(spec["name"])
+        key = "ports." + spec["name"]
         if entry is None:
-            after = describe_port(dict((k, v) for k, v in spec.items()))
-            after["other_config"] = dict((k, v) for k, v in spec["other_config"].items() if v is not None)
-            after["external_ids"] = dict((k, v) for k, v in spec["external_ids"].items() if v is not None)
-            plan.add("ports." + spec["name"], None, after, action="create_port", spec=spec)
-            continue
-        if entry["n_interfaces"] != 1:
-            raise NfvError("port '%s' has %d interfaces (a bond?); this module manages single-interface ports"
-                           % (spec["name"], entry["n_interfaces"]))
-        updates = port_updates(entry, spec)
-        if updates:
-            plan.add("ports." + spec["name"], dict((f, u[0]) for f, u in updates.items()),
-                     dict((f, u[1]) for f, u in updates.items()), action="update_port",
-                     spec=spec, interface=entry["interface"], updates=updates)
+            plan.add(key, None, wanted_view(spec), action="create_port", spec=spec)
+        elif (not is_bond(entry, spec["name"])) if spec["bond"] else entry["n_interfaces"] != 1:
+            plan.add(key, describe_port(entry), wanted_view(spec), action="replace_port", spec=spec)
+        elif spec["bond"]:
+            plan_bond(plan, key, entry, spec)
+        else:
+            updates = port_updates(entry, spec)
+            if updates:
+                plan.add(key, dict((f, u[0]) for f, u in updates.items()),
+                         dict((f, u[1]) for f, u in updates.items()), action="update_port",
+                         spec=spec, interface=entry["interface"], updates=updates)
     if params.get("purge_ports"):
         wanted_names = set(spec["name"] for spec in wanted_ports)
         for port_name in sorted(current_ports):
@@ -116,6 +103,7 @@ def plan_bridge(params, wanted_ports, state):
     check_port_owners(params["name"], wanted_ports, state)
     plan_bridge_record(plan, params, bridge)
     plan_ports(plan, params, wanted_ports, state["ports"] if bridge is not None else {})
+    check_interface_owners(params["name"], wanted_ports, state, plan)
     return plan
 
 
@@ -125,7 +113,7 @@ def predicted_ports(plan, state):
     for change in plan:
         if change.action == "create_bridge":
             names.add(change.after["name"])
-        elif change.action == "create_port":
+        elif change.action in ("create_port", "replace_port"):
             names.add(change.key.split(".", 1)[1])
         elif change.action == "delete_port":
             names.discard(change.key.split(".", 1)[1])

@@ -60,9 +60,8 @@ def create_bridge_args(bridge, settings):
     return args
 
 
-def create_port_args(bridge, spec):
-    name = spec["name"]
-    args = ["--", "add-port", bridge, name]
+def interface_columns(spec):
+    """The Interface row's columns of a port or bond member, as `set Interface` arguments."""
     iface = []
     if spec["type"]:
         iface.append("type=%s" % q(spec["type"]))
@@ -74,15 +73,58 @@ def create_port_args(bridge, spec):
         values = dict((k, v) for k, v in spec[column].items() if v is not None)
         if values:
             iface.append("%s=%s" % (column, map_literal(values)))
-    if iface:
-        args += ["--", "set", "Interface", name] + iface
+    return iface
+
+
+def port_columns(spec):
+    """The Port row's columns: VLAN settings, and for a bond its settings and maps."""
     port = []
     if spec["tag"] is not None:
         port.append("tag=%d" % spec["tag"])
     if spec["trunks"]:
         port.append("trunks=[%s]" % ",".join(str(v) for v in spec["trunks"]))
+    if spec.get("vlan_mode"):
+        port.append("vlan_mode=%s" % q(spec["vlan_mode"]))
+    bond = spec.get("bond")
+    if bond:
+        for column in ("bond_mode", "lacp"):
+            if bond[column]:
+                port.append("%s=%s" % (column, q(bond[column])))
+        for column in ("bond_updelay", "bond_downdelay"):
+            if bond[column]:
+                port.append("%s=%d" % (column, bond[column]))
+        for column in ("other_config", "external_ids"):
+            values = dict((k, v) for k, v in spec[column].items() if v is not None)
+            if values:
+                port.append("%s=%s" % (column, map_literal(values)))
+    return port
+
+
+def create_port_args(bridge, spec):
+    name = spec["name"]
+    members = spec["bond"]["members"] if spec.get("bond") else [spec]
+    if spec.get("bond"):
+        args = ["--", "add-bond", bridge, name] + [m["name"] for m in members]
+    else:
+        args = ["--", "add-port", bridge, name]
+    for member in members:
+        iface = interface_columns(member)
+        if iface:
+            args += ["--", "set", "Interface", member["name"]] + iface
+    port = port_columns(spec)
     if port:
         args += ["--", "set", "Port", name] + port
+    return args
+
+
+def row_update_args(table, record, updates):
+    """One row's column updates (column_updates' result) as set/clear/remove commands."""
+    args = []
+    for field, (_before, after, data) in sorted(updates.items()):
+        if data is not None:
+            args += map_key_args(table, record, field, data["sets"], data["removes"])
+        else:
+            args += column_args(table, record, field, after)
     return args
 
 
@@ -90,14 +132,30 @@ def update_port_args(change):
     name = change.key.split(".", 1)[1]
     iface = change.data["interface"]
     args = []
-    for field, (_before, after, data) in sorted(change.data["updates"].items()):
-        if field in ("tag", "trunks"):
-            args += column_args("Port", name, field, after)
-        elif data is not None:
-            args += map_key_args("Interface", iface, field, data["sets"], data["removes"])
-        else:
-            args += column_args("Interface", iface, field, after)
+    for field, update in sorted(change.data["updates"].items()):
+        table, record = ("Port", name) if field in ("tag", "trunks", "vlan_mode") else ("Interface", iface)
+        args += row_update_args(table, record, {field: update})
     return args
+
+
+def update_bond_args(change):
+    """A bond's Port columns, its changed members, and its new members (created and added to the Port row);
+    the members it loses are taken out before (bond_member_removals)."""
+    name = change.key.split(".", 1)[1]
+    args = row_update_args("Port", name, change.data["updates"])
+    for member, updates in sorted(change.data["member_updates"].items()):
+        args += row_update_args("Interface", member, updates)
+    for number, member in enumerate(change.data["added"]):
+        ref = "@member%d" % number
+        args += ["--", "--id=%s" % ref, "create", "Interface", "name=%s" % q(member["name"])]
+        args += interface_columns(member)
+        args += ["--", "add", "Port", name, "interfaces", ref]
+    return args
+
+
+def bond_member_removals(change):
+    name = change.key.split(".", 1)[1]
+    return [a for _member, uuid in change.data["removed"] for a in ("--", "remove", "Port", name, "interfaces", uuid)]
 
 
 def transaction_args(plan, bridge):
@@ -113,12 +171,18 @@ def transaction_args(plan, bridge):
         elif change.action == "bridge_map":
             args += map_key_args("Bridge", bridge, change.data["column"], change.data["sets"],
                                  change.data["removes"])
-    # Deletions before creations: a purged port frees its name and socket for a new one.
-    for change in plan.by_action("delete_port"):
-        args += ["--", "del-port", bridge, change.key.split(".", 1)[1]]
+    # Deletions before creations: a purged or replaced port, or a member taken out of its bond, frees its
+    # name and socket for a new one.
     for change in plan:
-        if change.action == "create_port":
+        if change.action in ("delete_port", "replace_port"):
+            args += ["--", "del-port", bridge, change.key.split(".", 1)[1]]
+        elif change.action == "update_bond":
+            args += bond_member_removals(change)
+    for change in plan:
+        if change.action in ("create_port", "replace_port"):
             args += create_port_args(bridge, change.data["spec"])
         elif change.action == "update_port":
             args += update_port_args(change)
+        elif change.action == "update_bond":
+            args += update_bond_args(change)
     return args

@@ -20,7 +20,7 @@ def validate(params):
     """Everything that can be checked before talking to OVS. Returns the wanted ports in order."""
     check_name(params["name"], "bridge")
     wanted = []
-    seen, sockets = {}, {}
+    seen, sockets, interfaces = {}, {}, {}
     for index, port in enumerate(params.get("ports") or []):
         spec = normalize_port(port, index)
         if spec["name"] in seen:
@@ -29,6 +29,15 @@ def validate(params):
             raise NfvError("port '%s' has the bridge's name: the bridge's own internal port is implicit, "
                            "do not list it" % spec["name"])
         seen[spec["name"]] = spec
+        for number, member in enumerate(spec["bond"]["members"] if spec["bond"] else []):
+            other = interfaces.get(member["name"]) or (member["name"] if member["name"] in seen else None)
+            if other is not None or member["name"] == params["name"]:
+                raise NfvError("ports[%d].interfaces[%d].name: %s is already the interface of port %s"
+                               % (index, number, member["name"], other or params["name"]))
+            interfaces[member["name"]] = spec["name"]
+        if spec["name"] in interfaces:
+            raise NfvError("ports[%d].name: %s is already a member of bond %s"
+                           % (index, spec["name"], interfaces[spec["name"]]))
         path = spec["options"].get("vhost-server-path") if spec["type"] == "dpdkvhostuserclient" else None
         if path:
             if path in sockets:

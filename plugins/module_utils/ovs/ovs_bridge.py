@@ -48,6 +48,27 @@ ARGUMENT_SPEC = dict(
 )
 
 
+# Plan actions after which the port's interfaces are checked in ovs-vswitchd (error, ofport).
+TOUCHING = ("create_port", "update_port", "replace_port", "update_bond")
+
+
+def interface_infos(spec, entry):
+    """name, type, ofport and error of each interface of a wanted port (a bond's members, with `bond`)."""
+    if spec["bond"]:
+        members = (entry or {}).get("members") or {}
+        wanted = [(m["name"], m["type"], members.get(m["name"])) for m in spec["bond"]["members"]]
+    else:
+        wanted = [(spec["name"], spec["type"], entry if entry and entry["n_interfaces"] == 1 else None)]
+    infos = []
+    for name, kind, row in wanted:
+        info = {"name": name, "type": ((row or {}).get("type") if row else kind) or "system",
+                "ofport": (row or {}).get("ofport"), "error": (row or {}).get("error")}
+        if spec["bond"]:
+            info["bond"] = spec["name"]
+        infos.append(info)
+    return infos
+
+
 class OvsBridge(PlannedModule):
 
     def __init__(self, module, **kwargs):
@@ -118,6 +139,28 @@ class OvsBridge(PlannedModule):
                        % (self.bridge, own.get("error") or "its internal interface got no ofport"),
                        changed=False)
 
+    def undo_rejected(self, plan, state, rejected):
+        """Ports this run created (or replaced) that OVS rejected are deleted again, and members this run added
+        to a bond are taken out again; then the task fails with OVS's error text."""
+        created = set(c.key.split(".", 1)[1] for c in plan if c.action in ("create_port", "replace_port"))
+        added = dict((m["name"], c.key.split(".", 1)[1]) for c in plan.by_action("update_bond")
+                     for m in c.data["added"])
+        ports = sorted(set(r.get("bond") or r["name"] for r in rejected) & created)
+        args = [a for n in ports for a in ("--", "del-port", self.bridge, n)]
+        members = [r["name"] for r in rejected if r["name"] in added and added[r["name"]] not in created]
+        for member in members:
+            uuid = state["ports"][added[member]]["members"][member]["uuid"]
+            args += ["--", "remove", "Port", added[member], "interfaces", uuid]
+        if args:
+            self.vsctl_apply(args)
+        for item in rejected:
+            undone = (item.get("bond") or item["name"]) in ports or item["name"] in members
+            item["outcome"] = "removed again" if undone else "left as configured"
+        raise NfvError(
+            "OVS rejected %d interface(s): %s" % (len(rejected), "; ".join(
+                "%s: %s (%s)" % (r["name"], r["error"] or "ofport -1", r["outcome"]) for r in rejected)),
+            rejected=rejected, changes=plan.as_list(), changed=True)
+
     def report(self, current, plan):
         result = {"bridge": self.bridge}
         if self.params["state"] == "absent":
@@ -127,40 +170,26 @@ class OvsBridge(PlannedModule):
             state = current
         else:
             state = self.read_tables()
-        touched = set(c.key.split(".", 1)[1] for c in plan if c.action in ("create_port", "update_port"))
+        touched = set(c.key.split(".", 1)[1] for c in plan if c.action in TOUCHING)
         if plan.by_action("create_bridge") and not self.check_mode:
             self.check_new_bridge(state)
         interfaces, rejected, warnings = [], [], []
         for spec in self.wanted:
             entry = state["ports"].get(spec["name"])
-            if entry is None:
-                interfaces.append({"name": spec["name"], "type": spec["type"] or "system", "ofport": None,
-                                   "error": None})
-                continue
-            info = {"name": spec["name"], "type": entry.get("type") or "system", "ofport": entry.get("ofport"),
-                    "error": entry.get("error")}
-            interfaces.append(info)
-            verify = spec["name"] in touched and not self.check_mode
-            # After ovs-vsctl's wait ovs-vswitchd has handled the transaction: a touched interface
-            # without an ofport (or with -1) was not attached.
-            if verify and (info["ofport"] is None or info["ofport"] == -1) and not info["error"]:
-                info["error"] = "ovs-vswitchd did not attach the interface (no ofport); see its log"
-            if info["error"]:
-                if verify:
-                    rejected.append(info)
-                else:
-                    warnings.append("port %s is in error in OVS: %s" % (spec["name"], info["error"]))
+            for info in interface_infos(spec, entry):
+                interfaces.append(info)
+                verify = spec["name"] in touched and not self.check_mode and entry is not None
+                # After ovs-vsctl's wait ovs-vswitchd has handled the transaction: a touched interface
+                # without an ofport (or with -1) was not attached.
+                if verify and (info["ofport"] is None or info["ofport"] == -1) and not info["error"]:
+                    info["error"] = "ovs-vswitchd did not attach the interface (no ofport); see its log"
+                if info["error"]:
+                    if verify:
+                        rejected.append(info)
+                    else:
+                        warnings.append("port %s is in error in OVS: %s" % (info["name"], info["error"]))
         if rejected:
-            created = set(c.key.split(".", 1)[1] for c in plan.by_action("create_port"))
-            removed = [r["name"] for r in rejected if r["name"] in created]
-            if removed:
-                self.vsctl_apply([a for n in removed for a in ("--", "del-port", self.bridge, n)])
-            for item in rejected:
-                item["outcome"] = "removed again" if item["name"] in removed else "left as configured"
-            raise NfvError(
-                "OVS rejected %d port(s): %s" % (len(rejected), "; ".join(
-                    "%s: %s (%s)" % (r["name"], r["error"] or "ofport -1", r["outcome"]) for r in rejected)),
-                rejected=rejected, changes=plan.as_list(), changed=True)
+            self.undo_rejected(plan, state, rejected)
         for warning in warnings:
             self.warn(warning)
         result.update({"ports": predicted_ports(plan, current) if self.check_mode else sorted(state["ports"]),

@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One `ports` entry of ovs_bridge -> the wanted state of that port, checked before OVS is asked.
 
-normalize_port applies the rules every port follows (its name, the value maps, queues, VLAN tag and
+normalize_port applies the rules every port follows (its name, the value maps, queues, VLAN mode, tag and
 trunks, MTU), then the rules of its interface type: PORT_TYPE_RULES maps a type to the function that
-checks it. A new kind of port adds its options to PORT_SPEC and its rule to PORT_TYPE_RULES.
+checks it. A new kind of port adds its options to PORT_SPEC and its rule to PORT_TYPE_RULES. A port with
+`interfaces` is a bond (bond_validation), each member checked as an interface here.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +16,12 @@ __metaclass__ = type
 import re
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bond_validation import (
+    BOND_SPEC,
+    bond_other_config,
+    normalize_bond,
+    refuse_bond_fields,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.runtime.unit_paths import SUN_PATH_MAX
 
 IFNAMSIZ = 16            # names up to 15 bytes
@@ -24,6 +31,7 @@ INTERFACE_TYPES = ["system", "internal", "dpdk", "dpdkvhostuser", "dpdkvhostuser
 TUNNEL_TYPES = ("vxlan", "geneve", "gre", "erspan", "ip6erspan", "ip6gre", "stt", "lisp", "gtpu", "srv6")
 QUEUE_OPTIONS = (("n_rxq", "n_rxq"), ("n_rxq_desc", "n_rxq_desc"), ("n_txq_desc", "n_txq_desc"))
 MAX_QUEUE_DESC = 4096
+VLAN_MODES = ["access", "trunk", "native-tagged", "native-untagged"]
 # Bridge and port names (fullmatch): they become Linux interface names (the bridge's internal port, system
 # and tap ports) and bare ovs-vsctl arguments, where ':' separates column and key, '@' names a record of
 # the transaction, a leading '-' reads as an option and '/', whitespace or '%' are not valid in netdev names.
@@ -36,12 +44,14 @@ PORT_SPEC = dict(
     mtu_request=dict(type="int"),
     tag=dict(type="int"),
     trunks=dict(type="list", elements="int", default=[]),
+    vlan_mode=dict(type="str", choices=VLAN_MODES),
     n_rxq=dict(type="int"),
     n_rxq_desc=dict(type="int"),
     n_txq_desc=dict(type="int"),
     pmd_rxq_affinity=dict(type="str"),
     other_config=dict(type="dict", default={}),
     external_ids=dict(type="dict", default={}),
+    **BOND_SPEC
 )
 
 
@@ -119,15 +129,27 @@ def port_other_config(where, port):
 
 
 def port_vlans(where, port):
-    """(tag, trunks): VLAN ids 0-4095, trunks sorted without repeats."""
-    tag = port.get("tag")
+    """(tag, trunks, vlan_mode): VLAN ids 0-4095, trunks sorted without repeats, checked against the mode."""
+    tag, mode = port.get("tag"), port.get("vlan_mode")
     if tag is not None and not 0 <= tag <= 4095:
         raise NfvError("%s: tag must be a VLAN id 0-4095, got %s" % (where, tag))
     trunks = sorted(set(port.get("trunks") or []))
     for vlan in trunks:
         if not 0 <= vlan <= 4095:
             raise NfvError("%s: trunks must be VLAN ids 0-4095, got %s" % (where, vlan))
-    return tag, trunks
+    if mode == "access" and trunks:
+        raise NfvError("%s: trunks on an access port (vlan_mode access carries only its tag); drop trunks or "
+                       "use vlan_mode trunk, native-tagged or native-untagged" % where)
+    if mode in ("access", "native-tagged", "native-untagged") and tag is None:
+        raise NfvError("%s: vlan_mode %s needs tag (the %s VLAN)"
+                       % (where, mode, "access" if mode == "access" else "native"))
+    if mode == "trunk" and tag is not None:
+        raise NfvError("%s: vlan_mode trunk takes no tag; for a native VLAN use vlan_mode native-tagged or "
+                       "native-untagged" % where)
+    if mode is None and tag is not None and trunks:
+        raise NfvError("%s: tag and trunks together need vlan_mode native-tagged or native-untagged (without "
+                       "vlan_mode OVS makes a port with a tag an access port and ignores its trunks)" % where)
+    return tag, trunks, mode
 
 
 def port_mtu(where, port):
@@ -173,27 +195,47 @@ PORT_TYPE_RULES = dict([("dpdk", check_dpdk), ("dpdkvhostuserclient", check_vhos
                        + [(kind, check_tunnel) for kind in TUNNEL_TYPES if kind != "srv6"])
 
 
-def normalize_port(port, index=None):
-    """One `ports` entry -> the wanted state of that port, validated. Raises NfvError."""
-    name = port["name"]
-    check_name(name, "port" if index is None else "ports[%d].name" % index)
-    where = "port %s" % name
-    kind = port.get("type") or "system"
-    options = port_options(where, port)
-    other_config = port_other_config(where, port)
-    external_ids = string_map(where + " external_ids", port.get("external_ids"), allow_null=True)
-    tag, trunks = port_vlans(where, port)
+def normalize_interface(item, field, where):
+    """The Interface columns of a port or of a bond member: name, type, options, MTU, maps. Raises NfvError."""
+    name = item["name"]
+    check_name(name, field)
+    kind = item.get("type") or "system"
     spec = {
         "name": name,
         "type": "" if kind == "system" else kind,
-        "options": options,
-        "mtu_request": port_mtu(where, port),
-        "tag": tag,
-        "trunks": trunks,
-        "other_config": other_config,
-        "external_ids": external_ids,
+        "options": port_options(where, item),
+        "mtu_request": port_mtu(where, item),
+        "other_config": port_other_config(where, item),
+        "external_ids": string_map(where + " external_ids", item.get("external_ids"), allow_null=True),
     }
     rule = PORT_TYPE_RULES.get(kind)
     if rule is not None:
         rule(where, spec)
     return spec
+
+
+def normalize_port(port, index=None):
+    """One `ports` entry -> the wanted state of that port, validated. Raises NfvError.
+
+    A single-interface port: the Interface columns at the top and `bond` None. A bond (`interfaces`
+    given): `bond` holds the bond settings and the members, and other_config/external_ids are the Port's.
+    """
+    name = port["name"]
+    field = "port" if index is None else "ports[%d].name" % index
+    where = "port %s" % name
+    check_name(name, field)
+    tag, trunks, vlan_mode = port_vlans(where, port)
+    if port.get("interfaces") is None:
+        refuse_bond_fields(where, port)
+        spec = normalize_interface(port, field, where)
+        spec.update({"tag": tag, "trunks": trunks, "vlan_mode": vlan_mode, "bond": None})
+        return spec
+    bond = normalize_bond(where, port, index, normalize_interface)
+    return {
+        "name": name, "type": "", "options": {}, "mtu_request": None,
+        "tag": tag, "trunks": trunks, "vlan_mode": vlan_mode,
+        "other_config": bond_other_config(where, port, string_map(where + " other_config", port.get(
+            "other_config"), allow_null=True)),
+        "external_ids": string_map(where + " external_ids", port.get("external_ids"), allow_null=True),
+        "bond": bond,
+    }
