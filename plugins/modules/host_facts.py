@@ -61,6 +61,8 @@ EXAMPLES = r"""
 #   CPUs of node 0:  nfv_dpdk.numa.nodes[?id==`0`].cpus | [0]
 #   CPUs OVS polls with now:  nfv_dpdk.cpu_layout.pmd_cpus
 #   Names of netdev (DPDK) bridges:  nfv_dpdk.ovs.bridges[?datapath_type=='netdev'].name
+#   Members of LACP bonds whose LACP is not negotiated:
+#     nfv_dpdk.ovs.bridges[].bonds[] | [?lacp!='off' && !lacp_negotiated].members[].name
 
 - name: NICs on node 0 that do not carry management traffic
   ansible.builtin.set_fact:
@@ -168,10 +170,26 @@ ansible_facts:
           description: C(device) is true when /dev/kvm exists (it may still be unusable).
           type: dict
         ovs:
-          description: C(installed), C(running), C(version), and when running C(dpdk_initialized),
-            C(dpdk_version), C(other_config) and C(bridges) (C(name), C(datapath_type), C(ports)).
+          description:
+            - C(installed), C(running), C(version), and when running C(dpdk_initialized),
+              C(dpdk_version), C(other_config) and C(bridges) (C(name), C(datapath_type), C(ports), C(bonds)),
+              read in one C(ovs-vsctl) call.
+            - C(bonds) lists the bridge's ports with more than one interface, by name, each with C(name),
+              C(bond_mode) (C(active-backup) when unset, OVS's default), C(lacp) (C(active), C(passive) or
+              C(off); C(off) when unset), C(lacp_negotiated) (true when a member's C(lacp_current) is true),
+              C(active_member) (the member whose MAC is the Port's C(bond_active_slave), else null) and
+              C(members) by name (C(name), C(type) (C(system) when OVS's is empty), C(link_state), C(lacp_current)
+              (true, false or null when OVS runs no LACP on it) and C(dpdk_devargs) (null without one)).
           type: dict
-          sample: {"installed": false, "running": false}
+          sample: {"installed": true, "running": true, "version": "3.5.0", "ovs_version": "3.5.0",
+                   "dpdk_initialized": true, "dpdk_version": "DPDK 24.11.1", "other_config": {"dpdk-init": "true"},
+                   "bridges": [{"name": "br-phy", "datapath_type": "netdev", "ports": ["br-phy", "dpdkbond0"],
+                                "bonds": [{"name": "dpdkbond0", "bond_mode": "balance-tcp", "lacp": "active",
+                                           "lacp_negotiated": true, "active_member": "dpdk0",
+                                           "members": [{"name": "dpdk0", "type": "dpdk", "link_state": "up",
+                                                        "lacp_current": true, "dpdk_devargs": "0000:03:00.0"},
+                                                       {"name": "dpdk1", "type": "dpdk", "link_state": "up",
+                                                        "lacp_current": true, "dpdk_devargs": "0000:03:00.1"}]}]}]}
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -80,10 +80,11 @@ class OvsDb:
             return state
         state["running"] = True
         try:
-            root = self.list_table("Open_vSwitch")[0]
-            bridges = self.list_table("Bridge", ["name", "datapath_type", "ports"])
-            ports = dict((p["_uuid"], p["name"]) for p in self.list_table("Port", ["_uuid", "name"]))
-        except (NfvError, ValueError, IndexError, KeyError) as exc:
+            roots, bridges, port_rows, iface_rows = list_tables(self, FACTS_QUERIES)
+            root = roots[0]
+            ports = dict((p["_uuid"], p["name"]) for p in port_rows)
+            bonds = port_bonds(port_rows, iface_rows)
+        except (NfvError, ValueError, IndexError, KeyError, TypeError) as exc:
             state["error"] = str(exc)
             return state
         state.update({
@@ -95,6 +96,8 @@ class OvsDb:
                 "name": b["name"],
                 "datapath_type": b.get("datapath_type") or "system",
                 "ports": sorted(ports.get(u, u) for u in _as_list(b.get("ports"))),
+                "bonds": sorted((bonds[u] for u in _as_list(b.get("ports")) if u in bonds),
+                                key=lambda bond: bond["name"]),
             } for b in bridges), key=lambda b: b["name"]),
         })
         return state
@@ -105,6 +108,49 @@ def _as_list(value):
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+# host_facts' one snapshot: the Open_vSwitch row, the bridges, their ports and the interfaces (bond members)
+FACTS_QUERIES = [
+    ("Open_vSwitch", None, None),
+    ("Bridge", ["name", "datapath_type", "ports"], None),
+    ("Port", ["_uuid", "name", "interfaces", "bond_mode", "lacp", "bond_active_slave"], None),
+    ("Interface", ["_uuid", "name", "type", "link_state", "lacp_current", "mac_in_use", "options"], None),
+]
+
+
+def _optional(value):
+    """An optional column: its value, None when unset (an empty set)."""
+    return None if value == [] else value
+
+
+def port_bonds(ports, interfaces):
+    """{port uuid: bond facts} of the ports with more than one interface (the Port and Interface rows)."""
+    rows = dict((i["_uuid"], i) for i in interfaces)
+    bonds = {}
+    for port in ports:
+        uuids = _as_list(port.get("interfaces"))
+        if len(uuids) < 2:
+            continue
+        members = [rows.get(u) or {"name": u} for u in uuids]
+        active_mac = (_optional(port.get("bond_active_slave")) or "").lower()
+        active = [m["name"] for m in members
+                  if active_mac and (_optional(m.get("mac_in_use")) or "").lower() == active_mac]
+        bonds[port["_uuid"]] = {
+            "name": port["name"],
+            "bond_mode": _optional(port.get("bond_mode")) or "active-backup",
+            "lacp": _optional(port.get("lacp")) or "off",
+            "lacp_negotiated": any(m.get("lacp_current") is True for m in members),
+            "active_member": active[0] if active else None,
+            "members": sorted(({
+                "name": m["name"],
+                "type": m.get("type") or "system",
+                "link_state": _optional(m.get("link_state")),
+                "lacp_current": _optional(m.get("lacp_current")),
+                "dpdk_devargs": (m.get("options") or {}).get("dpdk-devargs"),
+            } for m in members), key=lambda m: m["name"]),
+        }
+    return bonds
 
 
 # ---- Added for ovs_config / ovs_bridge (append-only) ----------------------------------------
