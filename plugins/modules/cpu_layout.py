@@ -117,8 +117,9 @@ options:
   ovs:
     description:
       - The Open vSwitch part of the description - C(socket_mem), C(lcore_mask), C(pmd_cpu_mask) and
-        C(bridges) are read (the C(dpdk-devargs) of C(dpdk) ports are DPDK NICs; C(vhost-server-path) ties a
-        guest's vhost-user NIC to its bridge). Other keys are ignored.
+        C(bridges) are read (the C(dpdk-devargs) of C(dpdk) ports and of the members of bonds, C(interfaces) of
+        type C(dpdk) unless given, are DPDK NICs; C(vhost-server-path) ties a guest's vhost-user NIC to its
+        bridge). Other keys are ignored.
     type: dict
     default: {}
   vms:

@@ -39,18 +39,27 @@ class Description:
         return self.prefix + name
 
     def bridge_devargs(self):
-        """(bridge name, dpdk-devargs, vhost-server-paths) of every bridge in ovs.bridges."""
+        """(bridge name, dpdk-devargs, vhost-server-paths) of every bridge in ovs.bridges; the members of a bond
+        count as the ports they are."""
         result = []
         for bridge in self.ovs.get("bridges") or []:
             devargs, sockets = [], []
-            for port in bridge.get("ports") or []:
-                options = port.get("options") or {}
-                if port.get("type") == "dpdk" and options.get("dpdk-devargs"):
+            for kind, options in (i for port in bridge.get("ports") or [] for i in port_interfaces(port)):
+                if kind == "dpdk" and options.get("dpdk-devargs"):
                     devargs.append(str(options["dpdk-devargs"]).split(",", maxsplit=1)[0])
                 if options.get("vhost-server-path"):
                     sockets.append(options["vhost-server-path"])
             result.append((bridge.get("name"), devargs, sockets))
         return result
+
+
+def port_interfaces(port):
+    """(type, options) of each interface of an ovs_bridge `ports` entry: a bond's members (a port with
+    `interfaces`, each member of type dpdk unless it says otherwise), else the port itself."""
+    if isinstance(port.get("interfaces"), list):
+        return [(member.get("type") or "dpdk", member.get("options") or {})
+                for member in port["interfaces"] if isinstance(member, dict)]
+    return [(port.get("type"), port.get("options") or {})]
 
 
 class LayoutCheck:

@@ -18,7 +18,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.topology import Topol
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.tuned import tuned_activation
 from ansible_collections.nfv.dpdk.plugins.module_utils.host import facts
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
-from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import one_node_cpu_host, two_node_smt_host
+from ansible_collections.nfv.dpdk.tests.unit.sysfs_tree import SysfsTree, one_node_cpu_host, two_node_smt_host
 
 
 def host_facts(root):
@@ -187,6 +187,36 @@ def test_dpdk_nic_of_a_bridge_counts(two_node):
                                    "nics": [{"type": "vhost-user", "socket": "/run/vhost/vm1.sock"}]}])
     assert not [c for c in conflicts if "PMD" in c]
     only(conflicts, "host_vms[vm1].nics: the guest runs on NUMA node 0 but its NIC")
+
+
+def test_bond_members_count_as_the_dpdk_ports_they_are(tmp_path):
+    two_node_smt_host(tmp_path)
+    SysfsTree(tmp_path).pci("0000:81:00.1", "0x15b3", "0x1017", driver="mlx5_core", numa_node=1, iommu_group=41,
+                            netdev="ens81f1")
+    host = host_facts(tmp_path)
+    vhu = {"name": "vhu1", "type": "dpdkvhostuserclient", "options": {"vhost-server-path": "/run/vhost/vm1.sock"}}
+    singles = [{"name": "dpdk0", "type": "dpdk", "options": {"dpdk-devargs": "0000:81:00.0"}},
+               {"name": "dpdk1", "type": "dpdk", "options": {"dpdk-devargs": "0000:81:00.1,n_rxq=2"}}, vhu]
+    # a member's type defaults to dpdk
+    bond = [{"name": "dpdkbond0", "bond_mode": "balance-tcp", "lacp": "active",
+             "interfaces": [{"name": "dpdk0", "options": {"dpdk-devargs": "0000:81:00.0"}},
+                            {"name": "dpdk1", "type": "dpdk", "options": {"dpdk-devargs": "0000:81:00.1,n_rxq=2"}}]},
+            vhu]
+    vms = [{"name": "vm1", "vcpus": 2, "numa_node": 0,
+            "nics": [{"type": "vhost-user", "socket": "/run/vhost/vm1.sock"}]}]
+    results = [run(host, cpu={"housekeeping_cores": 1, "pmd_cores": 1}, ovs={"bridges": [{"name": "br1", "ports": p}]},
+                   vms=vms) for p in (singles, bond)]
+    assert results[0] == results[1]
+    layout, conflicts = results[1]
+    assert layout["dpdk_nodes"] == [1] and layout["pmd_cpus"] == "5,13"
+    only(conflicts, "host_vms[vm1].nics: the guest runs on NUMA node 0 but its NIC")
+    # an explicit mask off the bond's node is told so, naming both members
+    _layout, conflicts = run(host, ovs={"pmd_cpu_mask": "0x2", "bridges": [{"name": "br1", "ports": bond}]})
+    only(conflicts, "no PMD CPU on NUMA node 1, where DPDK NICs 0000:81:00.0, 0000:81:00.1 sit")
+    # a system member is no DPDK NIC
+    system = [dict(bond[0], interfaces=[dict(m, type="system") for m in bond[0]["interfaces"]])]
+    layout, _conflicts = run(host, cpu={"pmd_cores": 1}, ovs={"bridges": [{"name": "br1", "ports": system}]})
+    assert layout["dpdk_nodes"] == []
 
 
 def test_guest_vcpus_off_its_memory_node_and_vfio_nic(two_node):
