@@ -15,7 +15,7 @@ version_added: "0.1.0"
 description:
   - Reads NUMA nodes, hugepage pools per size and node, PCI network devices, IOMMU state, the kernel
     command line, relevant CPU flags, the CPU layout (thread siblings, isolated CPUs, systemd's and OVS's
-    CPUs) and Open vSwitch/DPDK state.
+    CPUs) and Open vSwitch/DPDK state (bridges, their ports and bonds with the bonds' members and LACP state).
   - Read only. Works on hosts without NUMA sysfs, without an IOMMU and without Open vSwitch.
   - Facts are lists of objects with stable keys so that later tasks select from them with
     the C(nfv.dpdk.jmespath) filter or C(selectattr).
