@@ -197,6 +197,25 @@ options:
       bond_downdelay:
         description: Milliseconds a member's link must be down before the bond stops using it; not given - 0.
         type: int
+      remote_ip:
+        description:
+          - The far end's underlay address of a tunnel port (C(options:remote_ip)), or V(flow); required for
+            every tunnel type but V(srv6).
+          - With an underlay (O(underlay)) that reaches it, the bridge's largest port MTU plus the
+            encapsulation (50 bytes for V(vxlan) and V(geneve), 42 for V(gre), 20 more over IPv6) must fit the
+            MTU of that underlay's uplink (the bridge's physical ports), or the task fails before any change.
+        type: str
+      local_ip:
+        description: The local underlay address of a tunnel port (C(options:local_ip)), or V(flow).
+        type: str
+      key:
+        description:
+          - The tunnel key of a tunnel port (C(options:key)) - the VNI of V(vxlan) and V(geneve) (0-16777215), the
+            GRE key (0-4294967295), or V(flow).
+        type: str
+      dst_port:
+        description: The UDP port of a V(vxlan) or V(geneve) tunnel (C(options:dst_port)), 1-65535.
+        type: int
       n_rxq:
         description: Number of receive queues (C(options:n_rxq)) of a V(dpdk) port, at least 1.
         type: int
@@ -224,6 +243,50 @@ options:
       - Delete ports of this bridge that are not listed in O(ports) (never the bridge's own internal port).
     type: bool
     default: false
+  underlay:
+    description:
+      - The tunnel underlay of a V(netdev) bridge - addresses and routes of its internal port (the Linux device of
+        the bridge's name), which the tunnel ports of the userspace datapath send from. They are set with C(ip)
+        in the network namespace ovs-vswitchd runs in; ovs-vswitchd mirrors them into its own route table
+        (C(ovs-appctl ovs/route/show)), which the module reads back after a change. They stay across an
+        ovs-vswitchd restart (the device stays). The wanted underlay is recorded in the bridge's
+        C(external_ids:nfv-dpdk-underlay), where the tunnel MTU check of other bridges finds it, and where the
+        boot unit C(nfv-dpdk-underlay.service) (O(underlay.persistent)) reads it to set it again after a reboot.
+      - Exact - global addresses of the internal port not listed are removed, and so are routes through it that
+        this module set (routing protocol 190) and that are not listed; empty O(underlay.addresses) and
+        O(underlay.routes) remove them all. Not given - left alone.
+    type: dict
+    suboptions:
+      addresses:
+        description: Addresses with their prefix length, such as V(172.16.0.1/24) (IPv4 or IPv6), each once.
+        type: list
+        elements: str
+        default: []
+      routes:
+        description:
+          - Routes through the internal port; each gateway must be another host on a subnet of
+            O(underlay.addresses).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          dest:
+            description: The destination network, such as V(10.20.0.0/16), without host bits.
+            type: str
+            required: true
+          gateway:
+            description: The next hop.
+            type: str
+            required: true
+      persistent:
+        description:
+          - Install the boot unit C(nfv-dpdk-underlay.service) and its program C(/usr/local/sbin/nfv-dpdk-underlay),
+            which run after C(ovs-vswitchd.service) (at boot, and again when it restarts) and give every bridge
+            whose external_ids record an underlay its addresses and routes.
+          - The unit is taken away by the run after which no bridge records an underlay (the last underlay
+            emptied, or its bridge removed).
+        type: bool
+        default: true
   timeout:
     description:
       - Seconds ovs-vsctl waits for the database and for ovs-vswitchd to apply the transaction.
@@ -284,6 +347,28 @@ EXAMPLES = r"""
         vlan_mode: access
         tag: 100
 
+- name: A VXLAN underlay on br-phy's internal port, and the overlay bridge's tunnel to a far end
+  nfv.dpdk.ovs_bridge:
+    name: br-phy
+    datapath_type: netdev
+    underlay:
+      addresses: [172.16.0.1/24]
+      routes:
+        - {dest: 172.16.8.0/24, gateway: 172.16.0.254}
+    ports:
+      - {name: dpdk0, type: dpdk, options: {dpdk-devargs: "0000:03:00.0"}, mtu_request: 9000}
+
+- name: The overlay bridge, VNI 42 to 172.16.8.10
+  nfv.dpdk.ovs_bridge:
+    name: br-int
+    datapath_type: netdev
+    ports:
+      - {name: vxlan0, type: vxlan, remote_ip: 172.16.8.10, key: "42"}
+      - name: vhu-vm1
+        type: dpdkvhostuserclient
+        options: {vhost-server-path: /run/vhost/vm1/net0.sock}
+        mtu_request: 8950
+
 - name: A private OVS instance
   nfv.dpdk.ovs_bridge:
     db: unix:/tmp/ovs/db.sock
@@ -318,11 +403,18 @@ interfaces:
 changes:
   description: The plan - C(key) (C(bridge), C(bridge.<column>) or C(ports.<name>)), C(action)
     (create_bridge, delete_bridge, bridge_column, bridge_map, create_port, update_port, delete_port, update_bond
-    for a bond's columns and members, replace_port for a single port that becomes a bond or back),
+    for a bond's columns and members, replace_port for a single port that becomes a bond or back, underlay for
+    the internal port's addresses and routes),
     C(before), C(after); a bond's C(interfaces) maps each member to its before and after (V(null) - absent).
   returned: always
   type: list
   elements: dict
+underlay:
+  description: The internal port's C(up), C(addresses) and C(routes) after the run (the prediction in check mode),
+    when O(underlay) is given.
+  returned: success, with O(underlay)
+  type: dict
+  sample: {"up": true, "addresses": ["172.16.0.1/24"], "routes": [{"dest": "172.16.8.0/24", "gateway": "172.16.0.254"}]}
 rejected:
   description: On failure because OVS rejected interfaces - C(name), C(error), C(ofport), C(bond) for a member, and
     C(outcome) (C(removed again) for ports this run created and members it added, C(left as configured) for

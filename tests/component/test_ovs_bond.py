@@ -173,6 +173,14 @@ def test_lacp_negotiates_with_the_partner_bond(wires):
     lacp = appctl_text(wires, "lacp/show", "bond-a")
     assert lacp.count("partner state: activity timeout aggregation synchronized collecting distributing") == 2
     assert negotiated(wires, "bond-b")
+    facts = run_module("host_facts", {"ovs_db": wires.db})
+    assert not facts.get("failed"), facts.get("msg")
+    bridges = dict((b["name"], b) for b in facts["ansible_facts"]["nfv_dpdk"]["ovs"]["bridges"])
+    bonds = bridges["br-a"]["bonds"]
+    assert [(b["name"], b["bond_mode"], b["lacp"], b["lacp_negotiated"]) for b in bonds] == [
+        ("bond-a", "balance-tcp", "active", True)]
+    assert [(m["name"], m["dpdk_devargs"], m["lacp_current"]) for m in bonds[0]["members"]] == [
+        ("ma0", "net_af_packetma0,iface=va0", True), ("ma1", "net_af_packetma1,iface=va1", True)]
 
 
 def test_vlan_100_crosses_the_bond_and_vlan_200_stays_apart(wires):

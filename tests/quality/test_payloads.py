@@ -53,7 +53,10 @@ def test_the_reader_ships_no_writer():
     # host_facts runs first on every host, every run: it reads, so no guest, OVS-port or binding logic
     writers = GUEST_LOGIC | {"qemu.unit_helper", "qemu.kvm_probe", "core.plan", "ovs.ovs_bridge", "ovs.ovs_config",
                              "ovs.port_validation", "ovs.bridge_validation", "ovs.bridge_state", "ovs.bridge_plan",
-                             "ovs.bridge_transaction", "ovs.other_config_keys", "ovs.other_config_validation",
+                             "ovs.bridge_transaction", "ovs.bond_validation", "ovs.bond_plan", "ovs.row_changes",
+                             "ovs.tunnel_validation", "ovs.tunnel_mtu", "ovs.underlay_validation",
+                             "ovs.underlay_plan", "ovs.underlay_kernel", "ovs.underlay_persistence",
+                             "ovs.boot_underlay", "ovs.other_config_keys", "ovs.other_config_validation",
                              "ovs.other_config_plan", "pci.pci_driver", "pci.boot_pci_bind", "pci.boot_sriov_vfs",
                              "pci.sriov", "boot.cmdline", "boot.file_backend", "boot.grub", "boot.grub_defaults",
                              "boot.grubby", "boot.kernel_install", "memory.hugepage_pool"}

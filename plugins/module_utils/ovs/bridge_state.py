@@ -11,7 +11,7 @@ BRIDGE_COLUMNS = ["_uuid", "name", "ports", "datapath_type", "fail_mode", "other
 PORT_COLUMNS = ["_uuid", "name", "interfaces", "tag", "trunks", "vlan_mode", "bond_mode", "lacp", "bond_updelay",
                 "bond_downdelay", "other_config", "external_ids"]
 INTERFACE_COLUMNS = ["_uuid", "name", "type", "options", "mtu_request", "other_config", "external_ids",
-                     "error", "ofport"]
+                     "error", "ofport", "mtu"]
 
 # Columns compared for each port, in report order: a single-interface port's, a bond's (Port row), a member's.
 PORT_FIELDS = ("type", "options", "mtu_request", "tag", "trunks", "vlan_mode", "other_config", "external_ids")

@@ -34,6 +34,28 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovsdb import (
     vsctl_error,
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.port_validation import PORT_SPEC
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.tunnel_mtu import (
+    check_tunnel_mtu,
+    uplinks_of_state,
+    uplinks_of_wanted,
+)
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.underlay_kernel import UnderlayKernel
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.underlay_persistence import (
+    persist,
+    plan_persistence,
+    read_persistence,
+)
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.underlay_plan import (
+    kernel_view,
+    plan_underlay,
+    recorded,
+    recorded_underlays,
+    with_underlay_key,
+)
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.underlay_validation import (
+    UNDERLAY_SPEC,
+    validate_underlay,
+)
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),
@@ -44,12 +66,15 @@ ARGUMENT_SPEC = dict(
     external_ids=dict(type="dict", default={}),
     ports=dict(type="list", elements="dict", default=[], options=PORT_SPEC),
     purge_ports=dict(type="bool", default=False),
+    underlay=dict(type="dict", options=UNDERLAY_SPEC),
     timeout=dict(type="int", default=60),
 )
 
 
 # Plan actions after which the port's interfaces are checked in ovs-vswitchd (error, ofport).
 TOUCHING = ("create_port", "update_port", "replace_port", "update_bond")
+# Plan actions of the underlay's boot unit (pci/boot_unit)
+PERSISTENCE_ACTIONS = ("file", "remove", "enable", "disable")
 
 
 def interface_infos(spec, entry):
@@ -78,9 +103,13 @@ class OvsBridge(PlannedModule):
         self.diff_header = "bridge %s" % self.bridge
         self.ovsdb = OvsDb(self.runner, db=self.db, timeout=max(1, self.params.get("timeout") or 60))
         self.wanted = []
+        self.underlay = None
+        self.kernel = None
 
     def validate(self):
-        self.wanted = validate(self.params) if self.params["state"] == "present" else []
+        if self.params["state"] == "present":
+            self.wanted = validate(self.params)
+            self.underlay = validate_underlay(self.params)
 
     def read_tables(self):
         try:
@@ -89,7 +118,10 @@ class OvsBridge(PlannedModule):
                 ("Interface", INTERFACE_COLUMNS, None)])
         except CommandError as exc:
             raise NfvError(vsctl_error(exc, self.db), db=self.db) from exc
-        return index_state(bridges, ports, interfaces, self.bridge)
+        state = index_state(bridges, ports, interfaces, self.bridge)
+        state["underlays"] = recorded_underlays(bridges)
+        state["uplinks"] = uplinks_of_state(bridges, ports, interfaces)
+        return state
 
     def check_vswitchd(self):
         rundir = rundir_of(self.db)
@@ -106,10 +138,37 @@ class OvsBridge(PlannedModule):
             raise NfvError("ovs-vsctl was not found: install Open vSwitch first")
         state = self.read_tables()
         self.check_vswitchd()
+        if self.underlay is not None:
+            self.kernel = UnderlayKernel(self.runner, self.bridge, rundir_of(self.db))
+            state["underlay"] = self.kernel.read()
+        if self.underlay is not None or self.bridge in state["underlays"]:
+            state["persistence"] = read_persistence(self.fs)
         return state
 
+    def plan_persistence(self, plan, current):
+        """The boot unit installed by a call that gives an underlay (persistent), taken away by the call after
+        which no bridge records one."""
+        if "persistence" not in current:
+            return
+        if self.underlay is not None:
+            mine = recorded(self.underlay)
+        else:  # not given: the bridge keeps what it records, unless it goes
+            mine = None if self.params["state"] == "absent" else current["underlays"].get(self.bridge)
+        if mine and self.underlay is not None and self.params["underlay"]["persistent"]:
+            plan_persistence(plan, current["persistence"], self.runner, True)
+        elif not mine and not set(current["underlays"]) - set([self.bridge]):
+            plan_persistence(plan, current["persistence"], self.runner, False)
+
     def plan(self, current):
-        return plan_bridge(self.params, self.wanted, current)
+        underlays, uplinks = dict(current["underlays"]), dict(current["uplinks"])
+        if self.underlay is not None:
+            underlays[self.bridge] = self.underlay
+            uplinks[self.bridge] = uplinks_of_wanted(self.wanted) or uplinks.get(self.bridge) or []
+        check_tunnel_mtu(self.bridge, self.wanted, underlays, uplinks)
+        plan = plan_bridge(with_underlay_key(self.params, self.underlay), self.wanted, current)
+        plan_underlay(plan, self.underlay, current.get("underlay"))
+        self.plan_persistence(plan, current)
+        return plan
 
     def vsctl_apply(self, args):
         try:
@@ -124,7 +183,30 @@ class OvsBridge(PlannedModule):
                            rc=exc.rc) from exc
 
     def apply(self, plan, current):
-        self.vsctl_apply(transaction_args(plan, self.bridge))
+        args = transaction_args(plan, self.bridge)
+        if args:
+            self.vsctl_apply(args)
+        if plan.by_action("underlay"):
+            self.apply_underlay()
+        if any(plan.by_action(action) for action in PERSISTENCE_ACTIONS):
+            persist(self.fs, self.runner, plan)
+
+    def apply_underlay(self):
+        """The internal port exists once ovs-vswitchd has applied the transaction: set its underlay, then
+        check that the kernel holds it and that OVS's route table shows it."""
+        now = self.kernel.read()
+        if now is None:
+            raise NfvError("underlay: the internal port %s of the bridge does not exist in ovs-vswitchd's network "
+                           "namespace; ovs-vswitchd's log may say why" % self.bridge)
+        self.kernel.apply(now, self.underlay)
+        after = self.kernel.read()
+        if dict((k, after[k]) for k in ("addresses", "routes")) != dict(
+                (k, self.underlay[k]) for k in ("addresses", "routes")):
+            raise NfvError("underlay: %s holds %s after the change, not %s" % (self.bridge, after, self.underlay))
+        missing = self.kernel.missing_in_ovs(self.underlay)
+        if missing:
+            raise NfvError("underlay: OVS's route table (ovs-appctl ovs/route/show) lacks %s on %s after the kernel "
+                           "got it" % (", ".join(missing), self.bridge), changed=True)
 
     def check_new_bridge(self, state):
         """A bridge this run created must exist in ovs-vswitchd: its own interface gets an ofport."""
@@ -194,4 +276,7 @@ class OvsBridge(PlannedModule):
             self.warn(warning)
         result.update({"ports": predicted_ports(plan, current) if self.check_mode else sorted(state["ports"]),
                        "interfaces": interfaces})
+        if self.underlay is not None:
+            change = plan.by_action("underlay")
+            result["underlay"] = change[0].after if change else kernel_view(current.get("underlay"))
         return result

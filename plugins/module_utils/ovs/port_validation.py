@@ -22,13 +22,18 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bond_validation impor
     normalize_bond,
     refuse_bond_fields,
 )
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.tunnel_validation import (
+    TUNNEL_SPEC,
+    TUNNEL_TYPES,
+    check_tunnel,
+    tunnel_options,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.runtime.unit_paths import SUN_PATH_MAX
 
 IFNAMSIZ = 16            # names up to 15 bytes
 INTERFACE_TYPES = ["system", "internal", "dpdk", "dpdkvhostuser", "dpdkvhostuserclient", "patch",
                    "vxlan", "geneve", "gre", "erspan", "ip6erspan", "ip6gre", "stt", "lisp", "bareudp",
                    "gtpu", "srv6", "tap", "afxdp", "afxdp-nonpmd"]
-TUNNEL_TYPES = ("vxlan", "geneve", "gre", "erspan", "ip6erspan", "ip6gre", "stt", "lisp", "gtpu", "srv6")
 QUEUE_OPTIONS = (("n_rxq", "n_rxq"), ("n_rxq_desc", "n_rxq_desc"), ("n_txq_desc", "n_txq_desc"))
 MAX_QUEUE_DESC = 4096
 VLAN_MODES = ["access", "trunk", "native-tagged", "native-untagged"]
@@ -51,7 +56,7 @@ PORT_SPEC = dict(
     pmd_rxq_affinity=dict(type="str"),
     other_config=dict(type="dict", default={}),
     external_ids=dict(type="dict", default={}),
-    **BOND_SPEC
+    **dict(BOND_SPEC, **TUNNEL_SPEC)
 )
 
 
@@ -184,11 +189,6 @@ def check_patch(where, spec):
         raise NfvError("%s: a patch port needs options.peer" % where)
 
 
-def check_tunnel(where, spec):
-    if not spec["options"].get("remote_ip"):
-        raise NfvError("%s: a %s port needs options.remote_ip" % (where, spec["type"]))
-
-
 # type -> rule; the types not listed (system, internal, tap, afxdp, ...) have no rule of their own.
 # srv6 takes its remote from the route, not options.remote_ip.
 PORT_TYPE_RULES = dict([("dpdk", check_dpdk), ("dpdkvhostuserclient", check_vhost_client), ("patch", check_patch)]
@@ -203,7 +203,7 @@ def normalize_interface(item, field, where):
     spec = {
         "name": name,
         "type": "" if kind == "system" else kind,
-        "options": port_options(where, item),
+        "options": tunnel_options(where, item, port_options(where, item)),
         "mtu_request": port_mtu(where, item),
         "other_config": port_other_config(where, item),
         "external_ids": string_map(where + " external_ids", item.get("external_ids"), allow_null=True),

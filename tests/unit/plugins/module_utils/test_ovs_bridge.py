@@ -190,7 +190,7 @@ def test_port_on_another_bridge_is_refused():
     ([dict(port("vhu0"), options={})], "needs options.vhost-server-path"),
     ([port("d0", kind="dpdk")], "needs options.dpdk-devargs"),
     ([port("p0", kind="patch")], "needs options.peer"),
-    ([port("t0", kind="vxlan")], "needs options.remote_ip"),
+    ([port("t0", kind="vxlan")], "needs remote_ip"),
     ([port("v0", tag=4096)], "VLAN id 0-4095"),
     ([port("v0", trunks=[1, 5000])], "trunks must be VLAN ids"),
     ([port("v0", n_rxq=2, options={"vhost-server-path": "/a.sock", "n_rxq": "4"})], "conflicts with options.n_rxq"),
