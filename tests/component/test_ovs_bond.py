@@ -8,17 +8,22 @@ h-a100 on br-a (VLAN 100), h-b100 and h-b200 on br-b (VLANs 100 and 200), all th
 so a ping from the VLAN 100 host that reaches 10.77.0.2 and not 10.77.0.3 shows both the bond passing
 frames and the VLANs kept apart.
 
-The tests share the lab and run in file order: check mode, create, LACP negotiated, traffic and
-isolation, a member's link down, a member removed by hand and put back, a member changed in place,
-active-backup without LACP, bad input, a member OVS rejects.
+The tests share the lab and run in file order: check mode, create, LACP negotiated (and host_facts says
+so), traffic and isolation, a member's link down, a real QEMU guest on VLAN 100 reaching the partner side,
+a member removed by hand and put back, a member changed in place, active-backup without LACP, bad input,
+a member OVS rejects.
 """
 
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
+from guests import boot_guests, hugepage_mount, report, wait_for_pings
 
+import guest_image
 from module_call import run_module
 from ovs_lab import ovs_lab_fixture
 
@@ -197,6 +202,35 @@ def test_traffic_survives_one_members_link_going_down(wires):
     finally:
         in_lab(wires, "ip", "link", "set", "va0", "up")
     wait_for(lambda: "member ma0: enabled" in appctl_text(wires, "bond/show", "bond-a"), what="ma0 back")
+
+
+@pytest.fixture(scope="module")
+def guest_root():
+    """A private directory under /run for the guest (its run directory, sockets and hugetlbfs)."""
+    path = tempfile.mkdtemp(prefix="nfvbond-", dir="/run")
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_guest_on_vlan_100_reaches_the_partner_side_through_the_bond(wires, guest_root, processes):
+    """A real QEMU guest on a vhost-user port of br-a, access VLAN 100, pings the VLAN 100 host behind br-b."""
+    lab = wires
+    guests = {"nfvbond-g": {"ip": "10.77.0.4/24", "peer": "10.77.0.2"}}
+    with hugepage_mount(guest_root, len(guests)) as mount:
+        specs, logs = boot_guests(guests, guest_image.build(), guest_root, mount, processes)
+        port = {"name": "vhu-g100", "type": "dpdkvhostuserclient", "vlan_mode": "access", "tag": 100,
+                "options": {"vhost-server-path": specs["nfvbond-g"]["nics"][0]["socket"]}}
+        added = call(lab, wanted() + [port])
+        assert not added.get("failed"), added.get("msg")
+        assert [(c["key"], c["action"]) for c in added["changes"]] == [("ports.vhu-g100", "create_port")]
+        done = wait_for_pings(logs, processes, guest_root)
+        assert guest_image.MARK_PING_OK + " 10.77.0.2" in done.get("nfvbond-g", ""), report(logs)
+        for proc in processes:
+            proc.kill()
+            proc.wait(timeout=30)
+    removed = call(lab, wanted(), purge_ports=True)
+    assert [(c["key"], c["action"]) for c in removed["changes"]] == [("ports.vhu-g100", "delete_port")]
 
 
 def test_member_removed_by_hand_is_a_drift_and_is_put_back(wires):

@@ -6,17 +6,22 @@ br-phy's uplink is a DPDK net_af_packet port on a veth whose peer sits in a netw
 internal port the underlay address 172.31.0.1/24 and a route; br-int carries the VXLAN port (typed
 remote_ip, key) and an access port whose veth peer, in another namespace, is 192.168.42.1. A ping from
 there to 192.168.42.2 crosses OVS's userspace tunnel (encapsulated on br-phy's underlay) to the kernel
-endpoint and back, before and after ovs-vswitchd restarts.
+endpoint and back, before and after ovs-vswitchd restarts; after the restart a real QEMU guest on a
+vhost-user port of br-int reaches it too, and the boot unit's program sets a flushed internal port up again.
 
 The tests share the lab and run in file order.
 """
 
 import os
+import shutil
 import subprocess
+import tempfile
 import time
 
 import pytest
+from guests import boot_guests, hugepage_mount, report, wait_for_pings
 
+import guest_image
 from module_call import run_module
 from ovs_lab import ovs_lab_fixture
 
@@ -87,11 +92,11 @@ def phy(lab, check=False, underlay=None, **extra):
     return run_module("ovs_bridge", args, check=check)
 
 
-def overlay(lab, check=False, mtu=1450, **port):
+def overlay(lab, check=False, mtu=1450, more=(), **port):
     vxlan = {"name": "vxlan0", "type": "vxlan", "remote_ip": "172.31.0.2", "key": "42"}
     vxlan.update(port)
     args = {"name": "br-int", "datapath_type": "netdev", "db": lab.db,
-            "ports": [vxlan, {"name": "h-ov", "mtu_request": mtu}]}
+            "ports": [vxlan, {"name": "h-ov", "mtu_request": mtu}] + list(more)}
     return run_module("ovs_bridge", args, check=check)
 
 
@@ -159,6 +164,33 @@ def test_the_underlay_and_the_tunnel_survive_an_ovs_vswitchd_restart(wires):
     assert kernel_underlay(lab) == ["172.31.0.1/24"]
     assert "172.31.8.0/24 dev br-phy GW 172.31.0.254" in lab.appctl("ovs/route/show")
     assert phy(lab)["changed"] is False
+
+
+@pytest.fixture(scope="module")
+def guest_root():
+    """A private directory under /run for the guest (its run directory, sockets and hugetlbfs)."""
+    path = tempfile.mkdtemp(prefix="nfvvx-", dir="/run")
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_after_the_restart_a_guest_on_the_overlay_reaches_the_kernel_endpoint(wires, guest_root, processes):
+    """A real QEMU guest on a vhost-user port of br-int pings the far end's VXLAN address through the tunnel."""
+    lab = wires
+    guests = {"nfvvx-g": {"ip": "192.168.42.3/24", "peer": "192.168.42.2"}}
+    with hugepage_mount(guest_root, len(guests)) as mount:
+        specs, logs = boot_guests(guests, guest_image.build(), guest_root, mount, processes)
+        port = {"name": "vhu-vx", "type": "dpdkvhostuserclient", "mtu_request": 1450,
+                "options": {"vhost-server-path": specs["nfvvx-g"]["nics"][0]["socket"]}}
+        added = overlay(lab, more=[port])
+        assert not added.get("failed"), added.get("msg")
+        assert [(c["key"], c["action"]) for c in added["changes"]] == [("ports.vhu-vx", "create_port")]
+        done = wait_for_pings(logs, processes, guest_root)
+        assert guest_image.MARK_PING_OK + " 192.168.42.2" in done.get("nfvvx-g", ""), report(logs)
+        for proc in processes:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def test_the_boot_program_gives_a_new_internal_port_its_underlay(wires):

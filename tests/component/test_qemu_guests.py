@@ -33,6 +33,18 @@ import tempfile
 import time
 
 import pytest
+from guests import (
+    BOOT_TIMEOUT,
+    SERVICE_GROUP,
+    SERVICE_USER,
+    ProcessRunner,
+    boot_guests,
+    helper_path,
+    hugepage_mount,
+    serial,
+    wait_for_pings,
+)
+from guests import report as guest_report
 
 import guest_image
 from ansible_collections.nfv.dpdk.plugins.module_utils.core import systemd_unit
@@ -54,43 +66,10 @@ from module_call import run_module
 
 pytestmark = pytest.mark.component
 
-POOL_2M = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
-GUEST_MB = 128
-SERVICE_USER, SERVICE_GROUP = "nobody", "nogroup"
-BOOT_TIMEOUT = 240
 GUESTS = {
     "nfvq-a": {"ip": "10.231.0.1/24", "peer": "10.231.0.2", "port": "vhu-nfvq-a"},
     "nfvq-b": {"ip": "10.231.0.2/24", "peer": "10.231.0.1", "port": "vhu-nfvq-b"},
 }
-
-
-class ProcessRunner:
-    """The Runner interface (argv lists, LC_ALL=C) over subprocess, for module_utils outside a module."""
-
-    def find(self, name):
-        return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
-
-    def has(self, name):
-        return self.find(name) is not None
-
-    def run(self, name, args, check=True, data=None, env=None):
-        environ = dict(os.environ, LC_ALL="C")
-        environ.update(env or {})
-        proc = subprocess.run([self.find(name)] + [str(a) for a in args], input=data, capture_output=True,
-                              text=True, env=environ, check=False)
-        if check and proc.returncode != 0:
-            raise RuntimeError("%s failed: %s" % (name, proc.stderr))
-        return proc.returncode, proc.stdout, proc.stderr
-
-
-def _read_int(path):
-    with open(path) as handle:
-        return int(handle.read())
-
-
-def _write(path, value):
-    with open(path, "w") as handle:
-        handle.write(str(value))
 
 
 @pytest.fixture(scope="module")
@@ -118,45 +97,8 @@ def run_root(needs_root):
 
 @pytest.fixture(scope="module")
 def guest_hugepages(run_root):
-    """A private hugetlbfs of exactly the guests' 2M pages, added to the pool and given back."""
-    pages = len(GUESTS) * GUEST_MB // 2
-    mount = os.path.join(run_root, "hugepages")
-    os.mkdir(mount)
-    before = _read_int(POOL_2M)
-    _write(POOL_2M, before + pages)
-    added = max(0, _read_int(POOL_2M) - before)
-    mounted = False
-    try:
-        if added < pages:
-            pytest.fail("could not add %d 2M pages (got %d)" % (pages, added))
-        subprocess.run(["mount", "-t", "hugetlbfs", "-o", "pagesize=2M,size=%dM" % (pages * 2), "nodev", mount],
-                       check=True)
-        mounted = True
+    with hugepage_mount(run_root, len(GUESTS)) as mount:
         yield mount
-    finally:
-        if mounted:
-            for _attempt in range(50):
-                if subprocess.run(["umount", mount], check=False).returncode == 0:
-                    break
-                time.sleep(0.2)
-        if added:
-            _write(POOL_2M, _read_int(POOL_2M) - added)
-
-
-def _serial(path):
-    try:
-        with open(path, errors="replace") as handle:
-            return handle.read()
-    except OSError:
-        return ""
-
-
-def _serial_to_file(argv, log):
-    """The unit's QEMU argv with the serial console in `log` (QEMU's file chardev) instead of on stdout, which the
-    unit's console writer reads: the argv of a guest run outside systemd."""
-    at = argv.index("-chardev")
-    assert argv[at:at + 4] == ["-chardev", "stdio,id=serial0,signal=off", "-serial", "chardev:serial0"]
-    return argv[:at] + ["-serial", "file:" + log] + argv[at + 4:]
 
 
 def _interfaces(lab):
@@ -169,53 +111,11 @@ def _ovs_map(cell):
 
 
 def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, guest_hugepages, processes):
-    runner = ProcessRunner()
-    qemu = runner.find("qemu-system-x86_64")
-    # KVM only where a guest really ran under it as the service user (the module's own decision)
-    probe_spec = {"user": SERVICE_USER, "group": SERVICE_GROUP}
-    device = kvm_probe.stat_or_none()
-    probe = kvm_probe.cached_verdict(runner, qemu, probe_spec["user"], probe_spec["group"],
-                                     os.path.join(run_root, "kvm-probe.json"), device)
-    accel = kvm_probe.choose_accel("auto", probe)
-    kvm_group = kvm_probe.device_group(device) if accel == "kvm" else None
-    extra_groups = [grp.getgrnam(kvm_group).gr_gid] if kvm_group else []  # the unit's SupplementaryGroups=
+    specs, logs = boot_guests(GUESTS, image, run_root, guest_hugepages, processes)
     vhost_dir = os.path.join(run_root, "vhost")
-    tools = dict((tool, runner.find(tool)) for tool in ("ip", "ovs-vsctl"))
-    helper = os.path.join(run_root, "nfv-qemu-powerdown")  # the helper as the module installs it in helper_dir
-    with open(helper, "w") as handle:
-        handle.write(helper_text(sys.executable))
-    os.chmod(helper, 0o755)
+    helper = helper_path(run_root)
     uid = pwd.getpwnam(SERVICE_USER).pw_uid
     gid = grp.getgrnam(SERVICE_GROUP).gr_gid
-
-    specs, logs = {}, {}
-    for name, guest in GUESTS.items():
-        spec = guest_spec({
-            "name": name, "state": "started", "memory": "%dM" % GUEST_MB, "vcpus": 1,
-            "hugepages": {"size": "2M", "path": guest_hugepages},
-            "kernel": image["kernel"], "initrd": image["initrd"],
-            "append": guest_image.append(guest["ip"], guest["peer"]),
-            "nics": [{"type": "vhost-user", "socket": os.path.join(vhost_dir, name, "net0.sock")}],
-            "user": SERVICE_USER, "group": SERVICE_GROUP, "run_dir": run_root, "helper_dir": run_root,
-        })
-        argv = qemu_argv(spec, qemu, accel)
-        prestart = prestart_commands(spec, tools, sys.executable)
-        # the unit carries exactly this argv
-        text = unit_text(spec, argv, prestart, helper_argv(spec, sys.executable), accel, kvm_group=kvm_group)
-        assert unit_exec_start(text) == argv
-        assert macs_in_unit(text) == [spec["nics"][0]["mac"]]
-        # ExecStartPre=+ steps as root, RuntimeDirectory= owned by the service user
-        for cmd, ignore in prestart:
-            subprocess.run(cmd, check=not ignore)
-        os.makedirs(spec["run_subdir"], 0o750)
-        os.chown(spec["run_subdir"], uid, gid)
-        logs[name] = os.path.join(spec["run_subdir"], "serial.log")
-        run_argv = qemu_argv(spec, qemu, accel, serial=logs[name])
-        assert run_argv == _serial_to_file(argv, logs[name])
-        with open(os.path.join(run_root, name + ".qemu.out"), "w") as out:
-            processes.append(subprocess.Popen(run_argv, user=uid, group=gid, extra_groups=extra_groups, umask=0o007,
-                                              stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
-        specs[name] = spec
 
     for name in GUESTS:  # each guest's own socket directory, in a parent the unit made root 0755
         assert oct(os.stat(os.path.join(vhost_dir, name)).st_mode & 0o7777) == "0o770"
@@ -226,19 +126,8 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
                  "type=dpdkvhostuserclient", "options:vhost-server-path=%s" % specs[name]["nics"][0]["socket"]]
     ovs_lab.vsctl(*args)
 
-    deadline = time.time() + BOOT_TIMEOUT
-    done = {}
-    while time.time() < deadline and len(done) < len(GUESTS):
-        for name in GUESTS:
-            text = _serial(logs[name])
-            if guest_image.MARK_PING_OK in text or guest_image.MARK_PING_FAIL in text:
-                done[name] = text
-        for proc in processes:
-            if proc.poll() is not None:
-                pytest.fail("QEMU exited early (rc=%s):\n%s" % (proc.returncode, "\n".join(
-                    _serial(os.path.join(run_root, n + ".qemu.out")) for n in GUESTS)))
-        time.sleep(1)
-    report = "\n".join("--- %s\n%s" % (n, _serial(logs[n])[-3000:]) for n in GUESTS)
+    done = wait_for_pings(logs, processes, run_root)
+    report = guest_report(logs)
     for name, guest in GUESTS.items():
         assert guest_image.MARK_PING_OK + " " + guest["peer"] in done.get(name, ""), report
         mac = specs[name]["nics"][0]["mac"]
@@ -265,7 +154,7 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
     assert stop.returncode == 0, stop
     assert "QEMU exited" in stop.stdout, stop.stdout
     assert processes[0].wait(timeout=30) == 0
-    assert guest_image.MARK_POWEROFF in _serial(logs["nfvq-a"])
+    assert guest_image.MARK_POWEROFF in serial(logs["nfvq-a"])
     assert processes[1].poll() is None  # the other guest still runs
 
 
@@ -581,17 +470,17 @@ def test_the_units_console_writer_bounds_real_qemus_serial_log(image, dirs, proc
         time.sleep(0.05)  # the helper execs QEMU once the writer runs
     assert systemd.process_argv(proc.pid) == argv  # the module's running_argv: QEMU's own argv, same PID
     deadline, sizes = time.time() + BOOT_TIMEOUT, set()
-    while "nfv-guest: acpid started" not in _serial(log) and proc.poll() is None and time.time() < deadline:
+    while "nfv-guest: acpid started" not in serial(log) and proc.poll() is None and time.time() < deadline:
         sizes.add(os.path.getsize(log))
         time.sleep(0.2)
-    assert "nfv-guest: acpid started" in _serial(log), (proc.poll(), _serial(log)[-2000:])
+    assert "nfv-guest: acpid started" in serial(log), (proc.poll(), serial(log)[-2000:])
     assert max(sizes) <= limit
     stop = subprocess.run(helper_argv(spec, python), user=uid, group=gid, capture_output=True, text=True,
                           timeout=90, check=False)  # ExecStop=
     assert stop.returncode == 0 and "QEMU exited" in stop.stdout, stop
     out, err = proc.communicate(timeout=30)  # returns once the writer too has closed the helper's stdout and stderr
     assert proc.returncode == 0 and out == "" and "nfv-qemu-console" not in err, err
-    data = _serial(log)
+    data = serial(log)
     assert 0 < os.path.getsize(log) <= limit and guest_image.MARK_POWEROFF in data[-1000:], data
     assert "Linux version" not in data  # the start of the boot is gone: LOG holds the latest output only
     assert "console.log.tmp" not in os.listdir(spec["run_subdir"])
