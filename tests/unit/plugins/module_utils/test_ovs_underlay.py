@@ -9,6 +9,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.core.plan import Plan
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.hostfs import HostFS
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import boot_underlay
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bridge_validation import validate
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_bridge import OvsBridge
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.port_validation import PORT_SPEC
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.tunnel_mtu import (
     check_tunnel_mtu,
@@ -223,3 +224,39 @@ def test_boot_program_reports_a_bridge_whose_port_never_appears(monkeypatch, cap
     monkeypatch.setattr(boot_underlay, "recorded", lambda db: [("br-gone", {"addresses": ["172.16.0.1/24"]})])
     assert boot_underlay.main(["nfv-dpdk-underlay"], timeout=0) == 1
     assert "bridge br-gone: its internal port did not appear within 0 s; nothing set" in capsys.readouterr().err
+
+
+class FakeModule:
+    def __init__(self, module_params):
+        self.params = module_params
+        self.check_mode = True
+        self._diff = True
+
+    def warn(self, msg):
+        pass
+
+
+RECORDED = {"addresses": ["172.16.0.1/24"], "routes": []}
+
+
+@pytest.mark.parametrize("state, underlay, others, expected", [
+    ("absent", None, {}, ["disable", "remove", "remove"]),          # the last underlay's bridge goes: unit too
+    ("absent", None, {"br-ex": RECORDED}, []),                        # another bridge still records one
+    ("present", None, {}, []),                                         # not given: left alone
+    ("present", {"addresses": [], "routes": [], "persistent": True}, {}, ["disable", "remove", "remove"]),
+    ("present", {"addresses": [], "routes": [], "persistent": True}, {"br-ex": RECORDED}, []),
+    ("present", dict(RECORDED, persistent=True), {}, []),              # installed already: nothing to do
+    ("present", dict(RECORDED, persistent=False), {}, []),
+])
+def test_the_boot_unit_goes_with_the_last_underlay(tmp_path, state, underlay, others, expected):
+    fs = HostFS(str(tmp_path))
+    installed = Plan()
+    plan_persistence(installed, read_persistence(fs), NoRunner(), True)
+    persist(fs, NoRunner(), installed)
+    bridge = OvsBridge(FakeModule(params(state=state, underlay=underlay, db=None, timeout=5)), runner=NoRunner(),
+                       fs=fs)
+    bridge.validate()
+    current = {"underlays": dict(others, **{"br-phy": RECORDED}), "persistence": read_persistence(fs)}
+    plan = Plan()
+    bridge.plan_persistence(plan, current)
+    assert [c.action for c in plan] == expected
