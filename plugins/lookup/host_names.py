@@ -20,7 +20,8 @@ description:
   - Costs no round trip to the host.
 options:
   _terms:
-    description: The domain, one of V(pci_driver), V(sriov_vfs), V(ovs_config), V(qemu_vm), V(cpu_layout).
+    description: The domain, one of V(pci_driver), V(sriov_vfs), V(ovs_config), V(ovs_bridge), V(qemu_vm),
+      V(cpu_layout).
     type: list
     elements: str
     required: true
@@ -85,6 +86,21 @@ _raw:
       description: The kernel arguments the layout derives (cpu_layout).
       type: list
       elements: str
+    underlay_unit:
+      description: The boot unit of the bridges' underlays (ovs_bridge).
+      type: str
+    underlay_unit_file:
+      description: Its file (ovs_bridge).
+      type: str
+    underlay_program:
+      description: The program it runs (ovs_bridge).
+      type: str
+    underlay_key:
+      description: The Bridge C(external_ids) key that records a bridge's underlay (ovs_bridge).
+      type: str
+    route_protocol:
+      description: The routing protocol number of the underlay routes the module sets (ovs_bridge).
+      type: str
 """
 
 from ansible.errors import AnsibleLookupError
@@ -92,7 +108,11 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.kernel_isolation import CPU_KERNEL_KEYS
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.tuned import TUNED_PROFILE
-from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import other_config_keys
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs import (
+    other_config_keys,
+    underlay_kernel,
+    underlay_persistence,
+)
 from ansible_collections.nfv.dpdk.plugins.module_utils.pci import pci_driver_persistence, sriov_persistence
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import kvm_probe
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import spec as qemu_spec
@@ -106,6 +126,10 @@ def names():
         "sriov_vfs": {"unit": sriov_persistence.UNIT_NAME, "unit_file": sriov_persistence.UNIT_FILE,
                       "program": sriov_persistence.SCRIPT, "conf_dir": sriov_persistence.CONF_DIR},
         "ovs_config": {"other_config_keys": [key for _option, key in other_config_keys.OPTION_KEYS]},
+        "ovs_bridge": {"underlay_unit": underlay_persistence.UNIT_NAME,
+                       "underlay_unit_file": underlay_persistence.UNIT.file,
+                       "underlay_program": underlay_persistence.SCRIPT,
+                       "underlay_key": underlay_kernel.UNDERLAY_KEY, "route_protocol": underlay_kernel.ROUTE_PROTOCOL},
         "qemu_vm": {"unit_prefix": qemu_spec.UNIT_PREFIX, "unit_pattern": qemu_spec.UNIT_PREFIX + "*.service",
                     "unit_dir": qemu_spec.DEFAULTS["unit_dir"], "helper_dir": qemu_spec.DEFAULTS["helper_dir"],
                     "run_dir": qemu_spec.DEFAULTS["run_dir"],

@@ -280,9 +280,10 @@ options:
             required: true
       persistent:
         description:
-          - Install the boot unit C(nfv-dpdk-underlay.service) and its program C(/usr/local/sbin/nfv-dpdk-underlay),
-            which run after C(ovs-vswitchd.service) (at boot, and again when it restarts) and give every bridge
-            whose external_ids record an underlay its addresses and routes.
+          - Install and enable the boot unit C(nfv-dpdk-underlay.service) (wanted by C(multi-user.target)) and its
+            program C(/usr/local/sbin/nfv-dpdk-underlay), which run after C(ovs-vswitchd.service) (at boot, and
+            again when it restarts) and give every bridge whose external_ids record an underlay its addresses
+            and routes.
           - The unit is taken away by the run after which no bridge records an underlay (the last underlay
             emptied, or its bridge removed).
         type: bool

@@ -112,7 +112,9 @@ def owner_file(owner):
     domain = owner.split()[-1]
     return {"sriov_vfs": ["pci/sriov_persistence.py"], "qemu_vm": ["qemu/spec.py", "qemu/vm.py", "qemu/kvm_probe.py"],
             "ovs_config": ["ovs/other_config_keys.py", "ovs/ovsdb.py"], "pci_driver": ["pci/pci_driver_persistence.py"],
-            "cpu_layout": ["cpu/tuned.py", "cpu/kernel_isolation.py"]}[domain]
+            "cpu_layout": ["cpu/tuned.py", "cpu/kernel_isolation.py"],
+            # the boot program runs without the collection: it spells the key and protocol (a unit test compares)
+            "ovs_bridge": ["ovs/underlay_persistence.py", "ovs/underlay_kernel.py", "ovs/boot_underlay.py"]}[domain]
 
 
 def test_the_tables_are_not_empty():

@@ -2,7 +2,7 @@
 # Copyright: nfv.dpdk contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What ovs_bridge leaves on a host so that the underlays come back: after a reboot, a netdev bridge's internal
-port is a new device without addresses. The unit UNIT_NAME runs the program SCRIPT
+port is a new device without addresses. The unit UNIT_NAME (wanted by multi-user.target) runs the program SCRIPT
 (module_utils/ovs/boot_underlay.py) after ovs-vswitchd starts, and again when it restarts (PartOf), and the
 program sets every underlay the bridges' external_ids record. Installed while any bridge records one, removed
 with the last."""
@@ -19,8 +19,9 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.pci import boot_unit
 SCRIPT = "/usr/local/sbin/nfv-dpdk-underlay"
 UNIT_NAME = "nfv-dpdk-underlay.service"
 VSWITCHD_UNIT = "ovs-vswitchd.service"
+# wanted by multi-user.target, whose wants directory every systemd host has (none left behind at removal)
 UNIT = boot_unit.BootUnit(UNIT_NAME, "%s/%s" % (boot_unit.SYSTEM_UNIT_DIR, UNIT_NAME),
-                          "%s/%s.wants/%s" % (boot_unit.SYSTEM_UNIT_DIR, VSWITCHD_UNIT, UNIT_NAME))
+                          "%s/multi-user.target.wants/%s" % (boot_unit.SYSTEM_UNIT_DIR, UNIT_NAME))
 
 UNIT_TEXT = """# Managed by nfv.dpdk.ovs_bridge
 [Unit]
@@ -38,7 +39,7 @@ ProtectHome=yes
 ExecStart={script}
 
 [Install]
-WantedBy={vswitchd}
+WantedBy=multi-user.target
 """.format(vswitchd=VSWITCHD_UNIT, script=SCRIPT)
 
 

@@ -34,4 +34,5 @@ def test_the_guest_unit_pattern_matches_the_prefix():
 def test_an_unknown_domain_names_the_known_ones():
     with pytest.raises(AnsibleLookupError) as err:
         lookup("sriov")
-    assert "unknown domain 'sriov' (one of cpu_layout, ovs_config, pci_driver, qemu_vm, sriov_vfs)" in str(err.value)
+    assert ("unknown domain 'sriov' (one of cpu_layout, ovs_bridge, ovs_config, pci_driver, qemu_vm, sriov_vfs)"
+            in str(err.value))

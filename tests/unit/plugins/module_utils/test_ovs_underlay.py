@@ -193,7 +193,7 @@ def test_boot_unit_installed_once_under_a_relocated_root_then_taken_away(tmp_pat
     persist(fs, NoRunner(), plan)
     script = (tmp_path / "usr/local/sbin/nfv-dpdk-underlay").read_text()
     assert script.startswith("#!/usr/bin/python3 -IS\n") and "def steps(bridge, underlay):" in script
-    link = tmp_path / "etc/systemd/system/ovs-vswitchd.service.wants/nfv-dpdk-underlay.service"
+    link = tmp_path / "etc/systemd/system/multi-user.target.wants/nfv-dpdk-underlay.service"
     assert os.readlink(str(link)) == "/etc/systemd/system/nfv-dpdk-underlay.service"
     again = Plan()
     plan_persistence(again, read_persistence(fs), NoRunner(), True)
@@ -208,7 +208,7 @@ def test_boot_unit_installed_once_under_a_relocated_root_then_taken_away(tmp_pat
 def test_unit_text_runs_the_program_after_ovs_vswitchd_and_again_when_it_restarts():
     lines = UNIT_TEXT.splitlines()
     assert "After=ovs-vswitchd.service" in lines and "PartOf=ovs-vswitchd.service" in lines
-    assert "WantedBy=ovs-vswitchd.service" in lines and "ExecStart=/usr/local/sbin/nfv-dpdk-underlay" in lines
+    assert "WantedBy=multi-user.target" in lines and "ExecStart=/usr/local/sbin/nfv-dpdk-underlay" in lines
 
 
 def test_boot_program_agrees_with_the_module_and_repeats_harmlessly():
