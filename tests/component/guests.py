@@ -17,6 +17,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 
@@ -193,3 +194,32 @@ def wait_for_pings(logs, processes, run_root, timeout=BOOT_TIMEOUT):
 
 def report(logs):
     return "\n".join("--- %s\n%s" % (n, serial(log)[-3000:]) for n, log in logs.items())
+
+
+@contextmanager
+def run_root_under_run(prefix):
+    """A private directory under /run (the module requires run_dir under /run), removed afterwards."""
+    path = tempfile.mkdtemp(prefix=prefix, dir="/run")
+    os.chmod(path, 0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def guest_pings_through(name, ip, peer, port, add_port, processes):
+    """Boot one guest (`ip`, pinging `peer`) whose vhost-user NIC becomes the OVS port `port` (a ports entry
+    without its vhost-server-path) through `add_port(port entry)` -> a module result; the guest must reach
+    `peer`. The guest is stopped afterwards. Returns add_port's result."""
+    with run_root_under_run("nfvg-") as run_root, hugepage_mount(run_root, 1) as mount:
+        specs, logs = boot_guests({name: {"ip": ip, "peer": peer}}, guest_image.build(), run_root, mount, processes)
+        entry = dict(port, type="dpdkvhostuserclient",
+                     options={"vhost-server-path": specs[name]["nics"][0]["socket"]})
+        added = add_port(entry)
+        assert not added.get("failed"), added.get("msg")
+        done = wait_for_pings(logs, processes, run_root)
+        assert guest_image.MARK_PING_OK + " " + peer in done.get(name, ""), report(logs)
+        for proc in processes:
+            proc.kill()
+            proc.wait(timeout=30)
+    return added

@@ -15,15 +15,12 @@ a member OVS rejects.
 """
 
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
-from guests import boot_guests, hugepage_mount, report, wait_for_pings
 
-import guest_image
+from guests import guest_pings_through
 from module_call import run_module
 from ovs_lab import ovs_lab_fixture
 
@@ -204,31 +201,13 @@ def test_traffic_survives_one_members_link_going_down(wires):
     wait_for(lambda: "member ma0: enabled" in appctl_text(wires, "bond/show", "bond-a"), what="ma0 back")
 
 
-@pytest.fixture(scope="module")
-def guest_root():
-    """A private directory under /run for the guest (its run directory, sockets and hugetlbfs)."""
-    path = tempfile.mkdtemp(prefix="nfvbond-", dir="/run")
-    os.chmod(path, 0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def test_a_guest_on_vlan_100_reaches_the_partner_side_through_the_bond(wires, guest_root, processes):
+def test_a_guest_on_vlan_100_reaches_the_partner_side_through_the_bond(wires, processes):
     """A real QEMU guest on a vhost-user port of br-a, access VLAN 100, pings the VLAN 100 host behind br-b."""
     lab = wires
-    guests = {"nfvbond-g": {"ip": "10.77.0.4/24", "peer": "10.77.0.2"}}
-    with hugepage_mount(guest_root, len(guests)) as mount:
-        specs, logs = boot_guests(guests, guest_image.build(), guest_root, mount, processes)
-        port = {"name": "vhu-g100", "type": "dpdkvhostuserclient", "vlan_mode": "access", "tag": 100,
-                "options": {"vhost-server-path": specs["nfvbond-g"]["nics"][0]["socket"]}}
-        added = call(lab, wanted() + [port])
-        assert not added.get("failed"), added.get("msg")
-        assert [(c["key"], c["action"]) for c in added["changes"]] == [("ports.vhu-g100", "create_port")]
-        done = wait_for_pings(logs, processes, guest_root)
-        assert guest_image.MARK_PING_OK + " 10.77.0.2" in done.get("nfvbond-g", ""), report(logs)
-        for proc in processes:
-            proc.kill()
-            proc.wait(timeout=30)
+    added = guest_pings_through("nfvbond-g", "10.77.0.4/24", "10.77.0.2",
+                                {"name": "vhu-g100", "vlan_mode": "access", "tag": 100},
+                                lambda port: call(lab, wanted() + [port]), processes)
+    assert [(c["key"], c["action"]) for c in added["changes"]] == [("ports.vhu-g100", "create_port")]
     removed = call(lab, wanted(), purge_ports=True)
     assert [(c["key"], c["action"]) for c in removed["changes"]] == [("ports.vhu-g100", "delete_port")]
 

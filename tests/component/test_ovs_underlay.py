@@ -13,15 +13,12 @@ The tests share the lab and run in file order.
 """
 
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
-from guests import boot_guests, hugepage_mount, report, wait_for_pings
 
-import guest_image
+from guests import guest_pings_through
 from module_call import run_module
 from ovs_lab import ovs_lab_fixture
 
@@ -166,31 +163,12 @@ def test_the_underlay_and_the_tunnel_survive_an_ovs_vswitchd_restart(wires):
     assert phy(lab)["changed"] is False
 
 
-@pytest.fixture(scope="module")
-def guest_root():
-    """A private directory under /run for the guest (its run directory, sockets and hugetlbfs)."""
-    path = tempfile.mkdtemp(prefix="nfvvx-", dir="/run")
-    os.chmod(path, 0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def test_after_the_restart_a_guest_on_the_overlay_reaches_the_kernel_endpoint(wires, guest_root, processes):
+def test_after_the_restart_a_guest_on_the_overlay_reaches_the_kernel_endpoint(wires, processes):
     """A real QEMU guest on a vhost-user port of br-int pings the far end's VXLAN address through the tunnel."""
     lab = wires
-    guests = {"nfvvx-g": {"ip": "192.168.42.3/24", "peer": "192.168.42.2"}}
-    with hugepage_mount(guest_root, len(guests)) as mount:
-        specs, logs = boot_guests(guests, guest_image.build(), guest_root, mount, processes)
-        port = {"name": "vhu-vx", "type": "dpdkvhostuserclient", "mtu_request": 1450,
-                "options": {"vhost-server-path": specs["nfvvx-g"]["nics"][0]["socket"]}}
-        added = overlay(lab, more=[port])
-        assert not added.get("failed"), added.get("msg")
-        assert [(c["key"], c["action"]) for c in added["changes"]] == [("ports.vhu-vx", "create_port")]
-        done = wait_for_pings(logs, processes, guest_root)
-        assert guest_image.MARK_PING_OK + " 192.168.42.2" in done.get("nfvvx-g", ""), report(logs)
-        for proc in processes:
-            proc.kill()
-            proc.wait(timeout=30)
+    added = guest_pings_through("nfvvx-g", "192.168.42.3/24", "192.168.42.2", {"name": "vhu-vx", "mtu_request": 1450},
+                                lambda port: overlay(lab, more=[port]), processes)
+    assert [(c["key"], c["action"]) for c in added["changes"]] == [("ports.vhu-vx", "create_port")]
 
 
 def test_the_boot_program_gives_a_new_internal_port_its_underlay(wires):

@@ -33,18 +33,6 @@ import tempfile
 import time
 
 import pytest
-from guests import (
-    BOOT_TIMEOUT,
-    SERVICE_GROUP,
-    SERVICE_USER,
-    ProcessRunner,
-    boot_guests,
-    helper_path,
-    hugepage_mount,
-    serial,
-    wait_for_pings,
-)
-from guests import report as guest_report
 
 import guest_image
 from ansible_collections.nfv.dpdk.plugins.module_utils.core import systemd_unit
@@ -62,6 +50,19 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_reader import macs_in_unit, unit_exec_start
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_text import unit_text
+from guests import (
+    BOOT_TIMEOUT,
+    SERVICE_GROUP,
+    SERVICE_USER,
+    ProcessRunner,
+    boot_guests,
+    helper_path,
+    hugepage_mount,
+    run_root_under_run,
+    serial,
+    wait_for_pings,
+)
+from guests import report as guest_report
 from module_call import run_module
 
 pytestmark = pytest.mark.component
@@ -88,11 +89,8 @@ def image(needs_root):
 
 @pytest.fixture(scope="module")
 def run_root(needs_root):
-    """A private directory under /run (the module requires run_dir under /run)."""
-    path = tempfile.mkdtemp(prefix="nfvq-", dir="/run")
-    os.chmod(path, 0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    with run_root_under_run("nfvq-") as path:
+        yield path
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,8 @@ LACP_MODES = ["active", "passive", "off"]
 # Interface types that can be a bond member: a NIC, as a kernel netdev or a DPDK/AF_XDP port.
 MEMBER_TYPES = ["system", "dpdk", "afxdp", "afxdp-nonpmd"]
 
-MEMBER_SPEC = dict(
-    name=dict(type="str", required=True),
-    type=dict(type="str", default="dpdk", choices=MEMBER_TYPES),
+# the Interface columns a single port and a bond member both set (port_validation's PORT_SPEC takes them too)
+INTERFACE_SPEC = dict(
     options=dict(type="dict", default={}),
     mtu_request=dict(type="int"),
     n_rxq=dict(type="int"),
@@ -30,6 +29,12 @@ MEMBER_SPEC = dict(
     pmd_rxq_affinity=dict(type="str"),
     other_config=dict(type="dict", default={}),
     external_ids=dict(type="dict", default={}),
+)
+
+MEMBER_SPEC = dict(
+    name=dict(type="str", required=True),
+    type=dict(type="str", default="dpdk", choices=MEMBER_TYPES),
+    **INTERFACE_SPEC
 )
 
 BOND_SPEC = dict(

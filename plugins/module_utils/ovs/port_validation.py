@@ -18,6 +18,7 @@ import re
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.errors import NfvError
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bond_validation import (
     BOND_SPEC,
+    INTERFACE_SPEC,
     bond_other_config,
     normalize_bond,
     refuse_bond_fields,
@@ -45,18 +46,10 @@ NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 PORT_SPEC = dict(
     name=dict(type="str", required=True),
     type=dict(type="str", default="system", choices=INTERFACE_TYPES),
-    options=dict(type="dict", default={}),
-    mtu_request=dict(type="int"),
     tag=dict(type="int"),
     trunks=dict(type="list", elements="int", default=[]),
     vlan_mode=dict(type="str", choices=VLAN_MODES),
-    n_rxq=dict(type="int"),
-    n_rxq_desc=dict(type="int"),
-    n_txq_desc=dict(type="int"),
-    pmd_rxq_affinity=dict(type="str"),
-    other_config=dict(type="dict", default={}),
-    external_ids=dict(type="dict", default={}),
-    **dict(BOND_SPEC, **TUNNEL_SPEC)
+    **dict(INTERFACE_SPEC, **dict(BOND_SPEC, **TUNNEL_SPEC))
 )
 
 

@@ -26,3 +26,17 @@ def test_selects_nics_from_two_node_facts(tmp_path):
 def test_bad_query_is_reported():
     with pytest.raises(AnsibleFilterError, match="bad query"):
         jmespath_filter({}, "nics[?")
+
+
+def test_selects_the_members_of_a_bond_from_the_ovs_facts():
+    # host_facts' ovs.bridges[].bonds (ovsdb.port_bonds): a host_vfio_select query can pick a bond's members
+    data = {"ovs": {"bridges": [{"name": "br-phy", "datapath_type": "netdev", "ports": ["br-phy", "dpdkbond0"],
+                                 "bonds": [{"name": "dpdkbond0", "bond_mode": "balance-tcp", "lacp": "active",
+                                            "lacp_negotiated": False, "active_member": None, "members": [
+                                                {"name": "dpdk0", "type": "dpdk", "link_state": "up",
+                                                 "lacp_current": False, "dpdk_devargs": "0000:03:00.0"},
+                                                {"name": "dpdk1", "type": "dpdk", "link_state": "down",
+                                                 "lacp_current": False, "dpdk_devargs": "0000:03:00.1"}]}]}]}}
+    assert jmespath_filter(data, "ovs.bridges[?name=='br-phy'].bonds[].members[].dpdk_devargs") == [
+        "0000:03:00.0", "0000:03:00.1"]
+    assert jmespath_filter(data, "ovs.bridges[].bonds[].members[?link_state=='down'][].name") == ["dpdk1"]
