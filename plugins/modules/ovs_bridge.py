@@ -204,6 +204,7 @@ options:
           - With an underlay (O(underlay)) that reaches it, the bridge's largest port MTU plus the
             encapsulation (50 bytes for V(vxlan) and V(geneve), 42 for V(gre), 20 more over IPv6) must fit the
             MTU of that underlay's uplink (the bridge's physical ports), or the task fails before any change.
+            Tunnel and patch ports do not count for the bridge's largest MTU.
         type: str
       local_ip:
         description: The local underlay address of a tunnel port (C(options:local_ip)), or V(flow).
@@ -255,6 +256,7 @@ options:
       - Exact - global addresses of the internal port not listed are removed, and so are routes through it that
         this module set (routing protocol 190) and that are not listed; empty O(underlay.addresses) and
         O(underlay.routes) remove them all. Not given - left alone.
+      - Only with the local OVS (O(db) unset or a V(unix:) socket) - a remote O(db) is refused before any change.
     type: dict
     suboptions:
       addresses:

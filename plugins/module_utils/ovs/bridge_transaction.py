@@ -138,15 +138,16 @@ def update_port_args(change):
     return args
 
 
-def update_bond_args(change):
+def update_bond_args(change, bond_number):
     """A bond's Port columns, its changed members, and its new members (created and added to the Port row);
-    the members it loses are taken out before (bond_member_removals)."""
+    the members it loses are taken out before (bond_member_removals). bond_number keeps the new rows' ids
+    unique when several bonds gain members in one transaction."""
     name = change.key.split(".", 1)[1]
     args = row_update_args("Port", name, change.data["updates"])
     for member, updates in sorted(change.data["member_updates"].items()):
         args += row_update_args("Interface", member, updates)
     for number, member in enumerate(change.data["added"]):
-        ref = "@member%d" % number
+        ref = "@bond%d_member%d" % (bond_number, number)
         args += ["--", "--id=%s" % ref, "create", "Interface", "name=%s" % q(member["name"])]
         args += interface_columns(member)
         args += ["--", "add", "Port", name, "interfaces", ref]
@@ -178,11 +179,13 @@ def transaction_args(plan, bridge):
             args += ["--", "del-port", bridge, change.key.split(".", 1)[1]]
         elif change.action == "update_bond":
             args += bond_member_removals(change)
+    bonds = 0
     for change in plan:
         if change.action in ("create_port", "replace_port"):
             args += create_port_args(bridge, change.data["spec"])
         elif change.action == "update_port":
             args += update_port_args(change)
         elif change.action == "update_bond":
-            args += update_bond_args(change)
+            args += update_bond_args(change, bonds)
+            bonds += 1
     return args

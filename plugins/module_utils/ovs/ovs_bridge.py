@@ -229,7 +229,10 @@ class OvsBridge(PlannedModule):
                      for m in c.data["added"])
         ports = sorted(set(r.get("bond") or r["name"] for r in rejected) & created)
         args = [a for n in ports for a in ("--", "del-port", self.bridge, n)]
-        members = [r["name"] for r in rejected if r["name"] in added and added[r["name"]] not in created]
+        # a member whose row OVSDB no longer holds (removed meanwhile) has nothing to take out
+        held = set(r["name"] for r in rejected if r["name"] in added
+                   and r["name"] in ((state["ports"].get(added[r["name"]]) or {}).get("members") or {}))
+        members = [r["name"] for r in rejected if r["name"] in held and added[r["name"]] not in created]
         for member in members:
             uuid = state["ports"][added[member]]["members"][member]["uuid"]
             args += ["--", "remove", "Port", added[member], "interfaces", uuid]
@@ -237,7 +240,8 @@ class OvsBridge(PlannedModule):
             self.vsctl_apply(args)
         for item in rejected:
             undone = (item.get("bond") or item["name"]) in ports or item["name"] in members
-            item["outcome"] = "removed again" if undone else "left as configured"
+            gone = item["name"] in added and item["name"] not in held
+            item["outcome"] = "removed again" if undone else ("no longer in OVSDB" if gone else "left as configured")
         raise NfvError(
             "OVS rejected %d interface(s): %s" % (len(rejected), "; ".join(
                 "%s: %s (%s)" % (r["name"], r["error"] or "ofport -1", r["outcome"]) for r in rejected)),

@@ -18,6 +18,8 @@ OVERHEAD = {"vxlan": 50, "geneve": 50, "gre": 42}
 DEFAULT_MTU = 1500
 # interface types that carry a bridge's traffic off the host
 UPLINK_TYPES = ("", "system", "dpdk", "afxdp", "afxdp-nonpmd")
+# interface types whose MTU is not the overlay's: the tunnels themselves, and patch ports (they have none)
+NOT_OVERLAY_TYPES = tuple(OVERHEAD) + ("patch",)
 
 
 def uplinks_of_wanted(wanted):
@@ -75,7 +77,7 @@ def check_tunnel_mtu(bridge, wanted, underlays, uplinks):
     underlays: {bridge: underlay} (recorded ones, and this bridge's wanted one); uplinks: {bridge: [(name, MTU)]}.
     Tunnels whose remote no underlay reaches are not checked (the kernel routes them: not ours to know)."""
     overlay = [(s["name"], s["mtu_request"] or DEFAULT_MTU) for s in wanted
-               if not s["bond"] and s["type"] not in OVERHEAD]
+               if not s["bond"] and s["type"] not in NOT_OVERLAY_TYPES]
     overlay_name, overlay_mtu = max(overlay, key=lambda p: p[1]) if overlay else ("(none listed)", DEFAULT_MTU)
     for index, spec in enumerate(wanted):
         remote = spec["options"].get("remote_ip")

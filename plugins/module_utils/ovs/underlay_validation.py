@@ -71,6 +71,11 @@ def validate_underlay(params):
         raise NfvError("underlay: the addresses of a bridge's internal port are for a netdev (userspace) bridge's "
                        "tunnels; set datapath_type: netdev (a kernel datapath bridge uses the host's own network "
                        "configuration)")
+    db = params.get("db")
+    if db and not db.startswith("unix:"):
+        raise NfvError("underlay: db %s is a remote OVSDB; the underlay is set in the network namespace of the "
+                       "ovs-vswitchd on the host this task runs on, so run it there with a local db (unix: socket "
+                       "or the default)" % db)
     addresses, seen = [], set()
     for index, text in enumerate(underlay.get("addresses") or []):
         address = parse_address(text, "underlay.addresses[%d]" % index)

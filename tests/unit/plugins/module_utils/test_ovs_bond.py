@@ -14,6 +14,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bridge_state import (
 )
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bridge_transaction import transaction_args
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.bridge_validation import validate
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovs_bridge import OvsBridge
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.ovsdb import list_tables
 from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.port_validation import PORT_SPEC
 
@@ -145,10 +146,24 @@ def test_member_added_removed_and_changed_in_place_in_one_change():
         "--", "remove", "Port", "bond0", "interfaces", "i1",
         "--", "remove", "Port", "bond0", "other_config", '"lacp-time"',
         "--", "set", "Interface", "dpdk0", 'options={"dpdk-devargs"="0000:03:00.0","n_rxq"="2"}',
-        "--", "--id=@member0", "create", "Interface", 'name="dpdk2"', 'type="dpdk"',
+        "--", "--id=@bond0_member0", "create", "Interface", 'name="dpdk2"', 'type="dpdk"',
         'options={"dpdk-devargs"="0000:03:00.2"}',
-        "--", "add", "Port", "bond0", "interfaces", "@member0",
+        "--", "add", "Port", "bond0", "interfaces", "@bond0_member0",
     ]
+
+
+def test_two_bonds_gaining_members_in_one_transaction_get_distinct_row_ids():
+    p = params([bond(interfaces=[member("dpdk0", 0), member("dpdk1", 1), member("dpdk2", 2)]),
+                bond("bond1", interfaces=[member("dpdk4", 4), member("dpdk5", 5)])])
+    current = state()
+    current["ports"]["bond1"] = dict(current["ports"]["bond0"], name="bond1", members={
+        "dpdk4": dict(current["ports"]["bond0"]["members"]["dpdk0"], name="dpdk4", uuid="i4",
+                      options={"dpdk-devargs": "0000:03:00.4"})})
+    current["iface_owner"]["dpdk4"] = ("br-phy", "bond1")
+    plan, _current = plan_for(p, current)
+    assert [c.action for c in plan] == ["update_bond", "update_bond"]
+    ids = [a for a in transaction_args(plan, "br-phy") if a.startswith("--id=")]
+    assert ids == ["--id=@bond0_member0", "--id=@bond1_member0"]
 
 
 def test_bond_left_with_one_member_by_hand_gets_the_member_back():
@@ -237,3 +252,30 @@ def test_native_vlan_modes_and_their_columns():
     plan, _current = plan_for(params([dict(vhu0(), vlan_mode=None)]))
     assert plan.changes[0].after == {"vlan_mode": None}
     assert transaction_args(plan, "br-phy") == ["--", "clear", "Port", "vhu0", "vlan_mode"]
+
+
+class FakeModule:
+    def __init__(self, module_params):
+        self.params = dict(module_params, db=None, timeout=5, underlay=None)
+        self.check_mode = False
+        self._diff = True
+
+    def warn(self, msg):
+        pass
+
+
+@pytest.mark.parametrize("row_after, undone", [(True, True), (False, False)])
+def test_a_rejected_new_member_is_taken_out_again_when_ovsdb_holds_its_row(row_after, undone):
+    p = params([bond(interfaces=[member("dpdk0", 0), member("dpdk1", 1), member("dpdk2", 2)])])
+    plan, before = plan_for(p)
+    after = state(bond_members=("dpdk0", "dpdk1", "dpdk2") if row_after else ("dpdk0", "dpdk1"))
+    bridge = OvsBridge(FakeModule(p), runner=None)
+    applied = []
+    bridge.vsctl_apply = applied.append
+    with pytest.raises(NfvError) as err:
+        bridge.undo_rejected(plan, after, [{"name": "dpdk2", "bond": "bond0", "type": "dpdk", "ofport": -1,
+                                            "error": "could not open network device dpdk2"}])
+    assert applied == ([["--", "remove", "Port", "bond0", "interfaces", "i2"]] if undone else [])
+    assert "dpdk2: could not open network device dpdk2 (%s)" % (
+        "removed again" if undone else "no longer in OVSDB") in str(err.value)
+    assert before["ports"]["bond0"]["members"].keys() == {"dpdk0", "dpdk1"}

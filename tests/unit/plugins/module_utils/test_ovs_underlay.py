@@ -76,6 +76,8 @@ def test_underlay_is_normalized_and_sorted():
     ({"addresses": ["172.16.0.1/24"], "routes": [{"dest": "10.0.0.0/8", "gateway": "172.16.0.2"},
                                                  {"dest": "10.0.0.0/8", "gateway": "172.16.0.3"}]}, {},
      "a dest is listed more than once: 10.0.0.0/8"),
+    ({"addresses": ["172.16.0.1/24"]}, {"db": "tcp:192.0.2.9:6640"},
+     "underlay: db tcp:192.0.2.9:6640 is a remote OVSDB"),
 ])
 def test_underlay_validation(underlay, extra, message):
     underlay.setdefault("routes", [])
@@ -141,6 +143,18 @@ def overlay(mtu, remote="10.9.1.1"):
 def test_overlay_fits_the_underlay_uplink():
     check_tunnel_mtu("br-int", overlay(8950), UNDERLAYS, {"br-phy": [("dpdk0", 9000)]})
     check_tunnel_mtu("br-int", overlay(9000, remote="192.0.2.1"), UNDERLAYS, {"br-phy": [("dpdk0", 1500)]})
+
+
+def test_underlay_with_a_local_db_socket_is_accepted():
+    assert validate_underlay(params(underlay={"addresses": ["172.16.0.1/24"]}, db="unix:/tmp/ovs/db.sock")) == {
+        "addresses": ["172.16.0.1/24"], "routes": []}
+
+
+def test_patch_ports_do_not_count_as_overlay():
+    wanted = overlay(1450) + validate(params([port("patch-int", type="patch", options={"peer": "patch-phy"})]))
+    check_tunnel_mtu("br-int", wanted, UNDERLAYS, {"br-phy": [("dpdk0", 1500)]})
+    with pytest.raises(NfvError):
+        check_tunnel_mtu("br-int", overlay(1500), UNDERLAYS, {"br-phy": [("dpdk0", 1500)]})
 
 
 def test_overlay_too_large_for_the_uplink_fails_naming_both():
