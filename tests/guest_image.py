@@ -8,7 +8,9 @@ QMP `system_powerdown` really powers the guest off) and an init script.
 
 The init reads its network setup from the kernel command line (see `append`),
 brings eth0 up, pings the peer until it answers and writes every step to the
-console, so `-serial file:LOG` gives the test a log to read (see MARK_*).
+console, so `-serial file:LOG` gives the test a log to read (see MARK_*): the
+NIC's MTU and negotiated virtio features, the pings, and the guest's IP
+fragmentation counters after them.
 
 Images are cached under .cache/guest/<key>/ where the key hashes every input
 (kernel package and version, busybox version, module list, init script), so a
@@ -48,6 +50,10 @@ MARK_READY = "nfv-guest: net up"
 MARK_PING_OK = "nfv-guest: ping ok"
 MARK_PING_FAIL = "nfv-guest: ping failed"
 MARK_POWEROFF = "nfv-guest: power button"
+# the NIC as the guest sees it: its MTU and the virtio feature bits its driver negotiated ('0'/'1' by bit number)
+MARK_NIC = "nfv-guest: nic"
+# the guest's IP fragmentation counters after its pings (/proc/net/snmp): 0 means no packet was fragmented
+MARK_IP_STATS = "nfv-guest: ip"
 
 INIT = r"""#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /var/run /var/log
@@ -67,13 +73,14 @@ if [ -d /lib/modules/power ]; then
   chmod 755 /etc/acpi/PWRF/00000080
   acpid -l /tmp/acpid.log && log "acpid started"
 fi
-IP=""; PEER=""; DEV="eth0"; COUNT=180
+IP=""; PEER=""; DEV="eth0"; COUNT=180; SIZE=""
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     nfv_ip=*) IP="${arg#nfv_ip=}" ;;
     nfv_peer=*) PEER="${arg#nfv_peer=}" ;;
     nfv_dev=*) DEV="${arg#nfv_dev=}" ;;
     nfv_tries=*) COUNT="${arg#nfv_tries=}" ;;
+    nfv_size=*) SIZE="-s ${arg#nfv_size=}" ;;
   esac
 done
 i=0
@@ -83,18 +90,20 @@ if [ -n "$IP" ] && [ -e /sys/class/net/$DEV ]; then
   ip link set $DEV up
   ip addr add $IP dev $DEV
   log "__MARK_READY__ $DEV $IP mac $(cat /sys/class/net/$DEV/address)"
+  log "__MARK_NIC__ $DEV mtu $(cat /sys/class/net/$DEV/mtu) features $(cat /sys/class/net/$DEV/device/features 2>/dev/null)"
 else
   log "no network: nfv_ip=$IP device $DEV present: $([ -e /sys/class/net/$DEV ] && echo yes || echo no)"
 fi
 if [ -n "$PEER" ]; then
   n=0; ok=0
   while [ $n -lt $COUNT ]; do
-    if ping -c 1 -W 1 $PEER >/tmp/ping.out 2>&1; then ok=1; break; fi
+    if ping -c 1 -W 1 $SIZE $PEER >/tmp/ping.out 2>&1; then ok=1; break; fi
     n=$((n+1))
   done
   if [ $ok = 1 ]; then
     log "__MARK_PING_OK__ $PEER after $n failed tries: $(grep 'bytes from' /tmp/ping.out)"
-    ping -c 5 -i 0.2 -W 1 $PEER | grep -E 'transmitted|bytes from' | while read line; do log "$line"; done
+    ping -c 5 -i 0.2 -W 1 $SIZE $PEER | grep -E 'transmitted|bytes from' | while read line; do log "$line"; done
+    log "__MARK_IP_STATS__ $(awk '/^Ip:/ { if (!h) { for (i = 2; i <= NF; i++) k[i] = $i; h = 1 } else { for (i = 2; i <= NF; i++) if (k[i] ~ /^(FragCreates|FragFails|ReasmReqds)$/) printf "%s=%s ", k[i], $i } }' /proc/net/snmp)"
   else
     log "__MARK_PING_FAIL__ $PEER after $n tries: $(tail -n 2 /tmp/ping.out | tr '\n' ' ')"
   fi
@@ -110,13 +119,17 @@ def _init_text():
             .replace("__MARK_READY__", MARK_READY.split(": ", 1)[1])
             .replace("__MARK_PING_OK__", MARK_PING_OK.split(": ", 1)[1])
             .replace("__MARK_PING_FAIL__", MARK_PING_FAIL.split(": ", 1)[1])
-            .replace("__MARK_POWEROFF__", MARK_POWEROFF))
+            .replace("__MARK_POWEROFF__", MARK_POWEROFF)
+            .replace("__MARK_NIC__", MARK_NIC.split(": ", 1)[1])
+            .replace("__MARK_IP_STATS__", MARK_IP_STATS.split(": ", 1)[1]))
 
 
-def append(ip, peer=None, dev="eth0", tries=180, extra=""):
-    """Kernel command line for one guest: its address (CIDR) and the peer it pings."""
+def append(ip, peer=None, dev="eth0", tries=180, extra="", size=None):
+    """Kernel command line for one guest: its address (CIDR), the peer it pings and the pings' payload size."""
     parts = ["console=ttyS0", "loglevel=4", "panic=-1", "nfv_ip=%s" % ip, "nfv_dev=%s" % dev,
              "nfv_tries=%d" % tries]
+    if size:
+        parts.append("nfv_size=%d" % size)
     if peer:
         parts.append("nfv_peer=%s" % peer)
     if extra:

@@ -31,8 +31,9 @@ description:
   - Fails listing every conflict, each naming its fields - CPUs that do not exist or are offline, overlaps of
     housekeeping, PMD, lcore and guest CPUs, a PMD core sharing its sibling thread, PMD CPUs on a node without
     a DPDK NIC or a DPDK NIC's node without a PMD, C(isolcpus) that leaves PMD or pinned guest CPUs out, a
-    guest's vCPUs off the node of its memory or NIC, and hugepage demand (OVS socket memory, every guest's
-    memory, headroom) above the pools per NUMA node and page size.
+    guest's vCPUs off the node of its memory or NIC, a guest NIC's C(mtu) above the MTU of the OVS port that
+    serves its vhost-user socket (that port's C(mtu_request), else 1500), and hugepage demand (OVS socket
+    memory, every guest's memory, headroom) above the pools per NUMA node and page size.
   - Read only - it changes nothing on the host.
 author:
   - nfv.dpdk contributors (@nfv-dpdk)
@@ -126,7 +127,7 @@ options:
     description:
       - Guests as nfv.dpdk.qemu_vm takes them - C(name), C(vcpus), C(memory), C(hugepages.size), C(numa_node),
         C(cpu_affinity), C(vcpu_pins), C(emulator_cpus) and C(nics) (C(vfio) C(host) devices, C(vhost-user)
-        C(socket)) are read.
+        C(socket) and C(mtu)) are read.
     type: list
     elements: dict
     default: []

@@ -253,6 +253,33 @@ options:
             installed, the guest's unit gets C(Requires=) and C(After=) on that unit, so the guest does not start
             when the VFs were not set up (that unit disables a VF whose setup failed, and then fails).
         type: str
+      rx_queue_size:
+        description:
+          - The receive ring size of a virtio-net NIC (V(vhost-user), V(tap), V(user)), a power of two from 256 to
+            1024 (QEMU's C(rx_queue_size)); 1024 is the usual NFV tuning. Not given - QEMU's default (256).
+        type: int
+      tx_queue_size:
+        description:
+          - The transmit ring size of a virtio-net NIC, a power of two from 256 to 1024 on a V(vhost-user) NIC and
+            256 on the others (QEMU takes a larger tx ring only from a vhost-user backend and would silently keep
+            256). Not given - QEMU's default (256).
+        type: int
+      packed:
+        description:
+          - Offer the packed virtqueue layout (VIRTIO_F_RING_PACKED, QEMU's C(packed=on)); the guest driver and
+            the backend (OVS-DPDK's vhost library) negotiate it. Not given - QEMU's default (split rings).
+        type: bool
+      mtu:
+        description:
+          - The MTU the NIC advertises to the guest (VIRTIO_NET_F_MTU, QEMU's C(host_mtu)), 68 to 65535; the
+            guest's driver sets its interface to it. For jumbo frames set it with the OVS port's C(mtu_request);
+            M(nfv.dpdk.cpu_layout) (the host role) refuses a guest MTU above the MTU of the OVS port whose
+            C(vhost-server-path) is the NIC's socket. Not given - not advertised (the guest uses 1500).
+        type: int
+      mrg_rxbuf:
+        description:
+          - Mergeable receive buffers (VIRTIO_NET_F_MRG_RXBUF, QEMU's C(mrg_rxbuf)). Not given - QEMU's default (on).
+        type: bool
   accel:
     description:
       - V(auto) uses KVM only after a guest has really executed code under KVM as the unit's user. A
@@ -374,7 +401,8 @@ EXAMPLES = r"""
     disks:
       - {path: /var/lib/nfv-qemu/vm1.qcow2, format: qcow2}
     nics:
-      - {type: vhost-user, socket: /run/vhost/vm1/net0.sock, mac: "52:54:00:00:00:01", queues: 2}
+      - {type: vhost-user, socket: /run/vhost/vm1/net0.sock, mac: "52:54:00:00:00:01", queues: 2,
+         rx_queue_size: 1024, tx_queue_size: 1024, packed: true, mtu: 9000}  # OVS port: mtu_request 9000
       - {type: user, forwards: [{host_port: 2201, guest_port: 22}]}
 
 - name: Per-vCPU pinning (libvirt's vcpupin/emulatorpin) - vCPU 0 on CPU 2, vCPU 1 on CPU 3, QEMU's own threads on 0
@@ -543,6 +571,11 @@ ARGUMENT_SPEC = dict(
         forwards=dict(type="list", elements="dict", options=FORWARD_SPEC),
         host_access=dict(type="bool", default=False),
         host=dict(type="str"),
+        rx_queue_size=dict(type="int"),
+        tx_queue_size=dict(type="int"),
+        packed=dict(type="bool"),
+        mtu=dict(type="int"),
+        mrg_rxbuf=dict(type="bool"),
     )),
     accel=dict(type="str", choices=["auto", "kvm", "tcg"], default="auto"),
     accel_probe_cache=dict(type="path", default="/run/nfv-dpdk/kvm-probe.json"),

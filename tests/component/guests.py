@@ -9,12 +9,17 @@ has one vhost-user NIC served by QEMU at VHOST_DIR/NAME/net0.sock, sets its addr
 `wait_for_pings` reads the serial logs for the verdict.
 
     specs, logs = boot_guests({"g1": {"ip": "10.0.0.1/24", "peer": "10.0.0.2"}}, image, run_root, mount, processes)
+
+A guest may also give `nic` (more nfv.dpdk.qemu_vm NIC fields: rx_queue_size, packed, mtu...) and `size` (the
+pings' payload). `qmp` asks a running guest's QEMU over its QMP socket.
 """
 
 import grp
+import json
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -146,12 +151,13 @@ def boot_guests(guests, image, run_root, hugepages, processes):
     gid = grp.getgrnam(SERVICE_GROUP).gr_gid
     specs, logs = {}, {}
     for name, guest in guests.items():
+        nic = dict(guest.get("nic") or {}, type="vhost-user", socket=os.path.join(vhost_dir, name, "net0.sock"))
         spec = guest_spec({
             "name": name, "state": "started", "memory": "%dM" % GUEST_MB, "vcpus": 1,
             "hugepages": {"size": "2M", "path": hugepages},
             "kernel": image["kernel"], "initrd": image["initrd"],
-            "append": guest_image.append(guest["ip"], guest["peer"]),
-            "nics": [{"type": "vhost-user", "socket": os.path.join(vhost_dir, name, "net0.sock")}],
+            "append": guest_image.append(guest["ip"], guest["peer"], size=guest.get("size")),
+            "nics": [nic],
             "user": SERVICE_USER, "group": SERVICE_GROUP, "run_dir": run_root, "helper_dir": run_root,
         })
         argv = qemu_argv(spec, qemu, accel)
@@ -173,6 +179,28 @@ def boot_guests(guests, image, run_root, hugepages, processes):
                                               stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
         specs[name] = spec
     return specs, logs
+
+
+def qmp(path, *commands):
+    """The `return` of each (command, arguments) asked of QEMU over its QMP socket, in one session."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(30)
+        conn.connect(path)
+        stream = conn.makefile("rw")
+
+        def ask(command, arguments=None):
+            stream.write(json.dumps(dict({"execute": command}, **({"arguments": arguments} if arguments else {}))))
+            stream.flush()
+            while True:
+                reply = json.loads(stream.readline())
+                if "error" in reply:
+                    raise AssertionError("QMP %s %s: %s" % (command, arguments, reply["error"]))
+                if "return" in reply:
+                    return reply["return"]
+
+        json.loads(stream.readline())  # the greeting
+        ask("qmp_capabilities")
+        return [ask(command, arguments) for command, arguments in commands]
 
 
 def wait_for_pings(logs, processes, run_root, timeout=BOOT_TIMEOUT):

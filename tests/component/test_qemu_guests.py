@@ -11,7 +11,9 @@ see tests/guest_image.py) on 2M hugepages, each with a vhost-user NIC served
 by QEMU, are joined by a netdev bridge with two dpdkvhostuserclient ports, and
 must ping each other (their serial logs say so); OVS must report link_state
 up and packet counters on both ports. The unit's ExecStop= helper then powers
-one guest off over QMP.
+one guest off over QMP. Two more guests with rings of 1024, the packed ring
+and MTU 9000 exchange 8972-byte pings through ports of mtu_request 9000; QMP
+and the guests' negotiated virtio features show the options took.
 
 The module is also run through ansible-playbook (tests/module_call.py):
 check mode and diff, the written unit and its idempotence, validation
@@ -58,6 +60,7 @@ from guests import (
     boot_guests,
     helper_path,
     hugepage_mount,
+    qmp,
     run_root_under_run,
     serial,
     wait_for_pings,
@@ -108,6 +111,21 @@ def _ovs_map(cell):
     return dict(cell[1]) if isinstance(cell, list) and cell and cell[0] == "map" else {}
 
 
+def _ports_up_and_counted(lab, ports, timeout=20):
+    """The ports' Interface rows once all are up with packets counted both ways, or at the timeout.
+
+    OVS writes link_state and statistics to the database every few seconds (stats-update-interval)."""
+    deadline = time.time() + timeout
+    while True:
+        ifaces = _interfaces(lab)
+        rows = [ifaces[port] for port in ports]
+        if time.time() > deadline or all(
+                row["link_state"] == "up" and all(_ovs_map(row["statistics"]).get(key, 0) > 0
+                                                  for key in ("rx_packets", "tx_packets")) for row in rows):
+            return rows
+        time.sleep(1)
+
+
 def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, guest_hugepages, processes):
     specs, logs = boot_guests(GUESTS, image, run_root, guest_hugepages, processes)
     vhost_dir = os.path.join(run_root, "vhost")
@@ -131,16 +149,7 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
         mac = specs[name]["nics"][0]["mac"]
         assert "mac %s" % mac in done[name], report  # the guest sees the MAC the unit gives it
 
-    # OVS refreshes Interface statistics every few seconds (stats-update-interval)
-    deadline = time.time() + 20
-    while True:
-        ifaces = _interfaces(ovs_lab)
-        rows = [ifaces[guest["port"]] for guest in GUESTS.values()]
-        counted = all(_ovs_map(r["statistics"]).get(k, 0) > 0 for r in rows for k in ("rx_packets", "tx_packets"))
-        if counted or time.time() > deadline:
-            break
-        time.sleep(1)
-    for row in rows:
+    for row in _ports_up_and_counted(ovs_lab, [guest["port"] for guest in GUESTS.values()]):
         stats = _ovs_map(row["statistics"])
         assert row["link_state"] == "up", row
         assert stats.get("rx_packets", 0) > 0 and stats.get("tx_packets", 0) > 0, (row["name"], stats)
@@ -154,6 +163,61 @@ def test_two_guests_ping_each_other_over_ovs_dpdk(ovs_lab, image, run_root, gues
     assert processes[0].wait(timeout=30) == 0
     assert guest_image.MARK_POWEROFF in serial(logs["nfvq-a"])
     assert processes[1].poll() is None  # the other guest still runs
+
+
+JUMBO_GUESTS = {
+    "nfvj-a": {"ip": "10.232.0.1/24", "peer": "10.232.0.2", "port": "vhu-nfvj-a"},
+    "nfvj-b": {"ip": "10.232.0.2/24", "peer": "10.232.0.1", "port": "vhu-nfvj-b"},
+}
+JUMBO_NIC = {"rx_queue_size": 1024, "tx_queue_size": 1024, "packed": True, "mtu": 9000}
+VIRTIO_NET_F_MTU, VIRTIO_F_RING_PACKED = 3, 34
+
+
+def _guest_line(log, mark):
+    return next((line for line in serial(log).splitlines() if mark in line), "")
+
+
+def test_jumbo_guests_with_1024_rings_and_packed_ring(ovs_lab, image, run_root, guest_hugepages, processes):
+    """Issue 30: the NIC options reach the guest. Rings of 1024, packed (QEMU's vhost queues over QMP), the MTU
+    and the packed ring in the virtio features the guest's driver negotiated, and 9000-byte frames crossing
+    OVS ports of mtu_request 9000 without a fragment."""
+    guests = dict((name, dict(guest, nic=JUMBO_NIC, size=9000 - 28)) for name, guest in JUMBO_GUESTS.items())
+    specs, logs = boot_guests(guests, image, run_root, guest_hugepages, processes)
+    args = ["add-br", "br-nfvj", "--", "set", "Bridge", "br-nfvj", "datapath_type=netdev"]
+    for name, guest in guests.items():
+        args += ["--", "add-port", "br-nfvj", guest["port"], "--", "set", "Interface", guest["port"],
+                 "type=dpdkvhostuserclient", "options:vhost-server-path=%s" % specs[name]["nics"][0]["socket"],
+                 "mtu_request=9000"]
+    ovs_lab.vsctl(*args)
+    ports = [guest["port"] for guest in guests.values()]
+    try:
+        done = wait_for_pings(logs, processes, run_root)
+        report = guest_report(logs)
+        for name, guest in guests.items():
+            assert guest_image.MARK_PING_OK + " " + guest["peer"] in done.get(name, ""), report
+            assert "8980 bytes from" in done[name], report  # the echo reply: 8972 bytes of payload + ICMP header
+            nic = _guest_line(logs[name], guest_image.MARK_NIC)
+            assert " mtu 9000 " in nic, report  # host_mtu: the guest's driver took the MTU from the device
+            features = nic.rsplit(" ", 1)[1]
+            assert features[VIRTIO_NET_F_MTU] == "1" and features[VIRTIO_F_RING_PACKED] == "1", nic
+            counters = _guest_line(logs[name], guest_image.MARK_IP_STATS).split(guest_image.MARK_IP_STATS)[1]
+            stats = dict(item.split("=") for item in counters.split())
+            assert stats == {"FragCreates": "0", "FragFails": "0", "ReasmReqds": "0"}, report  # nothing fragmented
+
+            # x-query-virtio-queue-status would ask the backend for the ring base, which stops a DPDK vhost
+            # device; the vhost view reads QEMU's own copy of the rings.
+            paths, = qmp(specs[name]["qmp_socket"], ("x-query-virtio", None))
+            path = next(item["path"] for item in paths if item["name"] == "virtio-net")
+            queues = qmp(specs[name]["qmp_socket"], *[
+                ("x-query-virtio-vhost-queue-status", {"path": path, "queue": queue}) for queue in (0, 1)])
+            assert [queue["num"] for queue in queues] == [1024, 1024], queues  # the rx and the tx ring
+            # a packed ring has 4-byte event suppression areas where a split ring of 1024 has 2054-byte avail rings
+            assert [(queue["avail-size"], queue["used-size"]) for queue in queues] == [(4, 4), (4, 4)], queues
+        for row in _ports_up_and_counted(ovs_lab, ports):
+            assert (row["mtu"], row["link_state"]) == (9000, "up"), (row["name"], row["status"])
+            assert _ovs_map(row["statistics"]).get("rx_packets", 0) > 0, (row["name"], row["statistics"])
+    finally:
+        ovs_lab.vsctl("--if-exists", "del-br", "br-nfvj")
 
 
 def test_unit_text_passes_systemd_analyze_verify(image, run_root):

@@ -52,6 +52,16 @@ class Description:
             result.append((bridge.get("name"), devargs, sockets))
         return result
 
+    def vhost_ports(self):
+        """{vhost-server-path: (bridge, port, mtu_request or None)} of the vhost-user ports in ovs.bridges."""
+        result = {}
+        for bridge in self.ovs.get("bridges") or []:
+            for port in bridge.get("ports") or []:
+                path = (port.get("options") or {}).get("vhost-server-path") if isinstance(port, dict) else None
+                if path:
+                    result[path] = (bridge.get("name"), port.get("name"), port.get("mtu_request"))
+        return result
+
 
 def port_interfaces(port):
     """(type, options) of each interface of an ovs_bridge `ports` entry: a bond's members (a port with

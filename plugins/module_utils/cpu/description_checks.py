@@ -186,3 +186,22 @@ def check_vm(check, vm, index, cpus, nic_nodes, pmd, plan, isolated):
             check.conflict("%s: the guest runs on NUMA node %d but its NIC (vfio host device or the DPDK NIC on "
                            "its vhost-user bridge) sits on node %d"
                            % (check.vm_field(vm, index, "nics"), home[0], nic_node))
+
+
+def check_nic_mtus(check, vm, index, vhost_ports):
+    """A vhost-user NIC's guest MTU (nics[].mtu) must fit the MTU of the OVS port that serves its socket
+    (mtu_request, else OVS's 1500): the guest would send frames the port drops."""
+    for number, nic in enumerate(vm.get("nics") or []):
+        if not isinstance(nic, dict) or nic.get("type", "vhost-user") != "vhost-user":
+            continue
+        mtu = nic.get("mtu")
+        if not isinstance(mtu, int) or nic.get("socket") not in vhost_ports:
+            continue
+        bridge, port, port_mtu = vhost_ports[nic["socket"]]
+        carried = port_mtu if isinstance(port_mtu, int) else 1500
+        if mtu > carried:
+            check.conflict("%s %d is more than the MTU of OVS port %s on bridge %s (%s), which serves its socket "
+                           "%s: set that port's mtu_request to %d or lower the guest's"
+                           % (check.vm_field(vm, index, "nics[%d].mtu" % number), mtu, port, bridge,
+                              "mtu_request %d" % carried if isinstance(port_mtu, int) else "no mtu_request: 1500",
+                              nic["socket"], mtu))

@@ -18,6 +18,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.description import La
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.description_checks import (
     check_emulator,
     check_kernel_args,
+    check_nic_mtus,
     check_pmd_placement,
     check_vm,
     dpdk_nodes,
@@ -94,6 +95,7 @@ def guest_layout(check, plan, pmd, housekeeping, isolated):
     guest_pool = dict((str(n), format_cpulist(c)) for n, c in sorted(pool.items()))
     affinity, vcpu_pins, emulator_cpus = {}, {}, {}
     bridges = desc.bridge_devargs()
+    vhost_ports = desc.vhost_ports()
     for index, vm in enumerate(desc.vms):
         name = vm.get("name") or str(index)
         cpus = check.cpu_field("vms[%s].cpu_affinity" % name, vm.get("cpu_affinity"))
@@ -111,5 +113,6 @@ def guest_layout(check, plan, pmd, housekeeping, isolated):
             cpus = sorted(set(c for p in pins for c in p))
             check_emulator(check, vm, index, emulator or [], pmd)
         check_vm(check, vm, index, cpus or [], nic_nodes, pmd, plan, isolated)
+        check_nic_mtus(check, vm, index, vhost_ports)
     return {"guest_pool": guest_pool, "vm_cpu_affinity": affinity, "vm_vcpu_pins": vcpu_pins,
             "vm_emulator_cpus": emulator_cpus}

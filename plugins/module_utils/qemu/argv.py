@@ -40,25 +40,40 @@ def memory_backend(spec):
     return ",".join(opts)
 
 
+def virtio_net_device(nic, extra=""):
+    """The -device value of a virtio-net NIC: its netdev and MAC, `extra` (multiqueue), then the ring sizes,
+    packed ring, host MTU and mergeable buffers that were asked for (QEMU's defaults otherwise)."""
+    device = "virtio-net-pci,netdev=%s,mac=%s%s" % (nic["id"], nic["mac"], extra)
+    for field in ("rx_queue_size", "tx_queue_size"):
+        if nic.get(field):
+            device += ",%s=%d" % (field, nic[field])
+    for field in ("packed", "mrg_rxbuf"):
+        if nic.get(field) is not None:
+            device += ",%s=%s" % (field, "on" if nic[field] else "off")
+    if nic.get("mtu"):
+        device += ",host_mtu=%d" % nic["mtu"]
+    return device
+
+
 def nic_args(spec, nic):
     ntype = nic["type"]
     if ntype == "vhost-user":
         args = ["-chardev", "socket,id=%s,path=%s,server=on,wait=off" % (nic["chardev"], qemu_opt(nic["socket"]))]
         netdev = "type=vhost-user,id=%s,chardev=%s,vhostforce=on" % (nic["id"], nic["chardev"])
-        device = "virtio-net-pci,netdev=%s,mac=%s" % (nic["id"], nic["mac"])
+        multiqueue = ""
         if nic["queues"] > 1:
             netdev += ",queues=%d" % nic["queues"]
-            device += ",mq=on,vectors=%d" % (2 * nic["queues"] + 2)
-        return args + ["-netdev", netdev, "-device", device]
+            multiqueue = ",mq=on,vectors=%d" % (2 * nic["queues"] + 2)
+        return args + ["-netdev", netdev, "-device", virtio_net_device(nic, multiqueue)]
     if ntype == "tap":
         return ["-netdev", "tap,id=%s,ifname=%s,script=no,downscript=no" % (nic["id"], nic["ifname"]),
-                "-device", "virtio-net-pci,netdev=%s,mac=%s" % (nic["id"], nic["mac"])]
+                "-device", virtio_net_device(nic)]
     if ntype == "user":
         netdev = "user,id=%s" % nic["id"] + ("" if nic["host_access"] else ",restrict=on")
         for fwd in nic["forwards"]:
             netdev += ",hostfwd=%s:%s:%d-:%d" % (fwd["protocol"], fwd["host_address"], fwd["host_port"],
                                                  fwd["guest_port"])
-        return ["-netdev", netdev, "-device", "virtio-net-pci,netdev=%s,mac=%s" % (nic["id"], nic["mac"])]
+        return ["-netdev", netdev, "-device", virtio_net_device(nic)]
     if ntype == "vfio":
         return ["-device", "vfio-pci,host=%s" % nic["host"]]
     raise NfvError("unknown NIC type %r" % (ntype,))

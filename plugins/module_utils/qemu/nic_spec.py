@@ -27,6 +27,12 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.runtime.unit_paths import
 
 NIC_TYPES = ("vhost-user", "tap", "user", "vfio")
 MAX_QUEUES = 64
+# virtio-net-pci's ring and MTU options (QEMU's virtio_net_device_realize): ring sizes are powers of two from 256
+# to 1024, and a tx ring above 256 only on a vhost-user backend (QEMU silently keeps 256 for the others)
+VIRTIO_NICS = ("vhost-user", "tap", "user")
+VIRTIO_OPTIONS = ("rx_queue_size", "tx_queue_size", "packed", "mtu", "mrg_rxbuf")
+RING_MIN, RING_MAX, TX_RING_MAX_WITHOUT_VHOST_USER = 256, 1024, 256
+MTU_MIN, MTU_MAX = 68, 65535
 # patterns used with fullmatch: "$" also matches before a final newline
 IFNAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 BRIDGE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -129,6 +135,42 @@ def _vfio(nic, out, where):
     return problems
 
 
+def _ring_size(nic, field, ntype, where):
+    """(size or None, problems) of rx_queue_size or tx_queue_size."""
+    value = nic.get(field)
+    if value is None:
+        return None, []
+    top = TX_RING_MAX_WITHOUT_VHOST_USER if field == "tx_queue_size" and ntype != "vhost-user" else RING_MAX
+    if isinstance(value, bool) or not isinstance(value, int) or value & (value - 1) or not RING_MIN <= value <= top:
+        if top == RING_MIN:
+            why = "%d on a %s NIC (QEMU takes a larger tx ring only from a vhost-user backend)" % (top, ntype)
+        else:
+            why = "a power of two from %d to %d" % (RING_MIN, top)
+        return None, ["%s.%s must be %s, got %r" % (where, field, why, value)]
+    return value, []
+
+
+def _virtio(nic, out, where):
+    """The virtio-net-pci options of a vhost-user, tap or user NIC; a vfio NIC takes none."""
+    ntype = out["type"]
+    if ntype not in VIRTIO_NICS:
+        return ["%s.%s is an option of virtio-net NICs (%s), not of %s passthrough"
+                % (where, field, ", ".join(VIRTIO_NICS), ntype)
+                for field in VIRTIO_OPTIONS if nic.get(field) is not None]
+    problems = []
+    for field in ("rx_queue_size", "tx_queue_size"):
+        out[field], found = _ring_size(nic, field, ntype, where)
+        problems += found
+    mtu = nic.get("mtu")
+    if mtu is not None and (isinstance(mtu, bool) or not isinstance(mtu, int) or not MTU_MIN <= mtu <= MTU_MAX):
+        problems.append("%s.mtu must be from %d to %d, got %r" % (where, MTU_MIN, MTU_MAX, mtu))
+        mtu = None
+    out["mtu"] = mtu
+    for field in ("packed", "mrg_rxbuf"):
+        out[field] = None if nic.get(field) is None else bool(nic.get(field))
+    return problems
+
+
 CHECKERS = {"vhost-user": _vhost_user, "tap": _tap, "user": _user, "vfio": _vfio}
 # what no two NICs of a guest may share: (field of the normalized NIC, what a clash is called)
 UNIQUE = (("mac", "duplicates nics[%d].mac"), ("socket", "is also used by nics[%d]"),
@@ -150,6 +192,7 @@ def nic_specs(name, nics, qmp_socket):
         if ntype != "vfio":
             problems += _mac(name, nic, out, where)
         problems += CHECKERS[ntype](nic, out, where)
+        problems += _virtio(nic, out, where)
         if ntype == "vhost-user" and out.get("socket") and os.path.basename(os.path.dirname(out["socket"])) != name:
             problems.append("%s.socket %s must be in a directory of this guest's own, named after it (like "
                             "/run/vhost/%s/%s): the unit gives that directory to the guest alone, so that no other "

@@ -189,6 +189,31 @@ def test_dpdk_nic_of_a_bridge_counts(two_node):
     only(conflicts, "host_vms[vm1].nics: the guest runs on NUMA node 0 but its NIC")
 
 
+@pytest.mark.parametrize("port_mtu, guest_mtu, conflict", [
+    (9000, 9000, None),
+    (9000, 1500, None),
+    (None, 1500, None),
+    (None, 9000, "host_vms[vm1].nics[0].mtu 9000 is more than the MTU of OVS port vhu1 on bridge br1 (no mtu_request: "
+                 "1500), which serves its socket /run/vhost/vm1/net0.sock: set that port's mtu_request to 9000 or "
+                 "lower the guest's"),
+    (2000, 9000, "host_vms[vm1].nics[0].mtu 9000 is more than the MTU of OVS port vhu1 on bridge br1 (mtu_request "
+                 "2000)"),
+])
+def test_guest_nic_mtu_fits_its_ovs_port(one_node, port_mtu, guest_mtu, conflict):
+    vhu = {"name": "vhu1", "type": "dpdkvhostuserclient", "options": {"vhost-server-path": "/run/vhost/vm1/net0.sock"}}
+    if port_mtu:
+        vhu["mtu_request"] = port_mtu
+    _layout, conflicts = run(one_node, ovs={"pmd_cpu_mask": "0x2", "bridges": [{"name": "br1", "ports": [vhu]}]},
+                             vms=[{"name": "vm1", "cpu_affinity": "3", "nics": [
+                                 {"type": "vhost-user", "socket": "/run/vhost/vm1/net0.sock", "mtu": guest_mtu},
+                                 {"type": "vhost-user", "socket": "/run/vhost/vm1/other.sock", "mtu": 9000}]}])
+    mtu_conflicts = [c for c in conflicts if ".mtu " in c]
+    if conflict is None:
+        assert mtu_conflicts == []
+    else:
+        assert len(mtu_conflicts) == 1 and mtu_conflicts[0].startswith(conflict), mtu_conflicts
+
+
 def test_bond_members_count_as_the_dpdk_ports_they_are(tmp_path):
     two_node_smt_host(tmp_path)
     SysfsTree(tmp_path).pci("0000:81:00.1", "0x15b3", "0x1017", driver="mlx5_core", numa_node=1, iommu_group=41,

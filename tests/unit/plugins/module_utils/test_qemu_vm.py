@@ -139,6 +139,25 @@ def test_vhost_user_multiqueue_vectors():
     assert device["mq"] == "on" and device["vectors"] == "10"
 
 
+def test_virtio_net_rings_packed_mtu_and_mergeable_buffers():
+    spec = spec_of(nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1/a.sock", "queues": 2, "rx_queue_size": 1024,
+                          "tx_queue_size": 1024, "packed": True, "mtu": 9000, "mrg_rxbuf": False},
+                         {"type": "tap", "ifname": "tap0", "rx_queue_size": 512, "tx_queue_size": 256}])
+    devices = [parse_opts(d)[1] for d in options(qemu_argv(spec, QEMU, "tcg"), "-device")]
+    assert devices[0] == {"netdev": "net0", "mac": spec["nics"][0]["mac"], "mq": "on", "vectors": "6",
+                          "rx_queue_size": "1024", "tx_queue_size": "1024", "packed": "on", "mrg_rxbuf": "off",
+                          "host_mtu": "9000"}
+    assert devices[1] == {"netdev": "net1", "mac": spec["nics"][1]["mac"], "rx_queue_size": "512",
+                          "tx_queue_size": "256"}
+
+
+def test_virtio_net_options_not_given_leave_the_device_line_as_before():
+    spec = spec_of(nics=[{"type": "user"}, {"type": "vhost-user", "socket": "/run/vhost/vm1/a.sock"}])
+    assert options(qemu_argv(spec, QEMU, "tcg"), "-device") == [
+        "virtio-net-pci,netdev=net0,mac=%s" % generate_mac("vm1", 0),
+        "virtio-net-pci,netdev=net1,mac=%s" % generate_mac("vm1", 1)]
+
+
 def test_user_networking_forwards():
     spec = spec_of(nics=[{"type": "user", "forwards": [
         {"host_port": 2222, "guest_port": 22},
@@ -219,6 +238,18 @@ def test_generated_macs_are_stable_unique_and_locally_administered():
                {"type": "vhost-user", "socket": "/run/v/a.sock"}]}, "also used by nics[0]"),
     ({"nics": [{"type": "vhost-user", "socket": "/run/v/a.sock", "queues": 0}]}, "queues must be between"),
     ({"nics": [{"type": "tap", "ifname": "a-much-too-long-name"}]}, "not an interface name"),
+    ({"nics": [{"type": "tap", "ifname": "t0", "rx_queue_size": 1000}]},
+     "nics[0].rx_queue_size must be a power of two from 256 to 1024, got 1000"),
+    ({"nics": [{"type": "user", "rx_queue_size": 2048}]}, "rx_queue_size must be a power of two from 256 to 1024"),
+    ({"nics": [{"type": "vhost-user", "socket": "/run/vhost/vm1/a.sock", "tx_queue_size": 128}]},
+     "nics[0].tx_queue_size must be a power of two from 256 to 1024, got 128"),
+    ({"nics": [{"type": "tap", "ifname": "t0", "tx_queue_size": 1024}]},
+     "nics[0].tx_queue_size must be 256 on a tap NIC (QEMU takes a larger tx ring only from a vhost-user backend), "
+     "got 1024"),
+    ({"nics": [{"type": "user", "mtu": 65536}]}, "nics[0].mtu must be from 68 to 65535, got 65536"),
+    ({"nics": [{"type": "user", "mtu": True}]}, "nics[0].mtu must be from 68 to 65535"),
+    ({"nics": [{"type": "vfio", "host": "0c:00.3", "mtu": 9000, "packed": True}]},
+     "nics[0].packed is an option of virtio-net NICs (vhost-user, tap, user), not of vfio passthrough"),
     ({"nics": [{"type": "vfio", "host": "zz:00.0"}]}, "not a PCI address"),
     ({"nics": [{"type": "vfio", "host": "0c:00.3", "mac": "52:54:00:00:00:09"}]}, "cannot be set for vfio"),
     ({"nics": [{"type": "user", "forwards": [{"host_port": 0, "guest_port": 22}]}]}, "between 1 and 65535"),
