@@ -184,7 +184,9 @@ options:
         description:
           - V(vhost-user) connects to Open vSwitch through a unix socket that QEMU serves.
           - V(tap) uses a tap device (created by the unit when missing, owned by O(user)), optionally
-            added to an Open vSwitch O(nics[].bridge).
+            added to an Open vSwitch O(nics[].bridge). QEMU, as O(user), opens C(/dev/net/tun) to attach it: a
+            host where that device is missing or not open to O(user) (Debian's udev gives it 0666) is refused
+            for a guest to run.
           - V(user) is QEMU user networking with port forwards (management access).
           - V(vfio) passes a host PCI device bound to vfio-pci through.
         type: str

@@ -10,7 +10,8 @@ has one vhost-user NIC served by QEMU at VHOST_DIR/NAME/net0.sock, sets its addr
 
     specs, logs = boot_guests({"g1": {"ip": "10.0.0.1/24", "peer": "10.0.0.2"}}, image, run_root, mount, processes)
 
-A guest may also give `nic` (more nfv.dpdk.qemu_vm NIC fields: rx_queue_size, packed, mtu...) and `size` (the
+A guest may also give `nic` (more nfv.dpdk.qemu_vm NIC fields: rx_queue_size, packed, mtu...; or a whole tap NIC,
+{type: tap, ifname, bridge}, which the unit's ExecStartPre= steps create and add to the bridge) and `size` (the
 pings' payload). `qmp` asks a running guest's QEMU over its QMP socket.
 """
 
@@ -138,8 +139,26 @@ def helper_path(run_root):
     return helper
 
 
-def boot_guests(guests, image, run_root, hugepages, processes):
-    """Start every guest of `guests` ({name: {ip, peer}}); -> ({name: spec}, {name: serial log})."""
+def join_lab_bridge(lab, vsctl_argv, timeout=30):
+    """The unit's `ovs-vsctl add-port BRIDGE TAP` step, run against `lab` (an ovs_lab.OvsLab), once QEMU holds
+    the tap: the lab's ovs-vswitchd runs in a network namespace of its own, so the tap QEMU opened in this one
+    moves there first (a tap keeps its queues across namespaces) and the step gets the lab's database."""
+    tap = vsctl_argv[-1]
+    deadline = time.time() + timeout
+    while serial("/sys/class/net/%s/carrier" % tap).strip() != "1":  # carrier: a queue is attached
+        if time.time() > deadline:
+            pytest.fail("QEMU did not attach to tap %s" % tap)
+        time.sleep(0.2)
+    if lab.netns:
+        subprocess.run(["ip", "link", "set", "dev", tap, "netns", lab.netns], check=True)
+        subprocess.run(["ip", "-n", lab.netns, "link", "set", "dev", tap, "up"], check=True)
+    subprocess.run(vsctl_argv[:1] + ["--db=" + lab.db] + vsctl_argv[1:], check=True)
+
+
+def boot_guests(guests, image, run_root, hugepages, processes, lab=None):
+    """Start every guest of `guests` ({name: {ip, peer}}); -> ({name: spec}, {name: serial log}).
+
+    `lab` (an ovs_lab.OvsLab) is the Open vSwitch a tap NIC's bridge is in (join_lab_bridge)."""
     runner = ProcessRunner()
     qemu = runner.find("qemu-system-x86_64")
     accel, kvm_group = accel_here(runner, qemu, run_root)
@@ -151,7 +170,9 @@ def boot_guests(guests, image, run_root, hugepages, processes):
     gid = grp.getgrnam(SERVICE_GROUP).gr_gid
     specs, logs = {}, {}
     for name, guest in guests.items():
-        nic = dict(guest.get("nic") or {}, type="vhost-user", socket=os.path.join(vhost_dir, name, "net0.sock"))
+        nic = dict({"type": "vhost-user"}, **(guest.get("nic") or {}))
+        if nic["type"] == "vhost-user":
+            nic["socket"] = os.path.join(vhost_dir, name, "net0.sock")
         spec = guest_spec({
             "name": name, "state": "started", "memory": "%dM" % GUEST_MB, "vcpus": 1,
             "hugepages": {"size": "2M", "path": hugepages},
@@ -167,8 +188,10 @@ def boot_guests(guests, image, run_root, hugepages, processes):
         assert unit_exec_start(text) == argv
         assert macs_in_unit(text) == [spec["nics"][0]["mac"]]
         # ExecStartPre=+ steps as root, RuntimeDirectory= owned by the service user
+        joins = [cmd for cmd, _ignore in prestart if lab and os.path.basename(cmd[0]) == "ovs-vsctl"]
         for cmd, ignore in prestart:
-            subprocess.run(cmd, check=not ignore)
+            if cmd not in joins:
+                subprocess.run(cmd, check=not ignore)
         os.makedirs(spec["run_subdir"], 0o750)
         os.chown(spec["run_subdir"], uid, gid)
         logs[name] = os.path.join(spec["run_subdir"], "serial.log")
@@ -177,6 +200,8 @@ def boot_guests(guests, image, run_root, hugepages, processes):
         with open(os.path.join(run_root, name + ".qemu.out"), "w") as out:
             processes.append(subprocess.Popen(run_argv, user=uid, group=gid, extra_groups=extra_groups, umask=0o007,
                                               stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT))
+        for cmd in joins:
+            join_lab_bridge(lab, cmd)
         specs[name] = spec
     return specs, logs
 

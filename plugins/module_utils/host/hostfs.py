@@ -60,6 +60,13 @@ class HostFS:
         except (IOError, OSError):
             return []
 
+    def stat(self, path):
+        """os.stat of `path` (a device node's owner and mode), or None when it is missing."""
+        try:
+            return os.stat(self.path(path))
+        except (IOError, OSError):
+            return None
+
     def link_name(self, path):
         """Basename of a symlink's target (a driver, an iommu group), or None."""
         try:

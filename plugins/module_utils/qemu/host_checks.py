@@ -25,6 +25,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.host.numa import memory_t
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.pci import PCI_ROOT
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import account as qemu_account
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import kvm_probe, qcow2
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.nic_spec import TUN_DEVICE
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.spec import UNIT_PREFIX
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import DIR_MODE
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_reader import resource_clashes, unit_resources
@@ -37,6 +38,11 @@ def check_host(fs, spec, params, current, check_mode, warn):
     problems += size_problems(fs, spec, warn)
     problems += directory_problems(fs, spec, gid)
     problems += tap_problems(fs, spec)
+    problem = tun_problem(fs, spec)
+    if problem and spec["state"] == "started":
+        problems.append(problem)
+    elif problem:
+        warn(problem)
     if params.get("accel") == "kvm":
         problem = kvm_access_problem(spec, current["kvm_device"], current["kvm_group"])
         if problem and spec["state"] == "started":
@@ -173,6 +179,24 @@ def tap_problems(fs, spec):
                             % (nic["index"], nic["ifname"],
                                " and add it to bridge %s" % nic["bridge"] if nic["bridge"] else ""))
     return problems
+
+
+def tun_problem(fs, spec):
+    """Why the unit's QEMU, as the guest's user, cannot open /dev/net/tun for its tap NICs, or None."""
+    if not any(nic["type"] == "tap" for nic in spec["nics"]):
+        return None
+    st = fs.stat(TUN_DEVICE)
+    if st is None:
+        return "tap NICs need %s, which this host lacks (modprobe tun)" % TUN_DEVICE
+    try:
+        uid, _gid, gids = kvm_probe.credentials(spec["user"], spec["group"])
+    except KeyError:
+        return None  # reported by credential_problems as a missing user or group
+    if kvm_probe.opens_read_write(st, uid, gids):
+        return None
+    return ("tap NICs: %s is %s, which the guest's user %s cannot open read-write, so QEMU could not attach its "
+            "taps; give it the usual 0666 (Debian's udev rule) or a group of the guest's"
+            % (TUN_DEVICE, accounts.owner_mode(st), spec["user"]))
 
 
 def hugepage_problems(fs, spec, warn):

@@ -105,12 +105,10 @@ def device_group(st):
         return None
 
 
-def device_access(st, uid, gids):
-    """(ok, reason): can a process with uid and gids open the device read-write?"""
-    if st is None:
-        return False, "%s does not exist (no KVM in this kernel, or no virtualization extensions)" % KVM_DEVICE
+def opens_read_write(st, uid, gids):
+    """Can a process with uid and gids open the file of stat `st` read-write (its mode bits)?"""
     if uid == 0:
-        return True, None
+        return True
     mode = st.st_mode
     if st.st_uid == uid:
         bits = (mode >> 6) & 6
@@ -118,7 +116,14 @@ def device_access(st, uid, gids):
         bits = (mode >> 3) & 6
     else:
         bits = mode & 6
-    if bits == 6:
+    return bits == 6
+
+
+def device_access(st, uid, gids):
+    """(ok, reason): can a process with uid and gids open the device read-write?"""
+    if st is None:
+        return False, "%s does not exist (no KVM in this kernel, or no virtualization extensions)" % KVM_DEVICE
+    if opens_read_write(st, uid, gids):
         return True, None
     return False, ("%s is %s, which uid %d (groups %s) cannot open read-write; make it root:kvm 0660 "
                    "(udev rule) so that the unit's SupplementaryGroups=kvm opens it"

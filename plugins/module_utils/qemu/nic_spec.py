@@ -26,6 +26,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.runtime.unit_paths import
 )
 
 NIC_TYPES = ("vhost-user", "tap", "user", "vfio")
+TUN_DEVICE = "/dev/net/tun"  # QEMU opens it to attach a tap NIC
 MAX_QUEUES = 64
 # virtio-net-pci's ring and MTU options (QEMU's virtio_net_device_realize): ring sizes are powers of two from 256
 # to 1024, and a tx ring above 256 only on a vhost-user backend (QEMU silently keeps 256 for the others)

@@ -15,6 +15,7 @@ import os
 from ansible_collections.nfv.dpdk.plugins.module_utils.core.systemd_unit import exec_line, render_unit
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import format_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu import sriov_deps as qemu_sriov_deps
+from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.nic_spec import TUN_DEVICE
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.sandbox import sandbox_settings
 from ansible_collections.nfv.dpdk.plugins.module_utils.qemu.unit_commands import (
     console_argv,
@@ -36,7 +37,7 @@ def device_allow(spec, accel, vfio_groups):
     if accel == "kvm":
         devices.append("/dev/kvm")
     if any(n["type"] == "tap" for n in spec["nics"]):
-        devices.append("/dev/net/tun")
+        devices.append(TUN_DEVICE)
     if vfio_groups:
         devices.append("/dev/vfio/vfio")
         devices.extend("/dev/vfio/%s" % g for g in sorted(set(vfio_groups), key=int))

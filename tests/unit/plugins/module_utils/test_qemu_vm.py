@@ -466,7 +466,19 @@ def host(tmp_path):
     (tmp_path / "units").mkdir()
     (tmp_path / "booted").mkdir()
     (tmp_path / "kernel").write_text("k")
+    tun_device(tmp_path, 0o666)
     return tmp_path
+
+
+def tun_device(host, mode):
+    """/dev/net/tun of the fake host (a file: only its owner and mode are read), or none for mode None."""
+    tun = host / "dev" / "net" / "tun"
+    tun.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None:
+        tun.unlink()
+    else:
+        tun.touch()
+        tun.chmod(mode)
 
 
 def make(host, runner, check_mode=False, running_argv=None, monkeypatch=None, **params):
@@ -905,6 +917,18 @@ def test_existing_interface_is_not_a_tap_device(host):
     (host / "sys" / "class" / "net" / "tap9").mkdir(parents=True)
     (host / "sys" / "class" / "net" / "tap9" / "tun_flags").write_text("0x1002\n")
     make(host, SystemctlRunner(), check_mode=True, nics=[{"type": "tap", "ifname": "tap9"}]).run()
+
+
+def test_a_tap_nic_needs_a_tun_device_the_guests_user_opens(host):
+    tap = {"nics": [{"type": "tap", "ifname": "tap9"}]}
+    tun_device(host, 0o600)  # owned by the test's user, not by nobody
+    refused(host, "tap NICs: /dev/net/tun is %s:%s 0600, which the guest's user nobody cannot open read-write"
+            % (pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name), **tap)
+    present = make(host, SystemctlRunner(), check_mode=True, state="present", **tap)
+    present.run()  # a guest not to run now only warns
+    assert any("cannot open read-write" in w for w in present.module.warnings)
+    tun_device(host, None)
+    refused(host, "tap NICs need /dev/net/tun, which this host lacks (modprobe tun)", **tap)
 
 
 @pytest.mark.parametrize("params, message", [
