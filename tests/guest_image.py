@@ -9,8 +9,8 @@ QMP `system_powerdown` really powers the guest off) and an init script.
 The init reads its network setup from the kernel command line (see `append`),
 brings eth0 up, pings the peer until it answers and writes every step to the
 console, so `-serial file:LOG` gives the test a log to read (see MARK_*): the
-NIC's MTU and negotiated virtio features, the pings, and the guest's IP
-fragmentation counters after them.
+NIC's MTU and negotiated virtio features, its IOMMU group, the pings, and the
+guest's IP fragmentation counters after them.
 
 Images are cached under .cache/guest/<key>/ where the key hashes every input
 (kernel package and version, busybox version, module list, init script), so a
@@ -54,6 +54,9 @@ MARK_POWEROFF = "nfv-guest: power button"
 MARK_NIC = "nfv-guest: nic"
 # the guest's IP fragmentation counters after its pings (/proc/net/snmp): 0 means no packet was fragmented
 MARK_IP_STATS = "nfv-guest: ip"
+# the guest's IOMMU: its number of IOMMU groups, the group of the NIC's PCI device, whether the kernel remaps
+# interrupts (DMAR-IR), and the NIC's PCI address (behind a vIOMMU, on a root port of its own: not bus 00)
+MARK_IOMMU = "nfv-guest: iommu"
 
 INIT = r"""#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /var/run /var/log
@@ -91,6 +94,8 @@ if [ -n "$IP" ] && [ -e /sys/class/net/$DEV ]; then
   ip addr add $IP dev $DEV
   log "__MARK_READY__ $DEV $IP mac $(cat /sys/class/net/$DEV/address)"
   log "__MARK_NIC__ $DEV mtu $(cat /sys/class/net/$DEV/mtu) features $(cat /sys/class/net/$DEV/device/features 2>/dev/null)"
+  PCIDEV=$(readlink -f /sys/class/net/$DEV/device/..)
+  log "__MARK_IOMMU__ groups $(ls /sys/kernel/iommu_groups 2>/dev/null | wc -l) nic-group $(basename "$(readlink $PCIDEV/iommu_group 2>/dev/null)") irq-remapping $(dmesg | grep -c 'Enabled IRQ remapping') pci $(basename $PCIDEV)"
 else
   log "no network: nfv_ip=$IP device $DEV present: $([ -e /sys/class/net/$DEV ] && echo yes || echo no)"
 fi
@@ -121,7 +126,8 @@ def _init_text():
             .replace("__MARK_PING_FAIL__", MARK_PING_FAIL.split(": ", 1)[1])
             .replace("__MARK_POWEROFF__", MARK_POWEROFF)
             .replace("__MARK_NIC__", MARK_NIC.split(": ", 1)[1])
-            .replace("__MARK_IP_STATS__", MARK_IP_STATS.split(": ", 1)[1]))
+            .replace("__MARK_IP_STATS__", MARK_IP_STATS.split(": ", 1)[1])
+            .replace("__MARK_IOMMU__", MARK_IOMMU.split(": ", 1)[1]))
 
 
 def append(ip, peer=None, dev="eth0", tries=180, extra="", size=None):

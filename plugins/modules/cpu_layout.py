@@ -32,7 +32,8 @@ description:
     housekeeping, PMD, lcore and guest CPUs, a PMD core sharing its sibling thread, PMD CPUs on a node without
     a DPDK NIC or a DPDK NIC's node without a PMD, C(isolcpus) that leaves PMD or pinned guest CPUs out, a
     guest's vCPUs off the node of its memory or NIC, a guest NIC's C(mtu) above the MTU of the OVS port that
-    serves its vhost-user socket (that port's C(mtu_request), else 1500), and hugepage demand (OVS socket
+    serves its vhost-user socket (that port's C(mtu_request), else 1500), a guest with C(iommu) whose vhost-user
+    NIC an OVS port without C(vhost-iommu-support) serves, and hugepage demand (OVS socket
     memory, every guest's memory, headroom) above the pools per NUMA node and page size.
   - Read only - it changes nothing on the host.
 author:
@@ -120,14 +121,14 @@ options:
       - The Open vSwitch part of the description - C(socket_mem), C(lcore_mask), C(pmd_cpu_mask) and
         C(bridges) are read (the C(dpdk-devargs) of C(dpdk) ports and of the members of bonds, C(interfaces) of
         type C(dpdk) unless given, are DPDK NICs; C(vhost-server-path) ties a guest's vhost-user NIC to its
-        bridge). Other keys are ignored.
+        bridge), and C(vhost_iommu_support) (or C(other_config.vhost-iommu-support)). Other keys are ignored.
     type: dict
     default: {}
   vms:
     description:
       - Guests as nfv.dpdk.qemu_vm takes them - C(name), C(vcpus), C(memory), C(hugepages.size), C(numa_node),
-        C(cpu_affinity), C(vcpu_pins), C(emulator_cpus) and C(nics) (C(vfio) C(host) devices, C(vhost-user)
-        C(socket) and C(mtu)) are read.
+        C(cpu_affinity), C(vcpu_pins), C(emulator_cpus), C(iommu) and C(nics) (C(vfio) C(host) devices,
+        C(vhost-user) C(socket) and C(mtu)) are read.
     type: list
     elements: dict
     default: []

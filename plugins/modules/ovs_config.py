@@ -92,7 +92,8 @@ options:
     type: path
   vhost_iommu_support:
     description:
-      - C(vhost-iommu-support) for vhost-user client ports.
+      - C(vhost-iommu-support) for vhost-user client ports, needed by guests with a vIOMMU
+        (nfv.dpdk.qemu_vm O(nfv.dpdk.qemu_vm#module:iommu)), whose NICs ask for IOMMU_PLATFORM.
     type: bool
   vhost_postcopy_support:
     description:

@@ -184,7 +184,7 @@ options:
         description:
           - V(vhost-user) connects to Open vSwitch through a unix socket that QEMU serves.
           - V(tap) uses a tap device (created by the unit when missing, owned by O(user)), optionally
-            added to an Open vSwitch O(nics[].bridge). QEMU, as O(user), opens C(/dev/net/tun) to attach it: a
+            added to an Open vSwitch O(nics[].bridge). QEMU, as O(user), opens C(/dev/net/tun) to attach it; a
             host where that device is missing or not open to O(user) (Debian's udev gives it 0666) is refused
             for a guest to run.
           - V(user) is QEMU user networking with port forwards (management access).
@@ -310,6 +310,20 @@ options:
       C(q35,kernel-irqchip=split) are refused.
     type: str
     default: q35
+  iommu:
+    description:
+      - Give the guest a vIOMMU, so that a DPDK application inside it can use vfio-pci on its NICs. QEMU's
+        C(intel-iommu) with interrupt remapping, caching mode and a device IOTLB
+        (C(intremap=on,caching-mode=on,device-iotlb=on), with C(kernel-irqchip=split)); each virtio NIC on a
+        PCIe root port of its own with C(iommu_platform=on,ats=on). Needs a q35 O(machine); the guest's kernel
+        needs C(intel_iommu=on).
+      - DPDK's vhost library drops a packet whose guest address misses its IOTLB while QEMU answers the miss, so a
+        kernel driver that maps and unmaps every buffer loses packets; DPDK in the guest maps its memory once, and
+        C(iommu=pt) keeps the guest kernel's own NICs on identity mappings.
+      - A vhost-user NIC then needs Open vSwitch's C(vhost-iommu-support) (nfv.dpdk.ovs_config
+        O(nfv.dpdk.ovs_config#module:vhost_iommu_support)), which nfv.dpdk.cpu_layout checks for a host description.
+    type: bool
+    default: false
   restart_on_change:
     description: Restart a running guest whose unit changed (otherwise C(restart_required) is returned).
     type: bool
@@ -429,6 +443,16 @@ EXAMPLES = r"""
     nics:
       - {type: tap, ifname: tap-vm2, bridge: br-mgmt}
       - {type: vfio, host: "0c:00.3"}
+
+- name: A guest vIOMMU, for DPDK with vfio-pci inside the guest (OVS needs vhost_iommu_support)
+  nfv.dpdk.qemu_vm:
+    name: vnf2
+    memory: 4G
+    hugepages: {size: 1G}
+    iommu: true
+    disks: [{path: /var/lib/nfv-qemu/vnf2.qcow2, format: qcow2}]
+    nics:
+      - {type: vhost-user, socket: /run/vhost/vnf2/net0.sock}
 
 - name: Apply a changed definition by restarting the guest
   nfv.dpdk.qemu_vm:
@@ -582,6 +606,7 @@ ARGUMENT_SPEC = dict(
     accel=dict(type="str", choices=["auto", "kvm", "tcg"], default="auto"),
     accel_probe_cache=dict(type="path", default="/run/nfv-dpdk/kvm-probe.json"),
     machine=dict(type="str", default="q35"),
+    iommu=dict(type="bool", default=False),
     restart_on_change=dict(type="bool", default=False),
     enabled=dict(type="bool"),
     user=dict(type="str"),

@@ -11,8 +11,9 @@ has one vhost-user NIC served by QEMU at VHOST_DIR/NAME/net0.sock, sets its addr
     specs, logs = boot_guests({"g1": {"ip": "10.0.0.1/24", "peer": "10.0.0.2"}}, image, run_root, mount, processes)
 
 A guest may also give `nic` (more nfv.dpdk.qemu_vm NIC fields: rx_queue_size, packed, mtu...; or a whole tap NIC,
-{type: tap, ifname, bridge}, which the unit's ExecStartPre= steps create and add to the bridge) and `size` (the
-pings' payload). `qmp` asks a running guest's QEMU over its QMP socket.
+{type: tap, ifname, bridge}, which the unit's ExecStartPre= steps create and add to the bridge), `size` (the
+pings' payload), `iommu` (qemu_vm's vIOMMU) and `kernel_args` (more of the guest's command line). `qmp` asks a
+running guest's QEMU over its QMP socket.
 """
 
 import grp
@@ -177,8 +178,9 @@ def boot_guests(guests, image, run_root, hugepages, processes, lab=None):
             "name": name, "state": "started", "memory": "%dM" % GUEST_MB, "vcpus": 1,
             "hugepages": {"size": "2M", "path": hugepages},
             "kernel": image["kernel"], "initrd": image["initrd"],
-            "append": guest_image.append(guest["ip"], guest["peer"], size=guest.get("size")),
-            "nics": [nic],
+            "append": guest_image.append(guest["ip"], guest["peer"], size=guest.get("size"),
+                                         extra=guest.get("kernel_args", "")),
+            "nics": [nic], "iommu": guest.get("iommu", False),
             "user": SERVICE_USER, "group": SERVICE_GROUP, "run_dir": run_root, "helper_dir": run_root,
         })
         argv = qemu_argv(spec, qemu, accel)

@@ -13,6 +13,7 @@ import re
 
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import BadValue, cpus_of, format_cpulist, mask_cpus
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.topology import Topology
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.other_config_keys import VHOST_IOMMU_KEY
 
 
 def _int_key(value):
@@ -61,6 +62,14 @@ class Description:
                 if path:
                     result[path] = (bridge.get("name"), port.get("name"), port.get("mtu_request"))
         return result
+
+    def vhost_iommu_support(self):
+        """Whether the described Open vSwitch serves vhost-user ports with IOMMU support (host.ovs
+        vhost_iommu_support, or that key of its other_config)."""
+        value = self.ovs.get("vhost_iommu_support")
+        if value is None:
+            value = (self.ovs.get("other_config") or {}).get(VHOST_IOMMU_KEY)
+        return value is True or str(value).lower() == "true"
 
 
 def port_interfaces(port):

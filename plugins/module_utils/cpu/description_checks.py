@@ -11,6 +11,7 @@ __metaclass__ = type
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.cpus import BadValue, cpus_of, format_cpulist
 from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.kernel_isolation import CPU_KERNEL_KEYS, isolcpus_cpus
 from ansible_collections.nfv.dpdk.plugins.module_utils.host.pci import normalize_address
+from ansible_collections.nfv.dpdk.plugins.module_utils.ovs.other_config_keys import VHOST_IOMMU_KEY
 
 
 def device_node(check, ref):
@@ -205,3 +206,17 @@ def check_nic_mtus(check, vm, index, vhost_ports):
                            % (check.vm_field(vm, index, "nics[%d].mtu" % number), mtu, port, bridge,
                               "mtu_request %d" % carried if isinstance(port_mtu, int) else "no mtu_request: 1500",
                               nic["socket"], mtu))
+
+
+def check_vhost_iommu(check, vm, index, vhost_ports, iommu_support):
+    """A guest with a vIOMMU (iommu: true) asks its vhost-user NICs for IOMMU_PLATFORM, which the OVS port that
+    serves the socket offers only with OVS's IOMMU support (VHOST_IOMMU_KEY): the NIC would not start."""
+    if vm.get("iommu") is not True or iommu_support:
+        return
+    for number, nic in enumerate(vm.get("nics") or []):
+        if isinstance(nic, dict) and nic.get("type", "vhost-user") == "vhost-user" and nic.get("socket") in vhost_ports:
+            bridge, port, _mtu = vhost_ports[nic["socket"]]
+            check.conflict("%s is true, but Open vSwitch serves its NIC nics[%d] (port %s on bridge %s) without "
+                           "%s: the NIC's IOMMU_PLATFORM would not be negotiated and it would not start; set %s to "
+                           "true" % (check.vm_field(vm, index, "iommu"), number, port, bridge, VHOST_IOMMU_KEY,
+                                     check.desc.field("ovs.vhost_iommu_support")))

@@ -20,6 +20,7 @@ from ansible_collections.nfv.dpdk.plugins.module_utils.cpu.description_checks im
     check_kernel_args,
     check_nic_mtus,
     check_pmd_placement,
+    check_vhost_iommu,
     check_vm,
     dpdk_nodes,
     vm_nic_nodes,
@@ -114,5 +115,6 @@ def guest_layout(check, plan, pmd, housekeeping, isolated):
             check_emulator(check, vm, index, emulator or [], pmd)
         check_vm(check, vm, index, cpus or [], nic_nodes, pmd, plan, isolated)
         check_nic_mtus(check, vm, index, vhost_ports)
+        check_vhost_iommu(check, vm, index, vhost_ports, desc.vhost_iommu_support())
     return {"guest_pool": guest_pool, "vm_cpu_affinity": affinity, "vm_vcpu_pins": vcpu_pins,
             "vm_emulator_cpus": emulator_cpus}

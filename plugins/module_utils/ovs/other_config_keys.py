@@ -19,11 +19,12 @@ DPDK_INIT_KEY = "dpdk-init"
 DPDK_EXTRA_KEY = "dpdk-extra"
 HUGEPAGE_DIR_KEY = "dpdk-hugepage-dir"
 VHOST_SOCK_DIR_KEY = "vhost-sock-dir"
+VHOST_IOMMU_KEY = "vhost-iommu-support"  # what a guest with a vIOMMU needs of the OVS serving its NICs
 
 # Keys ovs-vswitchd reads only at start (once DPDK is initialized), per ovs-vswitchd.conf.db(5).
 START_ONLY_KEYS = frozenset([
     DPDK_INIT_KEY, LCORE_MASK_KEY, "dpdk-alloc-mem", "dpdk-socket-mem", "dpdk-socket-limit",
-    HUGEPAGE_DIR_KEY, DPDK_EXTRA_KEY, VHOST_SOCK_DIR_KEY, "vhost-iommu-support",
+    HUGEPAGE_DIR_KEY, DPDK_EXTRA_KEY, VHOST_SOCK_DIR_KEY, VHOST_IOMMU_KEY,
     "vhost-postcopy-support", "per-port-memory", "hw-offload", "n-offload-threads",
     "userspace-tso-enable", "offload-rebalance",
 ])
@@ -33,7 +34,7 @@ START_ONLY_KEYS = frozenset([
 MASK_KEYS = (LCORE_MASK_KEY, PMD_CPU_MASK_KEY)
 PER_NODE_KEYS = ("dpdk-socket-mem", "dpdk-socket-limit")
 BOOL_KEYS = frozenset([
-    "per-port-memory", "vhost-iommu-support", "vhost-postcopy-support", "hw-offload", "userspace-tso-enable",
+    "per-port-memory", VHOST_IOMMU_KEY, "vhost-postcopy-support", "hw-offload", "userspace-tso-enable",
     "offload-rebalance", "pmd-auto-lb", "smc-enable", "pmd-perf-metrics", "pmd-rxq-isolate",
     "flow-restore-wait", "enable-statistics",
 ])
@@ -55,5 +56,5 @@ OPTION_KEYS = (("dpdk_init", DPDK_INIT_KEY), ("socket_mem", "dpdk-socket-mem"),
                ("socket_limit", "dpdk-socket-limit"), ("lcore_mask", LCORE_MASK_KEY),
                ("pmd_cpu_mask", PMD_CPU_MASK_KEY), ("extra_args", DPDK_EXTRA_KEY),
                ("hugepage_dir", HUGEPAGE_DIR_KEY), ("vhost_sock_dir", VHOST_SOCK_DIR_KEY),
-               ("per_port_memory", "per-port-memory"), ("vhost_iommu_support", "vhost-iommu-support"),
+               ("per_port_memory", "per-port-memory"), ("vhost_iommu_support", VHOST_IOMMU_KEY),
                ("vhost_postcopy_support", "vhost-postcopy-support"))

@@ -41,8 +41,8 @@ def memory_backend(spec):
 
 
 def virtio_net_device(nic, extra=""):
-    """The -device value of a virtio-net NIC: its netdev and MAC, `extra` (multiqueue), then the ring sizes,
-    packed ring, host MTU and mergeable buffers that were asked for (QEMU's defaults otherwise)."""
+    """The -device value of a virtio-net NIC: its netdev and MAC, `extra` (multiqueue, the vIOMMU's root port),
+    then the ring sizes, packed ring, host MTU and mergeable buffers asked for (QEMU's defaults otherwise)."""
     device = "virtio-net-pci,netdev=%s,mac=%s%s" % (nic["id"], nic["mac"], extra)
     for field in ("rx_queue_size", "tx_queue_size"):
         if nic.get(field):
@@ -55,27 +55,46 @@ def virtio_net_device(nic, extra=""):
     return device
 
 
+# The guest vIOMMU (iommu: true): interrupt remapping, caching mode (which vfio devices behind it need) and a
+# device IOTLB that the virtio NICs' ATS uses. With KVM, interrupt remapping needs the split irqchip.
+VIOMMU_DEVICE = "intel-iommu,intremap=on,caching-mode=on,device-iotlb=on"
+VIOMMU_MACHINE_OPTIONS = ",kernel-irqchip=split"
+# Behind a vIOMMU a virtio NIC translates its DMA (iommu_platform) and caches translations (ats). Both need a
+# modern PCIe device, which q35 gives on a root port of its own (on pcie.0 it would be transitional, no ATS).
+VIOMMU_NIC_OPTIONS = ",iommu_platform=on,ats=on"
+
+
+def nic_port(spec, nic):
+    """(args, device options) placing a virtio NIC: behind a vIOMMU, on its own PCIe root port."""
+    if not spec["iommu"]:
+        return [], ""
+    port = "nicport%d" % nic["index"]
+    return (["-device", "pcie-root-port,id=%s,chassis=%d" % (port, nic["index"] + 1)],
+            ",bus=%s%s" % (port, VIOMMU_NIC_OPTIONS))
+
+
 def nic_args(spec, nic):
     ntype = nic["type"]
+    if ntype == "vfio":
+        return ["-device", "vfio-pci,host=%s" % nic["host"]]
+    args, placement = nic_port(spec, nic)
     if ntype == "vhost-user":
-        args = ["-chardev", "socket,id=%s,path=%s,server=on,wait=off" % (nic["chardev"], qemu_opt(nic["socket"]))]
+        args += ["-chardev", "socket,id=%s,path=%s,server=on,wait=off" % (nic["chardev"], qemu_opt(nic["socket"]))]
         netdev = "type=vhost-user,id=%s,chardev=%s,vhostforce=on" % (nic["id"], nic["chardev"])
         multiqueue = ""
         if nic["queues"] > 1:
             netdev += ",queues=%d" % nic["queues"]
             multiqueue = ",mq=on,vectors=%d" % (2 * nic["queues"] + 2)
-        return args + ["-netdev", netdev, "-device", virtio_net_device(nic, multiqueue)]
+        return args + ["-netdev", netdev, "-device", virtio_net_device(nic, multiqueue + placement)]
     if ntype == "tap":
-        return ["-netdev", "tap,id=%s,ifname=%s,script=no,downscript=no" % (nic["id"], nic["ifname"]),
-                "-device", virtio_net_device(nic)]
+        return args + ["-netdev", "tap,id=%s,ifname=%s,script=no,downscript=no" % (nic["id"], nic["ifname"]),
+                       "-device", virtio_net_device(nic, placement)]
     if ntype == "user":
         netdev = "user,id=%s" % nic["id"] + ("" if nic["host_access"] else ",restrict=on")
         for fwd in nic["forwards"]:
             netdev += ",hostfwd=%s:%s:%d-:%d" % (fwd["protocol"], fwd["host_address"], fwd["host_port"],
                                                  fwd["guest_port"])
-        return ["-netdev", netdev, "-device", virtio_net_device(nic)]
-    if ntype == "vfio":
-        return ["-device", "vfio-pci,host=%s" % nic["host"]]
+        return args + ["-netdev", netdev, "-device", virtio_net_device(nic, placement)]
     raise NfvError("unknown NIC type %r" % (ntype,))
 
 
@@ -86,7 +105,7 @@ def qemu_argv(spec, qemu="/usr/bin/qemu-system-x86_64", accel="tcg", serial=None
     everything else is what the unit runs.
     """
     argv = [qemu, "-name", "guest=%s,debug-threads=on" % spec["name"],
-            "-machine", spec["machine"],
+            "-machine", spec["machine"] + (VIOMMU_MACHINE_OPTIONS if spec["iommu"] else ""),
             "-accel", accel,
             "-cpu", "host" if accel == "kvm" else "max",
             "-smp", str(spec["vcpus"]),
@@ -94,6 +113,8 @@ def qemu_argv(spec, qemu="/usr/bin/qemu-system-x86_64", accel="tcg", serial=None
     backend = memory_backend(spec)
     if backend:
         argv += ["-object", backend, "-numa", "node,memdev=mem0"]
+    if spec["iommu"]:  # before any PCI device, so that each gets its address space behind the vIOMMU
+        argv += ["-device", VIOMMU_DEVICE]
     argv += sandbox_argv()
     argv += ["-nodefaults", "-no-user-config", "-display", "none"]
     # the console on stdout, written to serial_log (bounded) by ExecStart='s helper (console_argv)

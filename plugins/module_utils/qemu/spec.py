@@ -34,6 +34,7 @@ USER_RE = re.compile(r"[a-z_][a-z0-9_-]*[$]?")  # user and group names
 # a QEMU machine type name (q35, pc-q35-9.2, pc-i440fx-8.2, microvm), never machine options: "q35,x=y" would
 # set properties the unit's hardening does not expect
 MACHINE_RE = re.compile(r"[a-z][a-z0-9._-]{0,63}")
+Q35_RE = re.compile(r"q35|pc-q35-[0-9.]+")  # q35 and its versioned names
 ACCOUNT_PREFIX = UNIT_PREFIX  # a guest's own account (user and group): nfv-qemu-<name>
 ACCOUNT_MAX = 31  # systemd's and useradd's safe length for user names
 MAX_VCPUS = 1024  # QEMU's q35 limit with x2APIC and the KVM limit of common kernels
@@ -241,6 +242,15 @@ def _boot(p, spec):
     return problems
 
 
+def _iommu(p, spec):
+    """iommu: a guest vIOMMU, QEMU's intel-iommu, which only the q35 machine has."""
+    spec["iommu"] = bool(p.get("iommu"))
+    if spec["iommu"] and not Q35_RE.fullmatch(str(spec["machine"])):
+        return ["iommu needs the q35 machine (QEMU's intel-iommu is a q35 device; the guest's PCIe root ports "
+                "carry its NICs' ATS), got machine %r" % (spec["machine"],)]
+    return []
+
+
 def guest_spec(params):
     """Validate and normalize the module options; raise NfvError listing every problem."""
     p = dict(DEFAULTS)
@@ -252,6 +262,7 @@ def guest_spec(params):
     problems += _cpus(p, spec)
     problems += _boot(p, spec)
     spec["nics"], nic_problems = nic_specs(name, p.get("nics"), spec["qmp_socket"])
+    problems += _iommu(p, spec)
     problems = [why for why in problems + nic_problems if why]
     if problems:
         raise NfvError("invalid guest definition for %r: %s" % (name, "; ".join(problems)), problems=problems)

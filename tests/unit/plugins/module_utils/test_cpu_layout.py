@@ -214,6 +214,28 @@ def test_guest_nic_mtu_fits_its_ovs_port(one_node, port_mtu, guest_mtu, conflict
         assert len(mtu_conflicts) == 1 and mtu_conflicts[0].startswith(conflict), mtu_conflicts
 
 
+@pytest.mark.parametrize("ovs, iommu, conflict", [
+    ({}, True, "host_vms[vm1].iommu is true, but Open vSwitch serves its NIC nics[0] (port vhu1 on bridge br1) "
+               "without vhost-iommu-support: the NIC's IOMMU_PLATFORM would not be negotiated and it would not "
+               "start; set host_ovs.vhost_iommu_support to true"),
+    ({"vhost_iommu_support": False}, True, "without vhost-iommu-support"),
+    ({"vhost_iommu_support": True}, True, None),
+    ({"other_config": {"vhost-iommu-support": "true"}}, True, None),
+    ({}, False, None),
+])
+def test_a_guest_vIOMMU_needs_ovs_vhost_iommu_support(one_node, ovs, iommu, conflict):
+    vhu = {"name": "vhu1", "type": "dpdkvhostuserclient", "options": {"vhost-server-path": "/run/vhost/vm1/net0.sock"}}
+    _layout, conflicts = run(one_node, ovs=dict(ovs, pmd_cpu_mask="0x2", bridges=[{"name": "br1", "ports": [vhu]}]),
+                             vms=[{"name": "vm1", "cpu_affinity": "3", "iommu": iommu, "nics": [
+                                 {"type": "vhost-user", "socket": "/run/vhost/vm1/net0.sock"},
+                                 {"type": "vhost-user", "socket": "/run/vhost/vm1/not-ours.sock"}]}])
+    found = [c for c in conflicts if "iommu" in c]
+    if conflict is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and conflict in found[0], found
+
+
 def test_bond_members_count_as_the_dpdk_ports_they_are(tmp_path):
     two_node_smt_host(tmp_path)
     SysfsTree(tmp_path).pci("0000:81:00.1", "0x15b3", "0x1017", driver="mlx5_core", numa_node=1, iommu_group=41,

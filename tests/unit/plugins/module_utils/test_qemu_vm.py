@@ -151,6 +151,33 @@ def test_virtio_net_rings_packed_mtu_and_mergeable_buffers():
                           "tx_queue_size": "256"}
 
 
+def test_iommu_gives_q35_an_intel_iommu_and_each_virtio_nic_a_root_port_with_ats():
+    # libvirt's <iommu model='intel'><driver intremap='on' caching_mode='on' iotlb='on'/></iommu>
+    spec = spec_of(iommu=True, nics=[{"type": "vhost-user", "socket": "/run/vhost/vm1/a.sock", "queues": 2},
+                                     {"type": "tap", "ifname": "tap0"}, {"type": "vfio", "host": "0c:00.3"}])
+    argv = qemu_argv(spec, QEMU, "kvm")
+    assert options(argv, "-machine") == ["q35,kernel-irqchip=split"]
+    devices = options(argv, "-device")
+    assert devices == [
+        "intel-iommu,intremap=on,caching-mode=on,device-iotlb=on",
+        "pcie-root-port,id=nicport0,chassis=1",
+        "virtio-net-pci,netdev=net0,mac=%s,mq=on,vectors=6,bus=nicport0,iommu_platform=on,ats=on"
+        % spec["nics"][0]["mac"],
+        "pcie-root-port,id=nicport1,chassis=2",
+        "virtio-net-pci,netdev=net1,mac=%s,bus=nicport1,iommu_platform=on,ats=on" % spec["nics"][1]["mac"],
+        "vfio-pci,host=0000:0c:00.3"]  # a passed-through device is behind the vIOMMU as it is
+    # the vIOMMU exists before any device that DMAs: the first NIC's socket comes after it
+    assert argv.index(devices[0]) < argv.index("-chardev")
+    assert "-device" not in argv[:argv.index(devices[0]) - 1]
+    assert spec_of(iommu=True, machine="pc-q35-9.2")["iommu"] is True
+
+
+def test_no_iommu_leaves_machine_and_nics_as_before():
+    argv = qemu_argv(spec_of(nics=[{"type": "tap", "ifname": "tap0"}]), QEMU, "kvm")
+    assert options(argv, "-machine") == ["q35"]
+    assert [d.split(",")[0] for d in options(argv, "-device")] == ["virtio-net-pci"]
+
+
 def test_virtio_net_options_not_given_leave_the_device_line_as_before():
     spec = spec_of(nics=[{"type": "user"}, {"type": "vhost-user", "socket": "/run/vhost/vm1/a.sock"}])
     assert options(qemu_argv(spec, QEMU, "tcg"), "-device") == [
@@ -253,6 +280,8 @@ def test_generated_macs_are_stable_unique_and_locally_administered():
     ({"nics": [{"type": "vfio", "host": "zz:00.0"}]}, "not a PCI address"),
     ({"nics": [{"type": "vfio", "host": "0c:00.3", "mac": "52:54:00:00:00:09"}]}, "cannot be set for vfio"),
     ({"nics": [{"type": "user", "forwards": [{"host_port": 0, "guest_port": 22}]}]}, "between 1 and 65535"),
+    ({"iommu": True, "machine": "pc"}, "iommu needs the q35 machine (QEMU's intel-iommu is a q35 device"),
+    ({"iommu": True, "machine": "microvm"}, "got machine 'microvm'"),
     ({"kernel": None, "append": "x"}, "need kernel"),
     ({"kernel": None}, "kernel (direct boot) or disks"),
     ({"run_dir": "/var/lib/x"}, "under /run"),
